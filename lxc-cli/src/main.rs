@@ -1,0 +1,5 @@
+fn main() {
+    for e in lxc::api_extensions() {
+        println!("{e}");
+    }
+}

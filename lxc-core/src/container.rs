@@ -1,0 +1,145 @@
+//! The container handle: a name under an lxcpath and its configuration.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::global;
+
+/// A container defined (or to be defined) at `<lxcpath>/<name>/config`.
+#[derive(Debug, Clone)]
+pub struct Container {
+    name: String,
+    lxcpath: PathBuf,
+    config_file: PathBuf,
+    config: Config,
+}
+
+/// Check a container name the way a path component must be: it names a directory.
+pub fn validate_name(name: &str) -> Result<()> {
+    let why = if name.is_empty() {
+        Some("it is empty")
+    } else if name == "." || name == ".." {
+        Some("it is a relative directory name")
+    } else if name.contains('/') {
+        Some("it contains '/'")
+    } else if name.bytes().any(|b| b == 0 || b.is_ascii_control()) {
+        Some("it contains control characters")
+    } else {
+        None
+    };
+    match why {
+        Some(why) => Err(Error::InvalidName {
+            name: name.to_string(),
+            why,
+        }),
+        None => Ok(()),
+    }
+}
+
+impl Container {
+    /// `lxc_container_new`: a handle for `name` under `lxcpath` (default: the global lxcpath).
+    /// If the container is defined, its config is loaded.
+    pub fn new(name: &str, lxcpath: Option<&Path>) -> Result<Container> {
+        validate_name(name)?;
+        let lxcpath = lxcpath
+            .map(Path::to_path_buf)
+            .unwrap_or_else(global::default_lxcpath);
+        let config_file = lxcpath.join(name).join("config");
+        let mut c = Container {
+            name: name.to_string(),
+            lxcpath,
+            config_file,
+            config: Config::new(),
+        };
+        if c.is_defined() {
+            c.load_config(None)?;
+        }
+        Ok(c)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `get_config_path`: the lxcpath this handle looks in.
+    pub fn config_path(&self) -> &Path {
+        &self.lxcpath
+    }
+
+    /// `set_config_path`: move the handle to another lxcpath (the config stays in memory).
+    pub fn set_config_path(&mut self, lxcpath: &Path) {
+        self.lxcpath = lxcpath.to_path_buf();
+        self.config_file = self.lxcpath.join(&self.name).join("config");
+    }
+
+    /// `config_file_name`: `<lxcpath>/<name>/config`.
+    pub fn config_file_name(&self) -> &Path {
+        &self.config_file
+    }
+
+    /// The container's directory, `<lxcpath>/<name>`.
+    pub fn dir(&self) -> PathBuf {
+        self.lxcpath.join(&self.name)
+    }
+
+    /// `is_defined`: the config file exists.
+    pub fn is_defined(&self) -> bool {
+        self.config_file.is_file()
+    }
+
+    /// `load_config`: replace the in-memory config by the file's (or `alt`'s).
+    pub fn load_config(&mut self, alt: Option<&Path>) -> Result<()> {
+        let path = alt.unwrap_or(&self.config_file).to_path_buf();
+        self.config = Config::load(&path)?;
+        Ok(())
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn config_mut(&mut self) -> &mut Config {
+        &mut self.config
+    }
+
+    pub fn set_config_item(&mut self, key: &str, value: &str) -> Result<()> {
+        self.config.set(key, value)
+    }
+
+    pub fn get_config_item(&self, key: &str) -> Result<String> {
+        self.config.get(key)
+    }
+
+    pub fn clear_config_item(&mut self, key: &str) -> Result<()> {
+        self.config.clear(key)
+    }
+
+    /// `get_keys`: with no prefix, every key this build supports; with `lxc.net.N`, the
+    /// network keys for that interface.
+    pub fn get_keys(&self, prefix: Option<&str>) -> Vec<String> {
+        crate::keys::list_keys(&self.config, prefix)
+    }
+
+    /// `save_config`: write the config to its file (or to `alt`).
+    pub fn save_config(&self, alt: Option<&Path>) -> Result<()> {
+        self.config.save(alt.unwrap_or(&self.config_file))
+    }
+}
+
+/// `list_defined_containers`: names under `lxcpath` that have a config file, sorted.
+pub fn list_defined_containers(lxcpath: &Path) -> Result<Vec<String>> {
+    let rd = match fs::read_dir(lxcpath) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("read lxcpath", lxcpath, e)),
+    };
+    let mut names: Vec<String> = rd
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("config").is_file())
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .collect();
+    names.sort();
+    Ok(names)
+}

@@ -1,0 +1,189 @@
+//! The start sequence: named phases run in a fixed order by the lifecycle code, and the context
+//! that hooks registered for them receive.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::fmt;
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+
+use crate::config::Config;
+use crate::error::Error;
+
+/// The phases of a container start, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Phase {
+    /// Caller: parse the config, includes and `-s key=value` overrides; validate every key.
+    Load,
+    /// Caller: spawn the monitor (daemonized unless foreground); the monitor owns the container
+    /// from here on.
+    MonitorSpawn,
+    /// Monitor: create cgroups, compile seccomp, allocate the console pty, open plugin handles.
+    PreClone,
+    /// Monitor: clone3 with CLONE_PIDFD and the configured namespaces; keep the pidfd.
+    Clone,
+    /// Monitor: uid/gid maps, network links into the container's netns, cgroup attach, BPF
+    /// device program.
+    HostSetup,
+    /// Child: mount namespace work: rootfs, `lxc.mount.*`, autodev, idmapped mounts.
+    ChildMounts,
+    /// Child: pivot_root, /dev/pts and console, /proc and /sys masks.
+    ChildPivot,
+    /// Child: hostname, capabilities, no_new_privs, uid/gid, seccomp (last), then exec init.
+    ChildFinal,
+    /// Monitor: serve the command socket while the container runs.
+    Running,
+    /// Monitor: reap, run post-stop hooks, remove what the start made.
+    Stop,
+}
+
+impl Phase {
+    /// Every phase, in run order.
+    pub const ALL: [Phase; 10] = [
+        Phase::Load,
+        Phase::MonitorSpawn,
+        Phase::PreClone,
+        Phase::Clone,
+        Phase::HostSetup,
+        Phase::ChildMounts,
+        Phase::ChildPivot,
+        Phase::ChildFinal,
+        Phase::Running,
+        Phase::Stop,
+    ];
+
+    /// Whether the phase runs inside the container's first process rather than the monitor.
+    pub fn in_child(self) -> bool {
+        matches!(
+            self,
+            Phase::ChildMounts | Phase::ChildPivot | Phase::ChildFinal
+        )
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Load => "Load",
+            Phase::MonitorSpawn => "MonitorSpawn",
+            Phase::PreClone => "PreClone",
+            Phase::Clone => "Clone",
+            Phase::HostSetup => "HostSetup",
+            Phase::ChildMounts => "ChildMounts",
+            Phase::ChildPivot => "ChildPivot",
+            Phase::ChildFinal => "ChildFinal",
+            Phase::Running => "Running",
+            Phase::Stop => "Stop",
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One way to undo something a start made.
+pub struct Undo {
+    pub what: String,
+    pub run: Box<dyn FnOnce() -> Result<(), String> + Send>,
+}
+
+/// Everything a start attempt made, undone in reverse order if the start fails.
+#[derive(Default)]
+pub struct UndoStack {
+    items: Vec<Undo>,
+}
+
+impl UndoStack {
+    pub fn push(
+        &mut self,
+        what: impl Into<String>,
+        run: impl FnOnce() -> Result<(), String> + Send + 'static,
+    ) {
+        self.items.push(Undo {
+            what: what.into(),
+            run: Box::new(run),
+        });
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Undo everything, newest first. A failing undo is logged, never raised over the error
+    /// that caused the unwind.
+    pub fn unwind(&mut self) {
+        while let Some(u) = self.items.pop() {
+            tracing::debug!(what = %u.what, "undo");
+            if let Err(e) = (u.run)() {
+                tracing::warn!(what = %u.what, error = %e, "undo failed");
+            }
+        }
+    }
+
+    /// Hand the undo actions over (to the monitor's stop path) instead of running them.
+    pub fn take(&mut self) -> UndoStack {
+        UndoStack {
+            items: std::mem::take(&mut self.items),
+        }
+    }
+}
+
+/// A small type-keyed store so that hooks of one start can hand state to later hooks
+/// (a cgroup path, a pty fd, a netns fd) without the core knowing their types.
+#[derive(Default)]
+pub struct StateMap {
+    map: HashMap<TypeId, Box<dyn Any + Send>>,
+}
+
+impl StateMap {
+    pub fn insert<T: Any + Send>(&mut self, v: T) {
+        self.map.insert(TypeId::of::<T>(), Box::new(v));
+    }
+    pub fn get<T: Any + Send>(&self) -> Option<&T> {
+        self.map
+            .get(&TypeId::of::<T>())
+            .and_then(|b| b.downcast_ref())
+    }
+    pub fn get_mut<T: Any + Send>(&mut self) -> Option<&mut T> {
+        self.map
+            .get_mut(&TypeId::of::<T>())
+            .and_then(|b| b.downcast_mut())
+    }
+    pub fn remove<T: Any + Send>(&mut self) -> Option<T> {
+        self.map
+            .remove(&TypeId::of::<T>())
+            .and_then(|b| b.downcast().ok())
+            .map(|b| *b)
+    }
+}
+
+/// What a phase hook gets to work with.
+pub struct HookCtx<'a> {
+    pub name: &'a str,
+    pub lxcpath: PathBuf,
+    pub config: &'a Config,
+    pub phase: Phase,
+    /// The container's init as seen from the host, once cloned.
+    pub init_pid: Option<i32>,
+    pub undo: &'a mut UndoStack,
+    pub state: &'a mut StateMap,
+}
+
+pub type HookFn = fn(&mut HookCtx<'_>) -> Result<(), Error>;
+
+/// What a command-socket handler gets: who asked, and where to put file descriptors it
+/// sends back.
+pub struct CommandCtx<'a> {
+    pub name: &'a str,
+    pub init_pid: Option<i32>,
+    pub peer_uid: u32,
+    pub state: &'a mut StateMap,
+    pub fds_out: Vec<OwnedFd>,
+}
+
+pub type CommandFn = fn(&mut CommandCtx<'_>, &[u8]) -> Result<Vec<u8>, String>;

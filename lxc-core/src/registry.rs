@@ -1,0 +1,230 @@
+//! The one registry every extension and component reports into.
+//!
+//! Entries are collected at link time with `linkme`: a crate that registers must be named from
+//! the facade (`use lxc_ext_x as _;`) or the linker drops it, which is exactly what makes
+//! `has_api_extension` true only when the code is really there.
+
+use linkme::distributed_slice;
+
+use crate::config::Config;
+use crate::phase::{HookFn, Phase};
+
+/// Every registration linked into this binary.
+#[distributed_slice]
+pub static REGISTRY: [Registration];
+
+/// Whether a registration is an API extension (listed in LXC's `doc/api-extensions.md`) or an
+/// always-on component of the core that owns config keys but is not an extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    ApiExtension,
+    Component,
+}
+
+/// One crate's registration: its name, the keys it owns, the phases it hooks and the
+/// command-socket requests it answers.
+pub struct Registration {
+    pub name: &'static str,
+    pub kind: EntryKind,
+    pub keys: &'static [KeyDef],
+    pub hooks: &'static [PhaseHook],
+    pub commands: &'static [CommandDef],
+}
+
+/// How a config key is matched against the names users write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyPattern {
+    /// The key itself, e.g. `lxc.uts.name`.
+    Exact(&'static str),
+    /// An indexed key such as `lxc.net.[i].type`: `prefix` is `lxc.net.`, `suffix` is `type`.
+    Indexed {
+        prefix: &'static str,
+        suffix: &'static str,
+    },
+    /// Any key below a prefix, e.g. `lxc.sysctl.` matches `lxc.sysctl.net.ipv4.ip_forward`.
+    Prefix(&'static str),
+}
+
+impl KeyPattern {
+    /// Does `key` match this pattern? For `Indexed`, returns the index too.
+    pub fn matches(&self, key: &str) -> Option<Option<u32>> {
+        match *self {
+            KeyPattern::Exact(k) => (k == key).then_some(None),
+            KeyPattern::Prefix(p) => key
+                .strip_prefix(p)
+                .filter(|rest| !rest.is_empty())
+                .map(|_| None),
+            KeyPattern::Indexed { prefix, suffix } => {
+                let rest = key.strip_prefix(prefix)?;
+                let (idx, sub) = rest.split_once('.')?;
+                if sub != suffix || idx.is_empty() || !idx.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                idx.parse::<u32>().ok().map(Some)
+            }
+        }
+    }
+
+    /// How the pattern is written in documentation and `get_keys` listings.
+    pub fn display(&self) -> String {
+        match *self {
+            KeyPattern::Exact(k) => k.to_string(),
+            KeyPattern::Prefix(p) => format!("{p}*"),
+            KeyPattern::Indexed { prefix, suffix } => format!("{prefix}[i].{suffix}"),
+        }
+    }
+}
+
+/// Single keys keep their last value; list keys accumulate one entry per line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    Single,
+    List,
+}
+
+/// Validates a raw value and returns the normalized form `get_config_item` prints.
+/// The error string says what was expected ("an unsigned integer", "one of: ...").
+pub type ParseFn = fn(key: &str, value: &str) -> Result<String, String>;
+/// Prints a key the way LXC's `get_config_item` does.
+pub type GetFn = fn(config: &Config, key: &str) -> String;
+/// Removes what a key holds (for a bare key like `lxc.sysctl`, everything below it).
+pub type ClearFn = fn(config: &mut Config, key: &str);
+
+/// One config key (or key family) owned by a registration.
+pub struct KeyDef {
+    pub pattern: KeyPattern,
+    pub kind: ValueKind,
+    pub parse: ParseFn,
+    /// `None`: a single key prints its last value, a list key prints each value followed by `\n`.
+    pub get: Option<GetFn>,
+    /// `None`: remove the entries whose key is exactly the one cleared.
+    pub clear: Option<ClearFn>,
+    /// One line for `--help`-style listings.
+    pub doc: &'static str,
+}
+
+/// A start-phase hook: `run` is called in `phase`, hooks of one phase ordered by `order`.
+pub struct PhaseHook {
+    pub phase: Phase,
+    pub order: i32,
+    pub run: HookFn,
+}
+
+/// A command-socket request this registration answers. The lifecycle layer routes requests by
+/// `name`; `handler` gets the request body and returns the response body.
+pub struct CommandDef {
+    pub name: &'static str,
+    pub handler: crate::phase::CommandFn,
+}
+
+/// All registrations linked in, in a stable order (by name).
+pub fn registrations() -> Vec<&'static Registration> {
+    let mut all: Vec<&'static Registration> = REGISTRY.iter().collect();
+    all.sort_by_key(|r| r.name);
+    all
+}
+
+/// The API extensions linked in, sorted.
+pub fn api_extensions() -> Vec<&'static str> {
+    registrations()
+        .into_iter()
+        .filter(|r| r.kind == EntryKind::ApiExtension)
+        .map(|r| r.name)
+        .collect()
+}
+
+/// True exactly when the extension's code is linked into this binary.
+pub fn has_api_extension(name: &str) -> bool {
+    REGISTRY
+        .iter()
+        .any(|r| r.kind == EntryKind::ApiExtension && r.name == name)
+}
+
+/// A key resolved against the registry.
+#[derive(Clone, Copy)]
+pub struct ResolvedKey {
+    pub def: &'static KeyDef,
+    pub owner: &'static str,
+    pub index: Option<u32>,
+}
+
+/// What the registry knows about a key name.
+pub enum Lookup {
+    Supported(ResolvedKey),
+    /// A key LXC defines whose code is not linked into this build; names what provides it.
+    NotInBuild {
+        provider: &'static str,
+    },
+    Unknown,
+}
+
+/// Resolve a key: exact matches win over indexed ones, indexed over prefixes, and a longer
+/// prefix over a shorter one (so `lxc.cgroup.dir` is not taken for a `lxc.cgroup.*` setting).
+pub fn lookup(key: &str) -> Lookup {
+    let mut best: Option<(u8, usize, ResolvedKey)> = None;
+    for reg in REGISTRY.iter() {
+        for def in reg.keys {
+            let Some(index) = def.pattern.matches(key) else {
+                continue;
+            };
+            let rank = match def.pattern {
+                KeyPattern::Exact(_) => (3, 0),
+                KeyPattern::Indexed { .. } => (2, 0),
+                KeyPattern::Prefix(p) => (1, p.len()),
+            };
+            let cand = ResolvedKey {
+                def,
+                owner: reg.name,
+                index,
+            };
+            if best
+                .as_ref()
+                .is_none_or(|(r, l, _)| (rank.0, rank.1) > (*r, *l))
+            {
+                best = Some((rank.0, rank.1, cand));
+            }
+        }
+    }
+    if let Some((_, _, r)) = best {
+        return Lookup::Supported(r);
+    }
+    match crate::config::lxc_keys::provider_of(key) {
+        Some(provider) => Lookup::NotInBuild { provider },
+        None => Lookup::Unknown,
+    }
+}
+
+/// `config_item_is_supported`: true exactly for keys whose code is linked in.
+pub fn config_item_is_supported(key: &str) -> bool {
+    matches!(lookup(key), Lookup::Supported(_))
+}
+
+/// Every key pattern linked in, sorted, as `get_keys` lists them.
+pub fn supported_key_patterns() -> Vec<String> {
+    let mut keys: Vec<String> = REGISTRY
+        .iter()
+        .flat_map(|r| r.keys.iter().map(|k| k.pattern.display()))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// The hooks of one phase, in order.
+pub fn hooks_for(phase: Phase) -> Vec<(&'static str, &'static PhaseHook)> {
+    let mut hooks: Vec<(&'static str, &'static PhaseHook)> = REGISTRY
+        .iter()
+        .flat_map(|r| r.hooks.iter().map(move |h| (r.name, h)))
+        .filter(|(_, h)| h.phase == phase)
+        .collect();
+    hooks.sort_by_key(|(name, h)| (h.order, *name));
+    hooks
+}
+
+/// The handler for a command-socket request, if any registration answers it.
+pub fn command(name: &str) -> Option<(&'static str, &'static CommandDef)> {
+    REGISTRY
+        .iter()
+        .flat_map(|r| r.commands.iter().map(move |c| (r.name, c)))
+        .find(|(_, c)| c.name == name)
+}

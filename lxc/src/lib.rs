@@ -1,0 +1,30 @@
+//! lxc-rs: LXC's container library in Rust.
+//!
+//! Pick API extensions with Cargo features named like LXC's extension strings; every linked
+//! extension registers itself, so [`has_api_extension`] and [`config_item_is_supported`] answer
+//! for exactly what is in the binary.
+//!
+//! ```no_run
+//! let mut c = lxc::Container::new("web01", None)?;
+//! c.set_config_item("lxc.uts.name", "web01")?;
+//! assert_eq!(c.get_config_item("lxc.uts.name")?, "web01");
+//! # Ok::<(), lxc::Error>(())
+//! ```
+
+// Naming each extension crate keeps the linker from dropping its registration.
+#[cfg(feature = "lxc_config_item_is_supported")]
+use lxc_ext_lxc_config_item_is_supported as _;
+#[cfg(feature = "lxc_log")]
+pub use lxc_ext_lxc_log as log;
+
+pub use lxc_core::config::Config;
+pub use lxc_core::container::{list_defined_containers, Container};
+pub use lxc_core::error::{Error, Origin, Result};
+pub use lxc_core::global::{default_lxcpath, get_global_config_item};
+pub use lxc_core::registry::{api_extensions, has_api_extension};
+pub use lxc_core::{global, registry, Phase};
+
+/// `lxc_config_item_is_supported`: true exactly for keys whose code is linked into this build.
+pub fn config_item_is_supported(key: &str) -> bool {
+    lxc_core::registry::config_item_is_supported(key)
+}
