@@ -89,6 +89,29 @@ pub enum Error {
     #[error("container {name} is not defined in {lxcpath}")]
     NotDefined { name: String, lxcpath: PathBuf },
 
+    #[error("{name}: {message}")]
+    Start { name: String, message: String },
+
+    #[error("{name} is not running")]
+    NotRunning { name: String },
+
+    #[error("{name} is already running")]
+    AlreadyRunning { name: String },
+
+    #[error("{name}: command {request}: {message}")]
+    Command {
+        name: String,
+        request: &'static str,
+        message: String,
+    },
+
+    #[error("{name}: {op}: {source}")]
+    Sys {
+        name: String,
+        op: &'static str,
+        source: io::Error,
+    },
+
     #[error("phase {phase}: {owner}{}: {message}", key_suffix(.key))]
     Hook {
         phase: Phase,

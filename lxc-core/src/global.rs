@@ -22,7 +22,7 @@ pub const GLOBAL_KEYS: &[(&str, &str)] = &[
     ("lxc.bdev.lvm.thin_pool", "lxc"),
     ("lxc.bdev.zfs.root", "lxc"),
     ("lxc.cgroup.use", ""),
-    ("lxc.cgroup.pattern", "lxc.payload.%n"),
+    ("lxc.cgroup.pattern", ""),
 ];
 
 fn global_file() -> PathBuf {
@@ -50,7 +50,7 @@ fn read_global(path: &Path, key: &str) -> Option<String> {
             ParsedLine::Setting { key: k, value } if k == key => Some(value.to_string()),
             _ => None,
         })
-        .last()
+        .next_back()
 }
 
 /// The lxcpath to use: the one given (`-P`), else `$LXC_LXCPATH`, else the global config's

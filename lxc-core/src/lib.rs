@@ -1,19 +1,30 @@
 //! lxc-core: the extension registry, LXC's config engine and the container API that every
 //! lxc-rs crate builds on. Users depend on the `lxc` facade, not on this crate directly.
 
+pub mod commands;
 pub mod config;
 pub mod container;
 pub mod error;
 pub mod global;
+pub mod hooks;
 pub mod keys;
+pub mod lifecycle;
+pub mod monitor;
 pub mod phase;
 pub mod registry;
+pub mod start;
+pub mod state;
+pub mod sys;
+pub mod template;
 
 pub use config::Config;
 pub use container::{list_defined_containers, Container};
 pub use error::{Error, Origin, Result};
-pub use phase::Phase;
+pub use phase::{Phase, StartMode};
 pub use registry::{config_item_is_supported, has_api_extension};
+pub use start::StartOptions;
+pub use state::State;
+pub use sys::Exit;
 
 /// Re-exported so that extension crates register with the same `linkme` the core uses.
 pub use linkme;

@@ -162,12 +162,46 @@ impl StateMap {
     }
 }
 
+/// What kind of start this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartMode {
+    /// A system container: exec `lxc.init.cmd` (default `/sbin/init`) as pid 1.
+    Start,
+    /// An application container (`execute`): a small init runs the command, reaps zombies and
+    /// forwards signals; with no rootfs configured it shares the host's filesystem.
+    Execute,
+}
+
+/// Where the container's root filesystem is, set by the mount code in `ChildMounts` and read by
+/// hooks (`LXC_ROOTFS_MOUNT`, `LXC_ROOTFS_PATH`).
+#[derive(Debug, Clone, Default)]
+pub struct RootfsInfo {
+    /// `lxc.rootfs.path` as configured (None: the host's `/`, for `execute` without rootfs).
+    pub path: Option<PathBuf>,
+    /// Where it is mounted in the child's mount namespace before pivot_root.
+    pub mount: PathBuf,
+}
+
+/// The terminals the monitor allocates before clone and the child binds into /dev.
+/// Masters stay with the monitor (console ring buffer, `console` attach); the child gets the
+/// peers' paths (`/dev/pts/N` of the host's devpts) to bind onto /dev/console and /dev/ttyN.
+#[derive(Debug, Default)]
+pub struct Terminals {
+    /// /dev/console: (master, peer path). None when the container's stdio is inherited.
+    pub console: Option<(OwnedFd, PathBuf)>,
+    /// /dev/tty1.. /dev/ttyN (`lxc.tty.max`).
+    pub ttys: Vec<(OwnedFd, PathBuf)>,
+}
+
 /// What a phase hook gets to work with.
 pub struct HookCtx<'a> {
     pub name: &'a str,
     pub lxcpath: PathBuf,
+    /// The container's config file (`LXC_CONFIG_FILE` for hooks).
+    pub config_file: PathBuf,
     pub config: &'a Config,
     pub phase: Phase,
+    pub mode: StartMode,
     /// The container's init as seen from the host, once cloned.
     pub init_pid: Option<i32>,
     pub undo: &'a mut UndoStack,

@@ -12,17 +12,26 @@
 //! ```
 
 // Naming each extension crate keeps the linker from dropping its registration.
+#[cfg(feature = "init_pidfd")]
+pub use lxc_ext_init_pidfd::init_pidfd;
 #[cfg(feature = "lxc_config_item_is_supported")]
 use lxc_ext_lxc_config_item_is_supported as _;
 #[cfg(feature = "lxc_log")]
 pub use lxc_ext_lxc_log as log;
+#[cfg(feature = "pidfd")]
+pub use lxc_ext_pidfd as pidfd;
+// The always-on subsystems register phase hooks; naming them keeps them linked.
+pub use lxc_cgroup as cgroup;
+pub use lxc_mount as mount;
 
 pub use lxc_core::config::Config;
 pub use lxc_core::container::{list_defined_containers, Container};
 pub use lxc_core::error::{Error, Origin, Result};
 pub use lxc_core::global::{default_lxcpath, get_global_config_item};
 pub use lxc_core::registry::{api_extensions, has_api_extension};
-pub use lxc_core::{global, registry, Phase};
+pub use lxc_core::state::State;
+pub use lxc_core::template::CreateOptions;
+pub use lxc_core::{global, registry, Exit, Phase, StartMode, StartOptions};
 
 /// `lxc_config_item_is_supported`: true exactly for keys whose code is linked into this build.
 pub fn config_item_is_supported(key: &str) -> bool {

@@ -1,1 +1,79 @@
-fn main() {}
+//! `cargo xtask <task>`: the project's own tasks (demo, tests, feature matrix), written in Rust so
+//! they run the same on a developer's machine and in CI with nothing but cargo installed.
+
+mod demo;
+mod deps;
+mod matrix;
+mod run;
+mod test;
+
+use std::process::ExitCode;
+
+use run::Error;
+
+const USAGE: &str = "\
+usage: cargo xtask <task> [args]
+
+tasks:
+  demo                 build lxc-rs and run it on a sample busybox container config
+                       (the project's main job; prints each command before running it)
+  test [-- ARGS...]    install what the tests need (apt packages, rustfmt, clippy), then run
+                       cargo fmt --check, cargo clippy -D warnings and cargo test --workspace;
+                       ARGS are appended to `cargo test --workspace`
+                       (e.g. `cargo xtask test -- -p lxc-core -- --nocapture`)
+  test-matrix          build and test lxc + lxc-rs with no API extension, each one alone and all
+                       of them, and check that `lxc-rs extensions` lists exactly the enabled ones
+  help                 print this message
+
+Builds go to $CARGO_TARGET_DIR when it is set, else to target/.
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((task, rest)) = args.split_first() else {
+        eprint!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let result = match task.as_str() {
+        "demo" => no_args(task, rest).and_then(|()| demo::run()),
+        "test" => test_args(rest).and_then(test::run),
+        "test-matrix" => no_args(task, rest).and_then(|()| matrix::run()),
+        "help" | "-h" | "--help" => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        other => Err(Error::Usage(format!("unknown task `{other}`"))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Error::Usage(msg)) => {
+            eprintln!("xtask: {msg}\n");
+            eprint!("{USAGE}");
+            ExitCode::from(2)
+        }
+        Err(Error::Failed(msg)) => {
+            eprintln!("xtask {task}: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn no_args(task: &str, rest: &[String]) -> run::Result<()> {
+    match rest.first() {
+        None => Ok(()),
+        Some(arg) => Err(Error::Usage(format!(
+            "`{task}` takes no arguments (got `{arg}`)"
+        ))),
+    }
+}
+
+/// `test` passes everything after a leading `--` to `cargo test --workspace`.
+fn test_args(rest: &[String]) -> run::Result<&[String]> {
+    match rest.split_first() {
+        None => Ok(rest),
+        Some((dashdash, extra)) if dashdash == "--" => Ok(extra),
+        Some((arg, _)) => Err(Error::Usage(format!(
+            "`test` takes extra cargo test arguments after `--` (got `{arg}`)"
+        ))),
+    }
+}

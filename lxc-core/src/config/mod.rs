@@ -12,6 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Origin, Result};
+use crate::keys::OnEmpty;
 use crate::registry::{self, Lookup, ResolvedKey, ValueKind};
 
 /// How deep `lxc.include` may nest before we call it a loop.
@@ -21,18 +22,21 @@ pub const MAX_INCLUDE_DEPTH: usize = 16;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     pub key: String,
-    /// The value as written (after LXC's trimming and quote stripping); what `save` writes.
+    /// What `save` writes after `key = `: the value as written in the file (trimmed, quotes
+    /// kept, so it reads back the same), or as given to `set_config_item`.
     pub raw: String,
     /// The value as the owning key's parser normalized it.
     pub value: String,
     pub origin: Origin,
-    /// Read from an included file: used, but not saved (the include line is).
+    /// Used, but not written by `save`: read from an included file (the include line is saved
+    /// instead), or a value LXC keeps in memory only (see [`Config::push_memory_only`]).
     pub included: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Line {
-    /// A comment, a blank line or a non-`lxc.` line: kept for save, meaning nothing.
+    /// A comment, a blank line, a non-`lxc.` line, or a setting that no longer applies (see
+    /// [`Config::forget_where`]): saved as written, meaning nothing.
     Text(String),
     Entry(Entry),
 }
@@ -56,23 +60,105 @@ pub enum ParsedLine<'a> {
     Invalid,
 }
 
-/// Split one config line. Leading and trailing white space around key and value is dropped,
-/// and one pair of matching quotes around the value is removed.
-pub fn split_line(line: &str) -> ParsedLine<'_> {
-    let t = line.trim_start();
-    if t.is_empty() || t.starts_with('#') || !t.starts_with("lxc.") {
-        return ParsedLine::Ignored;
+/// LXC trims only spaces and tabs on the left of a line and of a value...
+fn ltrim(s: &str) -> &str {
+    s.trim_start_matches([' ', '\t'])
+}
+
+/// ...and spaces, tabs, newlines and NULs on the right (`lxc_char_right_gc`).
+fn rtrim(s: &str) -> &str {
+    s.trim_end_matches([' ', '\t', '\n', '\0'])
+}
+
+/// LXC's `lxc_is_line_empty`.
+fn is_blank(line: &str) -> bool {
+    line.bytes()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0c | 0))
+}
+
+/// Split a line into key and value as written (trimmed, quotes kept).
+fn split_raw(line: &str) -> Option<Option<(&str, &str)>> {
+    if is_blank(line) {
+        return None;
+    }
+    let t = ltrim(line);
+    if t.starts_with('#') || !t.starts_with("lxc.") {
+        return None;
     }
     let Some((k, v)) = t.split_once('=') else {
-        return ParsedLine::Invalid;
+        return Some(None);
     };
-    let key = k.trim_end();
-    let mut value = v.trim();
+    Some(Some((rtrim(k), rtrim(ltrim(v)))))
+}
+
+/// LXC removes one pair of matching quotes around a value.
+pub fn unquote(value: &str) -> &str {
     let b = value.as_bytes();
     if b.len() > 1 && (b[0] == b'\'' || b[0] == b'"') && b[b.len() - 1] == b[0] {
-        value = &value[1..value.len() - 1];
+        &value[1..value.len() - 1]
+    } else {
+        value
     }
-    ParsedLine::Setting { key, value }
+}
+
+/// Split one config line exactly like LXC: spaces and tabs around key and value are dropped,
+/// and one pair of matching quotes around the value is removed.
+pub fn split_line(line: &str) -> ParsedLine<'_> {
+    match split_raw(line) {
+        None => ParsedLine::Ignored,
+        Some(None) => ParsedLine::Invalid,
+        Some(Some((key, value))) => ParsedLine::Setting {
+            key,
+            value: unquote(value),
+        },
+    }
+}
+
+/// Split config text into lines like LXC does: at `\n` and `\r` (so CRLF files read as LF
+/// files), and only up to a NUL byte. Returns (1-based line number, text).
+fn text_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let text = text.split('\0').next().unwrap_or_default();
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    let no_lines = text.is_empty();
+    text.split('\n')
+        .enumerate()
+        .filter(move |_| !no_lines)
+        .flat_map(|(i, l)| {
+            l.strip_suffix('\r')
+                .unwrap_or(l)
+                .split('\r')
+                .map(move |part| (i + 1, part))
+        })
+}
+
+/// Does a saved line belong to `key` in the sense of LXC's `clear_unexp_config_line`? The line
+/// must start with the key (no indentation), followed by white space or `=`; for `lxc.cgroup`,
+/// `lxc.hook`, `lxc.net`, `lxc.network` and `lxc.net.<n>` any continuation counts (so clearing
+/// `lxc.cgroup` also drops `lxc.cgroup2.*` and `lxc.cgroup.dir` lines from the saved text).
+fn saved_line_matches(line: &str, key: &str, subkeys: bool) -> bool {
+    let Some(rest) = line.strip_prefix(key) else {
+        return false;
+    };
+    subkeys
+        || rest
+            .bytes()
+            .next()
+            .is_none_or(|b| b == b'=' || crate::keys::parse::c_isspace(b))
+}
+
+fn clears_subkeys(key: &str) -> bool {
+    matches!(key, "lxc.cgroup" | "lxc.network" | "lxc.net" | "lxc.hook")
+        || key
+            .strip_prefix("lxc.net.")
+            .is_some_and(|i| crate::keys::parse::safe_uint(i).is_some())
+}
+
+/// How a value reached the config: LXC reads a file line with the key's setter alone, while
+/// `set_config_item` also edits the saved text.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Via<'a> {
+    File { line: &'a str },
+    Api,
 }
 
 impl Config {
@@ -128,33 +214,34 @@ impl Config {
         depth: usize,
         errors: &mut Vec<Error>,
     ) {
-        for (i, line) in text.lines().enumerate() {
+        for (n, line) in text_lines(text) {
             let origin = match file {
-                Some(f) => Origin::file(f, i + 1),
+                Some(f) => Origin::file(f, n),
                 None => Origin {
                     file: None,
-                    line: i + 1,
+                    line: n,
                 },
             };
-            match split_line(line) {
-                ParsedLine::Ignored => {
-                    let t = line.trim_start();
-                    if !t.is_empty() && !t.starts_with('#') {
+            match split_raw(line) {
+                None => {
+                    let t = ltrim(line);
+                    if !is_blank(line) && !t.starts_with('#') {
                         tracing::warn!(%origin, line, "ignoring a line that is not an lxc.* key");
                     }
                     if !included {
                         self.lines.push(Line::Text(line.to_string()));
                     }
                 }
-                ParsedLine::Invalid => errors.push(Error::Syntax {
+                Some(None) => errors.push(Error::Syntax {
                     origin,
                     text: line.to_string(),
                 }),
-                ParsedLine::Setting { key, value } if key == "lxc.include" => {
+                Some(Some((key, raw))) if key == "lxc.include" => {
+                    let value = unquote(raw);
                     if !included {
                         self.lines.push(Line::Entry(Entry {
                             key: key.to_string(),
-                            raw: value.to_string(),
+                            raw: raw.to_string(),
                             value: value.to_string(),
                             origin: origin.clone(),
                             included,
@@ -164,8 +251,10 @@ impl Config {
                         self.include(value, file, origin, depth, errors);
                     }
                 }
-                ParsedLine::Setting { key, value } => {
-                    if let Err(e) = self.set_at(key, value, origin, included) {
+                Some(Some((key, raw))) => {
+                    if let Err(e) =
+                        self.set_via(key, raw, unquote(raw), origin, included, Via::File { line })
+                    {
                         errors.push(e);
                     }
                 }
@@ -264,57 +353,105 @@ impl Config {
         self.set_at(key, value, Origin::api(), false)
     }
 
-    /// Set with a known origin (a file line, or `-s` on the command line).
+    /// `set_config_item` with a known origin (e.g. `-s` on the command line): the value is
+    /// validated, applied, and the saved text is edited like LXC's `set_config_item` does it.
     pub fn set_at(&mut self, key: &str, value: &str, origin: Origin, included: bool) -> Result<()> {
         if key == "lxc.include" {
+            if value.is_empty() {
+                // LXC's setter does nothing; set_config_item then drops the include lines.
+                self.drop_saved_lines(key);
+                return Ok(());
+            }
+            // Like LXC, the include line is recorded only when the file could be read (what a
+            // failed include applied before its bad line stays, as in LXC).
             let mut errors = Vec::new();
+            self.include(
+                value,
+                origin.file.as_deref(),
+                origin.clone(),
+                0,
+                &mut errors,
+            );
+            if let Some(e) = errors.into_iter().next() {
+                return Err(e);
+            }
             if !included {
                 self.lines.push(Line::Entry(Entry {
                     key: key.into(),
                     raw: value.into(),
                     value: value.into(),
-                    origin: origin.clone(),
+                    origin,
                     included,
                 }));
             }
-            if !value.is_empty() {
-                self.include(
-                    value,
-                    origin.file.as_deref(),
-                    origin.clone(),
-                    0,
-                    &mut errors,
-                );
-            }
-            return match errors.into_iter().next() {
-                None => Ok(()),
-                Some(e) => Err(e),
-            };
-        }
-        let r = Self::resolve(key, &origin)?;
-        if value.is_empty() {
-            self.clear_resolved(key, r);
             return Ok(());
         }
-        let normalized = (r.def.parse)(key, value).map_err(|expected| Error::InvalidValue {
+        self.set_via(key, value, value, origin, included, Via::Api)
+    }
+
+    /// The common path of a file line and an API set. `raw` is what save writes, `value` what
+    /// the key's parser reads (they differ by the quotes of a file line).
+    fn set_via(
+        &mut self,
+        key: &str,
+        raw: &str,
+        value: &str,
+        origin: Origin,
+        included: bool,
+        via: Via<'_>,
+    ) -> Result<()> {
+        let r = Self::resolve(key, &origin)?;
+        let core = r.owner == crate::keys::CORE;
+        let invalid = |expected: String| Error::InvalidValue {
             key: key.to_string(),
             value: value.to_string(),
             origin: origin.clone(),
             expected,
-        })?;
+        };
+        if value.is_empty() {
+            let rule = if core {
+                crate::keys::on_empty(key)
+            } else {
+                OnEmpty::Clear
+            };
+            match rule {
+                OnEmpty::Clear => self.clear_memory(key, r),
+                OnEmpty::Reset => self.forget_where(|e| e.key == key),
+                OnEmpty::Memory(v) => {
+                    self.forget_where(|e| e.key == key);
+                    self.push_memory_only(key, v);
+                }
+                OnEmpty::Reject(why) => return Err(invalid(why.to_string())),
+                OnEmpty::ClearThenReject(why) => {
+                    self.clear_memory(key, r);
+                    return Err(invalid(why.to_string()));
+                }
+            }
+            match via {
+                // LXC keeps the line itself in the saved text.
+                Via::File { line } if !included => self.lines.push(Line::Text(line.to_string())),
+                Via::File { .. } => {}
+                Via::Api => self.drop_saved_lines(key),
+            }
+            return Ok(());
+        }
+        let normalized = (r.def.parse)(key, value).map_err(invalid)?;
+        if core {
+            crate::keys::check_set(self, key, &normalized).map_err(invalid)?;
+        }
         let entry = Entry {
             key: key.to_string(),
-            raw: value.to_string(),
+            raw: raw.to_string(),
             value: normalized,
             origin,
             included,
         };
-        match r.def.kind {
-            ValueKind::List => self.lines.push(Line::Entry(entry)),
-            ValueKind::Single if entry.origin.line == 0 => {
+        match (r.def.kind, via) {
+            (ValueKind::Single, Via::Api) => {
                 // An API set keeps one line per single key, so the saved file reads like the
                 // config the user has; loading it gives the same last-wins result as LXC's
-                // (which appends a second line instead).
+                // (which appends a second line instead), and keeps the key where it first
+                // appeared, as LXC's lists of sysctls and limits do.
                 let mut kept = false;
                 self.lines.retain_mut(|l| match l {
                     Line::Entry(e) if e.key == key => {
@@ -332,8 +469,8 @@ impl Config {
                     self.lines.push(Line::Entry(entry));
                 }
             }
-            // Lines from a file stay as written: the last one wins when read.
-            ValueKind::Single => self.lines.push(Line::Entry(entry)),
+            // List values accumulate; lines from a file stay as written (the last one wins).
+            _ => self.lines.push(Line::Entry(entry)),
         }
         Ok(())
     }
@@ -348,6 +485,16 @@ impl Config {
                 .collect());
         }
         let r = Self::resolve(key, &Origin::api())?;
+        if r.owner == crate::keys::CORE {
+            if let Some(why) = crate::keys::get_refused(key) {
+                return Err(Error::InvalidValue {
+                    key: key.to_string(),
+                    value: String::new(),
+                    origin: Origin::api(),
+                    expected: why.to_string(),
+                });
+            }
+        }
         Ok(match r.def.get {
             Some(get) => get(self, key),
             None => match r.def.kind {
@@ -357,22 +504,71 @@ impl Config {
         })
     }
 
-    /// `clear_config_item`.
+    /// `clear_config_item`: what the key holds is cleared, and its lines are dropped from the
+    /// saved text (LXC does both; see [`Config::drop_saved_lines`] for where they differ).
     pub fn clear(&mut self, key: &str) -> Result<()> {
-        if key == "lxc.include" {
-            self.remove_where(|e| e.key == "lxc.include");
-            return Ok(());
+        if key != "lxc.include" {
+            let r = Self::resolve(key, &Origin::api())?;
+            self.clear_memory(key, r);
         }
-        let r = Self::resolve(key, &Origin::api())?;
-        self.clear_resolved(key, r);
+        self.drop_saved_lines(key);
         Ok(())
     }
 
-    fn clear_resolved(&mut self, key: &str, r: ResolvedKey) {
+    /// The key's clearer: what `get_config_item` and the start code see afterwards.
+    fn clear_memory(&mut self, key: &str, r: ResolvedKey) {
         match r.def.clear {
             Some(clear) => clear(self, key),
-            None => self.remove_where(|e| e.key == key),
+            None => self.forget_where(|e| e.key == key),
         }
+    }
+
+    /// LXC's `clear_unexp_config_line`, which `set_config_item(key, "")` and
+    /// `clear_config_item` run after the key's clearer: drop the key's lines from the saved
+    /// text. Values the clearer left in place stay in use but are no longer saved: LXC's
+    /// in-memory config and its saved text part ways there (clearing `lxc.cgroup` keeps
+    /// `lxc.cgroup.dir` in use but drops it from the file), and lxc-rs does the same.
+    pub fn drop_saved_lines(&mut self, key: &str) {
+        let subkeys = clears_subkeys(key);
+        self.lines.retain_mut(|l| match l {
+            Line::Text(t) => !saved_line_matches(t, key, subkeys),
+            Line::Entry(e) => {
+                if !e.included
+                    && saved_line_matches(&format!("{} = {}", e.key, e.raw), key, subkeys)
+                {
+                    e.included = true;
+                }
+                true
+            }
+        });
+    }
+
+    /// Stop using the entries for which `pred` is true, keeping their lines in the saved text
+    /// (LXC's clearers change the in-memory config only). Entries that are not saved go away.
+    pub fn forget_where(&mut self, mut pred: impl FnMut(&Entry) -> bool) {
+        self.lines.retain_mut(|l| match l {
+            Line::Entry(e) if pred(e) => {
+                if e.included {
+                    return false;
+                }
+                *l = Line::Text(format!("{} = {}", e.key, e.raw));
+                true
+            }
+            _ => true,
+        });
+    }
+
+    /// A value in use that `save` does not write: LXC's in-memory state after e.g.
+    /// `set_config_item("lxc.autodev", "")` (0 in memory, no line in the file, so the file reads
+    /// back as the default 1).
+    pub fn push_memory_only(&mut self, key: &str, value: &str) {
+        self.lines.push(Line::Entry(Entry {
+            key: key.to_string(),
+            raw: value.to_string(),
+            value: value.to_string(),
+            origin: Origin::api(),
+            included: true,
+        }));
     }
 
     /// Every entry, in file order, included ones too.

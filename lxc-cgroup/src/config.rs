@@ -1,0 +1,305 @@
+//! What the driver needs from a container's configuration, read from `lxc_core::Config` (the
+//! keys are parsed and validated by the core) or filled in directly.
+
+use lxc_core::Config;
+
+use crate::error::{Error, Result};
+
+/// One `lxc.cgroup.<controller>.<file>` or `lxc.cgroup2.<file>` setting, in config order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    /// The full config key, e.g. `lxc.cgroup.memory.limit_in_bytes` (named in errors).
+    pub key: String,
+    pub value: String,
+}
+
+impl Setting {
+    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
+        Setting {
+            key: key.into(),
+            value: value.into(),
+        }
+    }
+
+    /// The cgroup file the key names: the key without `lxc.cgroup.` / `lxc.cgroup2.`.
+    pub fn file(&self) -> &str {
+        self.key
+            .strip_prefix(V2_PREFIX)
+            .or_else(|| self.key.strip_prefix(V1_PREFIX))
+            .unwrap_or(&self.key)
+    }
+
+    pub fn is_v2(&self) -> bool {
+        self.key.starts_with(V2_PREFIX)
+    }
+}
+
+const V1_PREFIX: &str = "lxc.cgroup.";
+const V2_PREFIX: &str = "lxc.cgroup2.";
+
+/// The `lxc.cgroup.*` keys that configure the driver itself rather than a cgroup file.
+const META_KEYS: &[&str] = &[
+    "lxc.cgroup.dir",
+    "lxc.cgroup.dir.container",
+    "lxc.cgroup.dir.container.inner",
+    "lxc.cgroup.dir.monitor",
+    "lxc.cgroup.dir.monitor.pivot",
+    "lxc.cgroup.relative",
+];
+
+/// Everything that decides where a container's cgroups go and what is written into them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CgroupConfig {
+    /// The container's name (`%n`, and the `lxc.payload.NAME` default).
+    pub name: String,
+    /// `lxc.cgroup.dir`: the container's cgroup is `DIR/lxc.payload.NAME`.
+    pub dir: Option<String>,
+    /// `lxc.cgroup.dir.container`: the exact container (limit) cgroup, no `-N` suffixes.
+    pub dir_container: Option<String>,
+    /// `lxc.cgroup.dir.container.inner`: a single directory below `dir_container` where the
+    /// container's processes live; limits stay on the outer one.
+    pub dir_container_inner: Option<String>,
+    /// `lxc.cgroup.dir.monitor`: required together with `dir_container` (LXC's rule); lxc-rs
+    /// keeps the monitor in its caller's cgroup, so it is only checked.
+    pub dir_monitor: Option<String>,
+    /// `lxc.cgroup.relative`. lxc-rs always nests below the caller's cgroup (what LXC does when
+    /// this is 1); kept so `info` can show it.
+    pub relative: bool,
+    /// The global `lxc.cgroup.pattern` (`%n` is the name): the cgroup is `PATTERN/payload`.
+    pub pattern: Option<String>,
+    /// The global `lxc.cgroup.use`: only v1 hierarchies whose controllers are all listed.
+    pub use_controllers: Option<Vec<String>>,
+    /// `lxc.cgroup.*` and `lxc.cgroup2.*` settings, in config order.
+    pub settings: Vec<Setting>,
+}
+
+impl CgroupConfig {
+    /// A config with LXC's defaults for `name`.
+    pub fn new(name: impl Into<String>) -> Self {
+        CgroupConfig {
+            name: name.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Read the container's keys from `config` and the global `lxc.cgroup.pattern` and
+    /// `lxc.cgroup.use`.
+    pub fn from_config(name: &str, config: &Config) -> Self {
+        let nonempty = |v: Option<&str>| v.filter(|s| !s.is_empty()).map(str::to_string);
+        let settings = config
+            .entries()
+            .filter(|e| {
+                (e.key.starts_with(V2_PREFIX) && e.key.len() > V2_PREFIX.len())
+                    || (e.key.starts_with(V1_PREFIX)
+                        && e.key.len() > V1_PREFIX.len()
+                        && !META_KEYS.contains(&e.key.as_str()))
+            })
+            .map(|e| Setting::new(e.key.clone(), e.value.clone()))
+            .collect();
+        let global =
+            |k: &str| lxc_core::global::get_global_config_item(k).filter(|v| !v.trim().is_empty());
+        CgroupConfig {
+            name: name.to_string(),
+            dir: nonempty(config.last("lxc.cgroup.dir")),
+            dir_container: nonempty(config.last("lxc.cgroup.dir.container")),
+            dir_container_inner: nonempty(config.last("lxc.cgroup.dir.container.inner")),
+            dir_monitor: nonempty(config.last("lxc.cgroup.dir.monitor")),
+            relative: config.last("lxc.cgroup.relative") == Some("1"),
+            pattern: global("lxc.cgroup.pattern"),
+            use_controllers: global("lxc.cgroup.use").map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            }),
+            settings,
+        }
+    }
+
+    /// Add a setting (builder style, for callers that do not go through `Config`).
+    pub fn with(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.settings.push(Setting::new(key, value));
+        self
+    }
+
+    /// LXC's consistency rules for the `lxc.cgroup.dir*` keys, and that every path is relative
+    /// and stays below the caller's cgroup.
+    pub fn check(&self) -> Result<()> {
+        for (key, v) in [
+            ("lxc.cgroup.dir", &self.dir),
+            ("lxc.cgroup.dir.container", &self.dir_container),
+            ("lxc.cgroup.dir.monitor", &self.dir_monitor),
+            ("lxc.cgroup.dir.container.inner", &self.dir_container_inner),
+        ] {
+            if let Some(v) = v {
+                check_rel(key, v)?;
+            }
+        }
+        if let Some(inner) = &self.dir_container_inner {
+            if inner.contains('/') {
+                return Err(Error::DirConfig {
+                    key: "lxc.cgroup.dir.container.inner",
+                    why: format!("{inner:?} must be a single directory name"),
+                });
+            }
+        }
+        let split = self.dir_container.is_some()
+            || self.dir_monitor.is_some()
+            || self.dir_container_inner.is_some();
+        if split {
+            if self.dir.is_some() {
+                return Err(Error::DirConfig {
+                    key: "lxc.cgroup.dir",
+                    why: "conflicts with lxc.cgroup.dir.container and lxc.cgroup.dir.monitor"
+                        .into(),
+                });
+            }
+            if self.dir_container.is_none() || self.dir_monitor.is_none() {
+                return Err(Error::DirConfig {
+                    key: if self.dir_container.is_none() {
+                        "lxc.cgroup.dir.container"
+                    } else {
+                        "lxc.cgroup.dir.monitor"
+                    },
+                    why: "lxc.cgroup.dir.container and lxc.cgroup.dir.monitor must both be set"
+                        .into(),
+                });
+            }
+        }
+        if let Some(p) = &self.pattern {
+            check_rel("lxc.cgroup.pattern", &p.replace("%n", &self.name))?;
+        }
+        if self.name.is_empty() || self.name.contains('/') || self.name.starts_with('.') {
+            return Err(Error::DirConfig {
+                key: "lxc.uts.name",
+                why: format!("container name {:?} cannot name a cgroup", self.name),
+            });
+        }
+        Ok(())
+    }
+
+    /// The container's cgroup relative to the caller's: (limit cgroup, inner dir, whether a
+    /// `-N` suffix may be added on a name collision).
+    pub(crate) fn target(&self) -> (String, Option<String>, bool) {
+        if let Some(c) = &self.dir_container {
+            (
+                c.trim_matches('/').to_string(),
+                self.dir_container_inner.clone(),
+                false,
+            )
+        } else if let Some(d) = &self.dir {
+            (
+                format!("{}/lxc.payload.{}", d.trim_matches('/'), self.name),
+                None,
+                true,
+            )
+        } else if let Some(p) = &self.pattern {
+            (
+                format!("{}/payload", p.replace("%n", &self.name).trim_matches('/')),
+                None,
+                true,
+            )
+        } else {
+            (format!("lxc.payload.{}", self.name), None, true)
+        }
+    }
+}
+
+fn check_rel(key: &'static str, v: &str) -> Result<()> {
+    if v.starts_with('/') {
+        return Err(Error::DirConfig {
+            key,
+            why: format!("{v:?}: paths may not be absolute"),
+        });
+    }
+    if v.split('/').any(|c| c == "..") {
+        return Err(Error::DirConfig {
+            key,
+            why: format!("{v:?}: paths may not walk upwards via \"..\""),
+        });
+    }
+    if v.split('/').all(|c| c.is_empty() || c == ".") {
+        return Err(Error::DirConfig {
+            key,
+            why: format!("{v:?}: names no directory"),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets() {
+        let c = CgroupConfig::new("c1");
+        assert_eq!(c.target(), ("lxc.payload.c1".into(), None, true));
+        let c = CgroupConfig {
+            dir: Some("my-cgroup/first".into()),
+            ..CgroupConfig::new("c1")
+        };
+        assert_eq!(
+            c.target(),
+            ("my-cgroup/first/lxc.payload.c1".into(), None, true)
+        );
+        let c = CgroupConfig {
+            pattern: Some("lxc/%n".into()),
+            ..CgroupConfig::new("c1")
+        };
+        assert_eq!(c.target(), ("lxc/c1/payload".into(), None, true));
+        let c = CgroupConfig {
+            dir_container: Some("a/b".into()),
+            dir_container_inner: Some("ns".into()),
+            dir_monitor: Some("a/m".into()),
+            ..CgroupConfig::new("c1")
+        };
+        c.check().unwrap();
+        assert_eq!(c.target(), ("a/b".into(), Some("ns".into()), false));
+    }
+
+    #[test]
+    fn dir_rules() {
+        let err = |c: CgroupConfig| c.check().unwrap_err().to_string();
+        let base = CgroupConfig::new("c1");
+        assert!(err(CgroupConfig {
+            dir: Some("/abs".into()),
+            ..base.clone()
+        })
+        .contains("absolute"));
+        assert!(err(CgroupConfig {
+            dir: Some("a/../../x".into()),
+            ..base.clone()
+        })
+        .contains("upwards"));
+        assert!(err(CgroupConfig {
+            dir_container: Some("a".into()),
+            ..base.clone()
+        })
+        .starts_with("lxc.cgroup.dir.monitor: "));
+        assert!(err(CgroupConfig {
+            dir: Some("d".into()),
+            dir_container: Some("a".into()),
+            dir_monitor: Some("m".into()),
+            ..base.clone()
+        })
+        .contains("conflicts"));
+        assert!(err(CgroupConfig {
+            dir_container: Some("a".into()),
+            dir_monitor: Some("m".into()),
+            dir_container_inner: Some("x/y".into()),
+            ..base
+        })
+        .contains("single directory"));
+    }
+
+    #[test]
+    fn setting_files() {
+        let s = Setting::new("lxc.cgroup.memory.limit_in_bytes", "1");
+        assert_eq!(s.file(), "memory.limit_in_bytes");
+        assert!(!s.is_v2());
+        let s = Setting::new("lxc.cgroup2.memory.max", "1");
+        assert_eq!(s.file(), "memory.max");
+        assert!(s.is_v2());
+    }
+}

@@ -1,0 +1,100 @@
+//! lxc-rs cgroup driver: finds the host's cgroup layout (legacy, hybrid, unified), creates a
+//! container's cgroups with LXC's names below the caller's cgroup, writes `lxc.cgroup.*` /
+//! `lxc.cgroup2.*` limits, attaches the container's init, freezes, and removes them again.
+//!
+//! The lifecycle reaches it through the `cgroup` component's phase hooks (below); the CLI and
+//! the monitor call [`ContainerCgroup`] directly.
+
+use lxc_core::linkme::distributed_slice;
+use lxc_core::phase::HookCtx;
+use lxc_core::registry::{EntryKind, PhaseHook, Registration, REGISTRY};
+use lxc_core::Phase;
+
+mod cgroup;
+mod config;
+mod error;
+mod layout;
+mod sys;
+
+pub use cgroup::{ContainerCgroup, FreezerState, HierarchyPaths};
+pub use config::{CgroupConfig, Setting};
+pub use error::{Error, Result};
+pub use layout::{detect, Hierarchy, Layout, LayoutKind, Version};
+
+#[distributed_slice(REGISTRY)]
+#[linkme(crate = lxc_core::linkme)]
+static CGROUP: Registration = Registration {
+    name: "cgroup",
+    kind: EntryKind::Component,
+    // The lxc.cgroup.* keys are parsed by the core; this component only reads them.
+    keys: &[],
+    hooks: &[
+        PhaseHook {
+            phase: Phase::PreClone,
+            order: 0,
+            run: pre_clone,
+        },
+        PhaseHook {
+            phase: Phase::HostSetup,
+            order: 0,
+            run: host_setup,
+        },
+        PhaseHook {
+            phase: Phase::Stop,
+            order: 0,
+            run: stop,
+        },
+    ],
+    commands: &[],
+};
+
+/// PreClone: create the container's cgroups and write its limits; the handle goes into
+/// `ctx.state` for later phases and an undo removes the cgroups if the start fails.
+fn pre_clone(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
+    let phase = ctx.phase;
+    let layout = detect().map_err(|e| e.into_hook(phase))?;
+    let cfg = CgroupConfig::from_config(ctx.name, ctx.config);
+    let cg = ContainerCgroup::create(&layout, &cfg).map_err(|e| e.into_hook(phase))?;
+    let undo = cg.clone();
+    ctx.undo
+        .push(format!("remove cgroups of {}", ctx.name), move || {
+            undo.remove().map_err(|e| e.to_string())
+        });
+    // What `info` shows: the container's cgroup in each hierarchy, for the monitor to answer
+    // GetCgroupPaths without knowing this driver.
+    let shown = cg
+        .paths()
+        .iter()
+        .map(|h| h.limit.display().to_string())
+        .collect();
+    ctx.state.insert(lxc_core::monitor::CgroupPaths(shown));
+    ctx.state.insert(cg);
+    Ok(())
+}
+
+/// HostSetup: move the container's init into its cgroups.
+fn host_setup(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
+    let hook_err = |message: &str| lxc_core::Error::Hook {
+        phase: ctx.phase,
+        owner: "cgroup",
+        key: None,
+        message: message.to_string(),
+    };
+    let pid = ctx
+        .init_pid
+        .ok_or_else(|| hook_err("no init pid to attach"))?;
+    let cg = ctx
+        .state
+        .get::<ContainerCgroup>()
+        .ok_or_else(|| hook_err("no container cgroup (PreClone did not run)"))?;
+    cg.attach(pid).map_err(|e| e.into_hook(ctx.phase))
+}
+
+/// Stop: remove the container's cgroups (the handle leaves `ctx.state`, so a reboot's
+/// PreClone makes fresh ones).
+fn stop(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
+    match ctx.state.remove::<ContainerCgroup>() {
+        Some(cg) => cg.remove().map_err(|e| e.into_hook(ctx.phase)),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,86 @@
+//! Log setup from `-l`, `-o`, `-q`, `-n` and `-P`, through the `lxc_log` extension when it is
+//! linked in. Without it the CLI still runs: there is no log, and errors still reach stderr
+//! through `main`.
+
+use crate::error::CliError;
+use crate::Global;
+
+#[cfg(feature = "lxc_log")]
+mod imp {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    pub type Guard = lxc::log::LogGuard;
+
+    pub fn parse_priority(s: &str) -> Result<String, String> {
+        s.parse::<lxc::log::Priority>()
+            .map(|_| s.to_string())
+            .map_err(|e| e.to_string())
+    }
+
+    pub fn init(g: &Global) -> Result<Option<Guard>, CliError> {
+        let level = match g.log_priority.as_deref() {
+            Some(p) => Some(
+                p.parse::<lxc::log::Priority>()
+                    .map_err(|_| CliError::Usage(format!("unknown log priority {p:?}")))?,
+            ),
+            None => None,
+        };
+        let opts = lxc::log::LogOptions {
+            name: g.name.clone(),
+            lxcpath: g.lxcpath.clone(),
+            // Like LXC's tools: no log file unless -o or -l asks for one (the path `none`
+            // stops log_init from opening the container's default log file).
+            file: match (&g.logfile, &g.log_priority) {
+                (Some(f), _) => Some(f.clone()),
+                (None, Some(_)) => None,
+                (None, None) => Some(PathBuf::from("none")),
+            },
+            level,
+            prefix: "lxc-rs".to_string(),
+            quiet: g.quiet,
+        };
+        lxc::log::log_init(&opts)
+            .map(Some)
+            .map_err(|e| CliError::Log(e.to_string()))
+    }
+}
+
+#[cfg(not(feature = "lxc_log"))]
+mod imp {
+    use super::*;
+
+    /// Nothing to keep alive when there is no log.
+    pub type Guard = ();
+
+    pub fn parse_priority(s: &str) -> Result<String, String> {
+        const NAMES: &[&str] = &[
+            "TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "WARNING", "ERROR", "CRIT", "ALERT",
+            "FATAL",
+        ];
+        let number = s.parse::<u8>().is_ok_and(|n| n <= 8);
+        if number || NAMES.iter().any(|n| n.eq_ignore_ascii_case(s)) {
+            Ok(s.to_string())
+        } else {
+            Err(format!(
+                "invalid log priority {s:?}: expected a number 0..8 or one of TRACE, DEBUG, \
+                 INFO, NOTICE, WARN, ERROR, CRIT, ALERT, FATAL"
+            ))
+        }
+    }
+
+    pub fn init(_g: &Global) -> Result<Option<Guard>, CliError> {
+        Ok(None)
+    }
+}
+
+/// clap value parser for `-l`: the priority must be one LXC knows.
+pub fn parse_priority(s: &str) -> Result<String, String> {
+    imp::parse_priority(s)
+}
+
+/// Set up the log for this run; keep the guard alive until the command is done.
+pub fn init(g: &Global) -> Result<Option<imp::Guard>, CliError> {
+    imp::init(g)
+}

@@ -1,0 +1,359 @@
+//! The raw kernel calls `checkconfig` makes to find out what this kernel offers. One safe
+//! function per call; every probe that could change the host runs where it cannot: in a forked
+//! child, in a thread's own network namespace, or on a mount that is never attached.
+//! File descriptors are `OwnedFd` from the moment they exist, opened with CLOEXEC.
+
+use std::ffi::CString;
+use std::fs::File;
+use std::io::{self, Read};
+use std::mem::size_of;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+use libc::{c_int, c_long, pid_t};
+
+fn cvt(r: c_long) -> io::Result<c_long> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+/// Take ownership of a descriptor a syscall returned.
+fn owned(r: c_long) -> io::Result<OwnedFd> {
+    let fd = cvt(r)? as RawFd;
+    // SAFETY: `fd` was just returned by the kernel, is open, and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Wait for our own child `pid` and return its exit status (or 128+signal).
+fn wait_child(pid: pid_t) -> io::Result<c_int> {
+    let mut status: c_int = 0;
+    loop {
+        // SAFETY: `pid` is a child this module forked; `status` is a valid out-pointer.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r >= 0 {
+            break;
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    Ok(if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    })
+}
+
+/// The errno of the last failed call, squeezed into an exit status (never 0).
+fn errno_status() -> c_int {
+    io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(255)
+        .clamp(1, 255)
+}
+
+/// Try `unshare(flags)` in a forked child, so this process keeps its namespaces.
+/// The outer error is the fork failing; the inner one is what `unshare` answered.
+pub fn unshare_in_child(flags: c_int) -> io::Result<io::Result<()>> {
+    // SAFETY: between fork and _exit the child calls only unshare(2) and reads errno, which are
+    // async-signal-safe, so forking is sound even if this process had other threads.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if pid == 0 {
+        // SAFETY: plain syscalls in the child; _exit skips atexit handlers and stdio buffers
+        // that belong to the parent.
+        unsafe {
+            let code = if libc::unshare(flags) == 0 {
+                0
+            } else {
+                errno_status()
+            };
+            libc::_exit(code)
+        }
+    }
+    match wait_child(pid)? {
+        0 => Ok(Ok(())),
+        code if code < 128 => Ok(Err(io::Error::from_raw_os_error(code))),
+        code => Err(io::Error::other(format!(
+            "probe child killed by signal {}",
+            code - 128
+        ))),
+    }
+}
+
+/// Move the calling thread into a new, empty network namespace. Call it only on a thread made
+/// for the purpose: the namespace, and every link made in it, goes away when the thread ends.
+pub fn unshare_netns_this_thread() -> io::Result<()> {
+    // SAFETY: unshare(2) with CLONE_NEWNET changes only the calling thread's network namespace.
+    let r = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+    cvt(r as c_long).map(drop)
+}
+
+/// A forked child parked in a user namespace of its own; killed and reaped on drop.
+struct ParkedChild(pid_t);
+
+impl Drop for ParkedChild {
+    fn drop(&mut self) {
+        // SAFETY: self.0 is our own child, not yet reaped, so the pid cannot have been reused.
+        unsafe { libc::kill(self.0, libc::SIGKILL) };
+        let _ = wait_child(self.0);
+    }
+}
+
+/// A user namespace whose uid and gid maps are `map` (uid_map syntax), as an fd: a child
+/// unshares it, we write its maps as root, open `/proc/<pid>/ns/user`, then end the child.
+pub fn userns_with_map(map: &str) -> io::Result<OwnedFd> {
+    let mut fds = [0 as c_int; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+    cvt(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } as c_long)?;
+    // SAFETY: pipe2 succeeded, so both descriptors are open and owned by nobody else.
+    let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+
+    // SAFETY: the child calls only unshare(2), write(2) and pause(2), all async-signal-safe.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if pid == 0 {
+        // SAFETY: plain syscalls on a descriptor the child inherited; the child never returns
+        // (it waits for SIGKILL from the parent, or exits if it could not unshare).
+        unsafe {
+            let status: u8 = if libc::unshare(libc::CLONE_NEWUSER) == 0 {
+                0
+            } else {
+                errno_status() as u8
+            };
+            libc::write(wr.as_raw_fd(), (&status as *const u8).cast(), 1);
+            if status != 0 {
+                libc::_exit(1);
+            }
+            loop {
+                libc::pause();
+            }
+        }
+    }
+    let child = ParkedChild(pid);
+    drop(wr);
+    let mut status = [0u8; 1];
+    let n = File::from(rd).read(&mut status)?;
+    if n != 1 {
+        return Err(io::Error::other("user namespace child exited early"));
+    }
+    if status[0] != 0 {
+        return Err(io::Error::from_raw_os_error(status[0] as i32));
+    }
+    for file in ["uid_map", "gid_map"] {
+        let path = format!("/proc/{}/{file}", child.0);
+        std::fs::write(&path, map).map_err(|e| io::Error::new(e.kind(), format!("{path}: {e}")))?;
+    }
+    let ns = File::open(format!("/proc/{}/ns/user", child.0))?;
+    Ok(OwnedFd::from(ns))
+}
+
+const FSOPEN_CLOEXEC: libc::c_uint = 1;
+const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+const FSMOUNT_CLOEXEC: libc::c_uint = 1;
+const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
+
+/// A fresh tmpfs as a detached mount (fsopen + fsmount): it is in no mount table, and it is
+/// gone when the fd is closed.
+pub fn detached_tmpfs() -> io::Result<OwnedFd> {
+    // SAFETY: the name is a NUL-terminated string that outlives the call.
+    let fs = owned(unsafe { libc::syscall(libc::SYS_fsopen, c"tmpfs".as_ptr(), FSOPEN_CLOEXEC) })?;
+    // SAFETY: `fs` is an open fs context; CMD_CREATE takes no key or value.
+    cvt(unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fs.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_void>(),
+            0,
+        )
+    })?;
+    // SAFETY: `fs` is a created fs context; no mount attributes.
+    owned(unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, 0) })
+}
+
+/// `struct mount_attr`, MOUNT_ATTR_SIZE_VER0.
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// Make the detached mount `mnt` idmapped through the user namespace `userns`.
+pub fn mount_setattr_idmap(mnt: BorrowedFd<'_>, userns: BorrowedFd<'_>) -> io::Result<()> {
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_IDMAP,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: userns.as_raw_fd() as u64,
+    };
+    // SAFETY: `attr` is a valid mount_attr of the size passed; the path is an empty C string
+    // used with AT_EMPTY_PATH, so the call acts on `mnt` itself.
+    cvt(unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            mnt.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH,
+            &attr as *const MountAttr,
+            size_of::<MountAttr>(),
+        )
+    })
+    .map(drop)
+}
+
+/// `pidfd_open(getpid(), 0)`.
+pub fn pidfd_open_self() -> io::Result<OwnedFd> {
+    // SAFETY: getpid has no preconditions; pidfd_open takes a pid and flags, no pointers.
+    owned(unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) })
+}
+
+/// `struct bpf_insn`: opcode, dst/src registers in one byte, offset, immediate.
+#[repr(C)]
+struct BpfInsn {
+    code: u8,
+    regs: u8,
+    off: i16,
+    imm: i32,
+}
+
+/// The head of `union bpf_attr` used by BPF_PROG_LOAD, up to `expected_attach_type`.
+#[repr(C)]
+struct BpfProgLoadAttr {
+    prog_type: u32,
+    insn_cnt: u32,
+    insns: u64,
+    license: u64,
+    log_level: u32,
+    log_size: u32,
+    log_buf: u64,
+    kern_version: u32,
+    prog_flags: u32,
+    prog_name: [u8; 16],
+    prog_ifindex: u32,
+    expected_attach_type: u32,
+}
+
+const BPF_PROG_LOAD: c_int = 5;
+const BPF_PROG_TYPE_CGROUP_DEVICE: u32 = 15;
+
+/// Load the cgroup device program `r0 = 1; exit` (allow everything) and return its fd.
+/// Nothing is attached: closing the fd unloads it.
+pub fn bpf_load_cgroup_device_allow_all() -> io::Result<OwnedFd> {
+    let insns = [
+        // BPF_ALU64 | BPF_MOV | BPF_K: r0 = 1
+        BpfInsn {
+            code: 0xb7,
+            regs: 0,
+            off: 0,
+            imm: 1,
+        },
+        // BPF_JMP | BPF_EXIT
+        BpfInsn {
+            code: 0x95,
+            regs: 0,
+            off: 0,
+            imm: 0,
+        },
+    ];
+    let mut name = [0u8; 16];
+    name[..9].copy_from_slice(b"lxcrs_chk");
+    let attr = BpfProgLoadAttr {
+        prog_type: BPF_PROG_TYPE_CGROUP_DEVICE,
+        insn_cnt: insns.len() as u32,
+        insns: insns.as_ptr() as u64,
+        license: c"GPL".as_ptr() as u64,
+        log_level: 0,
+        log_size: 0,
+        log_buf: 0,
+        kern_version: 0,
+        prog_flags: 0,
+        prog_name: name,
+        prog_ifindex: 0,
+        expected_attach_type: 0,
+    };
+    // SAFETY: `attr` is a fully initialised prefix of bpf_attr of the size passed; the
+    // instruction array and license string it points to live until the call returns.
+    owned(unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            BPF_PROG_LOAD,
+            &attr as *const BpfProgLoadAttr,
+            size_of::<BpfProgLoadAttr>(),
+        )
+    })
+}
+
+/// A NETLINK_ROUTE socket in the calling thread's network namespace.
+pub struct NetlinkRoute(OwnedFd);
+
+impl NetlinkRoute {
+    pub fn open() -> io::Result<NetlinkRoute> {
+        // SAFETY: socket(2) with constant arguments.
+        let r = unsafe {
+            libc::socket(
+                libc::AF_NETLINK,
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                libc::NETLINK_ROUTE,
+            )
+        };
+        owned(r as c_long).map(NetlinkRoute)
+    }
+
+    /// Send one request to the kernel.
+    pub fn send(&self, msg: &[u8]) -> io::Result<()> {
+        // SAFETY: sockaddr_nl is plain data; all zeroes plus the family addresses the kernel.
+        let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+        addr.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+        // SAFETY: `msg` and `addr` are valid for the lengths passed.
+        let r = unsafe {
+            libc::sendto(
+                self.0.as_raw_fd(),
+                msg.as_ptr().cast(),
+                msg.len(),
+                0,
+                (&addr as *const libc::sockaddr_nl).cast(),
+                size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+            )
+        };
+        let n = cvt(r as c_long)? as usize;
+        if n == msg.len() {
+            Ok(())
+        } else {
+            Err(io::Error::other("short netlink send"))
+        }
+    }
+
+    /// Receive one datagram of replies.
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        // SAFETY: `buf` is valid for writes of its length.
+        let r = unsafe { libc::recv(self.0.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+        cvt(r as c_long).map(|n| n as usize)
+    }
+}
+
+/// The index of a network interface in the calling thread's network namespace.
+pub fn if_nametoindex(name: &str) -> io::Result<u32> {
+    let c = CString::new(name).map_err(io::Error::other)?;
+    // SAFETY: `c` is a NUL-terminated string that outlives the call.
+    match unsafe { libc::if_nametoindex(c.as_ptr()) } {
+        0 => Err(io::Error::last_os_error()),
+        i => Ok(i),
+    }
+}
+
+/// Are we root (so that failures mean "missing", not "not allowed")?
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}

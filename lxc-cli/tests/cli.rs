@@ -1,0 +1,510 @@
+//! The `lxc-rs` binary, run as a user runs it: real files under /tmp, the real kernel.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_lxc-rs");
+
+fn lxc_rs(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("run lxc-rs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A directory `/tmp/lxcrs-t-<name>-<pid>`, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let p = PathBuf::from(format!("/tmp/lxcrs-t-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&p);
+        fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn s(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+    /// Define a container: `<dir>/<name>/config` with `text`.
+    fn container(&self, name: &str, text: &str) -> PathBuf {
+        let d = self.0.join(name);
+        fs::create_dir_all(&d).unwrap();
+        let f = d.join("config");
+        fs::write(&f, text).unwrap();
+        f
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+        assert!(!self.0.exists(), "{} left behind", self.0.display());
+    }
+}
+
+#[test]
+fn extensions_lists_the_linked_extensions() {
+    let o = lxc_rs(&["extensions"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
+    if cfg!(feature = "lxc_log") {
+        assert!(lines.iter().any(|l| l == "lxc_log"), "{lines:?}");
+    }
+    let mut sorted = lines.clone();
+    sorted.sort();
+    assert_eq!(lines, sorted, "extensions are listed sorted");
+
+    let o = lxc_rs(&["extensions", "--json"]);
+    assert!(o.status.success());
+    let json: Vec<String> = serde_json::from_slice(&o.stdout).expect("a JSON array of strings");
+    assert_eq!(json, lines);
+}
+
+/// Is `key` supported by this build? (`lxc.net.*` and `lxc.seccomp.*` join later.)
+fn supported(dir: &TempDir, key: &str) -> bool {
+    let empty = dir.path().join("empty.conf");
+    fs::write(&empty, "").unwrap();
+    let o = lxc_rs(&["config", "get", "-f", empty.to_str().unwrap(), key]);
+    !stderr(&o).contains("not supported by this build")
+}
+
+#[test]
+fn config_check_reports_every_mistake_with_file_and_line() {
+    let dir = TempDir::new("check");
+    let inc = dir.path().join("inc.conf");
+    fs::write(&inc, "# included\nlxc.tty.max = two\n").unwrap();
+    let conf = dir.path().join("bad.conf");
+    let text = format!(
+        "# ten mistakes\n\
+         lxc.uts.name = fine\n\
+         lxc.foo.bar = 1\n\
+         lxc.seccomp.profile = /etc/lxcrs-none\n\
+         lxc.tty.max = many\n\
+         lxc.pty.max\n\
+         lxc.include = {missing}\n\
+         lxc.net.0.type = veth\n\
+         lxc.pty.max = -1\n\
+         lxc.tty.max = 99999999999\n\
+         lxc.sysctl = x\n\
+         lxc.include = {inc}\n",
+        missing = dir.path().join("missing.conf").display(),
+        inc = inc.display(),
+    );
+    fs::write(&conf, text).unwrap();
+    let c = conf.to_str().unwrap();
+    let i = inc.to_str().unwrap();
+
+    // The two keys of subsystems not written yet stop being mistakes once they are linked.
+    let mut expected: Vec<(String, &str)> = vec![
+        (format!("{c}:3:"), "lxc.foo.bar: unknown configuration key"),
+        (
+            format!("{c}:5:"),
+            "lxc.tty.max: invalid value \"many\": expected an unsigned",
+        ),
+        (
+            format!("{c}:6:"),
+            "expected `lxc.key = value`, found \"lxc.pty.max\"",
+        ),
+        (format!("{c}:7:"), "missing.conf: No such file or directory"),
+        (format!("{c}:9:"), "lxc.pty.max: invalid value \"-1\""),
+        (
+            format!("{c}:10:"),
+            "lxc.tty.max: invalid value \"99999999999\"",
+        ),
+        (format!("{c}:11:"), "lxc.sysctl: invalid value \"x\""),
+        (format!("{i}:2:"), "lxc.tty.max: invalid value \"two\""),
+    ];
+    if !supported(&dir, "lxc.seccomp.profile") {
+        expected.push((
+            format!("{c}:4:"),
+            "lxc.seccomp.profile: not supported by this build",
+        ));
+    }
+    if !supported(&dir, "lxc.net.0.type") {
+        expected.push((
+            format!("{c}:8:"),
+            "lxc.net.0.type: not supported by this build",
+        ));
+    }
+
+    let o = lxc_rs(&["config", "check", c]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), expected.len(), "one line per problem:\n{out}");
+    for (prefix, text) in &expected {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with(prefix.as_str()) && l.contains(text)),
+            "no line `{prefix} ...{text}...` in:\n{out}"
+        );
+    }
+    assert!(
+        !out.contains("Error {") && !stderr(&o).contains("Error {"),
+        "no Debug dump"
+    );
+
+    let o = lxc_rs(&["config", "check", "--json", c]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    let problems = v["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), expected.len());
+    for p in problems {
+        assert!(p["line"].as_u64().is_some_and(|l| l > 0), "{p}");
+        assert!(p["file"].as_str().is_some(), "{p}");
+        assert!(
+            p["key"].as_str().is_some_and(|k| k.starts_with("lxc.")),
+            "{p}"
+        );
+    }
+    let tty = problems.iter().find(|p| p["line"] == 5).unwrap();
+    assert_eq!(tty["key"], "lxc.tty.max");
+    assert!(
+        tty["expected"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("an unsigned integer")),
+        "{tty}"
+    );
+}
+
+#[test]
+fn config_check_accepts_a_good_file_and_applies_defines() {
+    let dir = TempDir::new("check-ok");
+    let conf = dir.container("web", "# fine\nlxc.uts.name = web\nlxc.tty.max = 4\n");
+    let c = conf.to_str().unwrap();
+    let o = lxc_rs(&["config", "check", c]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert_eq!(stdout(&o), format!("{c}: ok\n"));
+
+    // By container name, with a bad override: the problem names where it came from.
+    let o = lxc_rs(&[
+        "config",
+        "check",
+        "-P",
+        dir.s(),
+        "-n",
+        "web",
+        "-s",
+        "lxc.tty.max=x",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).starts_with("-s:1: lxc.tty.max: invalid value"),
+        "{}",
+        stdout(&o)
+    );
+
+    // A file that cannot be read is the command failing, reported on stderr.
+    let missing = dir.path().join("nope.conf");
+    let o = lxc_rs(&["config", "check", missing.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).starts_with(&format!("lxc-rs: config check {}: ", missing.display())),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn config_set_get_clear_round_trip() {
+    let dir = TempDir::new("roundtrip");
+    let conf = dir.container("web", "# web's config\nlxc.uts.name = web\n");
+    let p = dir.s();
+
+    let o = lxc_rs(&["config", "set", "-P", p, "-n", "web", "lxc.tty.max", "4"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let saved = fs::read_to_string(&conf).unwrap();
+    assert_eq!(
+        saved,
+        "# web's config\nlxc.uts.name = web\nlxc.tty.max = 4\n"
+    );
+
+    // Global options go before or after the subcommand, as with LXC's tools.
+    for args in [
+        vec!["config", "get", "-P", p, "-n", "web", "lxc.tty.max"],
+        vec!["-P", p, "-n", "web", "config", "get", "lxc.tty.max"],
+        vec!["--lxcpath", p, "config", "get", "lxc.tty.max", "--name=web"],
+    ] {
+        let o = lxc_rs(&args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        assert_eq!(stdout(&o), "4\n", "{args:?}");
+    }
+
+    // -s overrides what is read, never what is saved.
+    let o = lxc_rs(&[
+        "config",
+        "get",
+        "-P",
+        p,
+        "-n",
+        "web",
+        "-s",
+        "lxc.tty.max=7",
+        "lxc.tty.max",
+    ]);
+    assert_eq!(stdout(&o), "7\n");
+    let o = lxc_rs(&[
+        "config",
+        "set",
+        "-P",
+        p,
+        "-n",
+        "web",
+        "-s",
+        "lxc.tty.max=7",
+        "lxc.tty.max",
+        "5",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+
+    let o = lxc_rs(&["config", "clear", "-P", p, "-n", "web", "lxc.tty.max"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        fs::read_to_string(&conf).unwrap(),
+        "# web's config\nlxc.uts.name = web\n"
+    );
+    // Cleared reads like never set (LXC prints its default for some keys).
+    dir.container("plain", "lxc.uts.name = plain\n");
+    let o = lxc_rs(&["config", "get", "-P", p, "-n", "web", "lxc.tty.max"]);
+    assert!(o.status.success());
+    let never_set = lxc_rs(&["config", "get", "-P", p, "-n", "plain", "lxc.tty.max"]);
+    assert_eq!(stdout(&o), stdout(&never_set));
+    assert_ne!(stdout(&o), "4\n");
+
+    // A bad value is refused, and the file is left alone.
+    let o = lxc_rs(&["config", "set", "-P", p, "-n", "web", "lxc.tty.max", "lots"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).starts_with(
+            "lxc-rs: config set web: lxc.tty.max: invalid value \"lots\": expected an unsigned integer"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(stderr(&o).lines().count(), 1, "one line, no Debug dump");
+    assert_eq!(
+        fs::read_to_string(&conf).unwrap(),
+        "# web's config\nlxc.uts.name = web\n"
+    );
+}
+
+#[test]
+fn config_on_a_plain_file_with_rcfile() {
+    let dir = TempDir::new("rcfile");
+    let f = dir.path().join("my.conf");
+    fs::write(&f, "lxc.uts.name = box\n").unwrap();
+    let fs_ = f.to_str().unwrap();
+    let o = lxc_rs(&["config", "set", "-f", fs_, "lxc.pty.max", "16"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        fs::read_to_string(&f).unwrap(),
+        "lxc.uts.name = box\nlxc.pty.max = 16\n"
+    );
+    let o = lxc_rs(&["config", "get", "-f", fs_, "lxc.pty.max"]);
+    assert_eq!(stdout(&o), "16\n");
+}
+
+#[test]
+fn config_errors_and_usage() {
+    let dir = TempDir::new("errors");
+    let o = lxc_rs(&["config", "get", "-P", dir.s(), "-n", "ghost", "lxc.tty.max"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "lxc-rs: config get ghost: container ghost is not defined in {}\n",
+            dir.s()
+        )
+    );
+
+    dir.container("web", "lxc.uts.name = web\n");
+    let o = lxc_rs(&["config", "get", "-P", dir.s(), "-n", "web", "lxc.nope"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "lxc-rs: config get web: lxc.nope: unknown configuration key\n"
+    );
+
+    // Usage errors exit 2: no container, a -s without '=', an unknown log priority.
+    for args in [
+        vec!["config", "get", "lxc.tty.max"],
+        vec!["config", "get", "-n", "web", "-s", "novalue", "lxc.tty.max"],
+        vec!["-l", "LOUD", "ls"],
+        vec!["config", "set", "-n", "web", "lxc.tty.max"],
+    ] {
+        let o = lxc_rs(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn config_keys_and_global() {
+    let o = lxc_rs(&["config", "keys"]);
+    assert!(o.status.success());
+    let keys = stdout(&o);
+    assert!(keys.lines().any(|k| k == "lxc.tty.max"), "{keys}");
+    let o = lxc_rs(&["config", "keys", "lxc.sysctl"]);
+    assert!(stdout(&o).lines().all(|k| k.starts_with("lxc.sysctl")));
+    assert!(!stdout(&o).is_empty());
+
+    let dir = TempDir::new("global");
+    let g = dir.path().join("lxc.conf");
+    fs::write(&g, "lxc.lxcpath = /srv/lxcrs-t-elsewhere\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["config", "global", "lxc.lxcpath"])
+        .env("LXC_GLOBAL_CONF", &g)
+        .env_remove("LXC_LXCPATH")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(stdout(&out), "/srv/lxcrs-t-elsewhere\n");
+
+    let o = lxc_rs(&["config", "global"]);
+    assert!(stdout(&o).lines().any(|l| l == "lxc.cgroup.pattern"));
+    let o = lxc_rs(&["config", "global", "lxc.nope"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).starts_with("lxc-rs: config global lxc.nope: unknown global"));
+}
+
+#[test]
+fn ls_lists_defined_containers() {
+    let dir = TempDir::new("ls");
+    dir.container("b", "lxc.uts.name = b\n");
+    dir.container("a", "lxc.uts.name = a\n");
+    fs::create_dir_all(dir.path().join("not-a-container")).unwrap();
+    let o = lxc_rs(&["ls", "-P", dir.s()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "a\nb\n");
+    let o = lxc_rs(&["ls", "-P", dir.s(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v, serde_json::json!([{"name": "a"}, {"name": "b"}]));
+}
+
+/// What `ip link add` says about a link type inside a throw-away network namespace, as an
+/// independent opinion; `None` if `unshare` or `ip` is not there to ask.
+fn ip_oracle(kind: &str) -> Option<bool> {
+    let add = match kind {
+        "veth" => "ip link add lxcrs-t-o type veth peer name lxcrs-t-p".to_string(),
+        "bridge" | "dummy" => format!("ip link add lxcrs-t-o type {kind}"),
+        "vlan" => format!("{LOWER} && ip link add link lxcrs-t-l name lxcrs-t-o type vlan id 5"),
+        _ => format!("{LOWER} && ip link add link lxcrs-t-l name lxcrs-t-o type {kind}"),
+    };
+    const LOWER: &str = "ip link add lxcrs-t-l type veth peer name lxcrs-t-m";
+    let o = Command::new("unshare")
+        .args(["--net", "sh", "-c", &add])
+        .output()
+        .ok()?;
+    let err = String::from_utf8_lossy(&o.stderr);
+    if o.status.code() == Some(127) || err.contains("not found") {
+        return None;
+    }
+    Some(o.status.success())
+}
+
+#[test]
+fn checkconfig_reports_this_kernel() {
+    let o = lxc_rs(&["checkconfig"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        !text.contains('\x1b'),
+        "no colour when stdout is not a terminal"
+    );
+    assert!(
+        text.contains("--- Namespaces ---") && text.contains("Cgroups: "),
+        "{text}"
+    );
+
+    let o = lxc_rs(&["checkconfig", "--json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("checkconfig --json");
+    for ns in ["mnt", "uts", "ipc", "pid", "net", "user", "cgroup", "time"] {
+        assert!(v["namespaces"][ns]["available"].is_boolean(), "{ns}: {v}");
+    }
+    assert!(["v1", "hybrid", "unified", "none"].contains(&v["cgroups"]["layout"].as_str().unwrap()));
+    let net = &v["network"];
+    for kind in ["veth", "macvlan", "ipvlan", "vlan", "bridge", "dummy"] {
+        assert!(net[kind]["available"].is_boolean(), "{kind}: {net}");
+    }
+    if is_root() {
+        // The facts of the machines this project runs on (shared/FACTS.md).
+        assert_eq!(net["veth"]["available"], true, "{net}");
+        assert_eq!(net["ipvlan"]["available"], false, "{net}");
+        assert!(net["ipvlan"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("EOPNOTSUPP"));
+        assert!(text.contains("Veth pair device: enabled"), "{text}");
+        assert!(text.contains("Ipvlan: missing"), "{text}");
+        // And `ip` agrees, type by type.
+        for kind in ["veth", "macvlan", "ipvlan", "vlan", "bridge", "dummy"] {
+            match ip_oracle(kind) {
+                Some(ok) => assert_eq!(net[kind]["available"], ok, "{kind}: ip says {ok}"),
+                None => eprintln!("skip: no unshare/ip to cross-check {kind}"),
+            }
+        }
+        assert_eq!(v["pidfd"]["available"], true);
+        assert_eq!(v["namespaces"]["user"]["available"], true);
+    } else {
+        eprintln!("skip: not root, the kernel probes cannot be compared with FACTS.md");
+    }
+}
+
+fn is_root() -> bool {
+    fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(2).map(|u| u == "0"))
+        .unwrap_or(false)
+}
+
+#[test]
+fn every_help_has_an_example() {
+    let commands: &[&[&str]] = &[
+        &[],
+        &["extensions"],
+        &["config"],
+        &["config", "check"],
+        &["config", "get"],
+        &["config", "set"],
+        &["config", "clear"],
+        &["config", "keys"],
+        &["config", "global"],
+        &["checkconfig"],
+        &["ls"],
+    ];
+    for c in commands {
+        let mut args = c.to_vec();
+        args.push("--help");
+        let o = lxc_rs(&args);
+        assert!(o.status.success(), "{args:?}");
+        let out = stdout(&o);
+        assert!(out.contains("Example"), "{args:?} has no example:\n{out}");
+        let example = out
+            .lines()
+            .skip_while(|l| !l.starts_with("Example"))
+            .nth(1)
+            .unwrap_or("");
+        let want = format!("lxc-rs {}", c.join(" "));
+        assert!(
+            example.trim().starts_with(want.trim()),
+            "{args:?}: {example}"
+        );
+    }
+}

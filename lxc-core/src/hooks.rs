@@ -1,0 +1,94 @@
+//! LXC's hook scripts (`lxc.hook.<type>`), run the way LXC runs them: through `sh -c exec`,
+//! with the container's name, section and hook type as arguments (hook version 0) or in the
+//! environment only (version 1), and LXC's `LXC_*` environment variables.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::error::Error;
+use crate::phase::{HookCtx, RootfsInfo};
+
+/// Extra context for hooks run outside a start (stop, post-stop).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HookEnv<'a> {
+    /// `LXC_TARGET` for stop hooks: "stop" or "reboot".
+    pub target: Option<&'a str>,
+}
+
+/// Run every `lxc.hook.<kind>` of the container, in config order. The first failure stops the
+/// sequence and names the hook.
+pub fn run(ctx: &HookCtx<'_>, kind: &str) -> Result<(), Error> {
+    run_with(ctx, kind, HookEnv::default())
+}
+
+pub fn run_with(ctx: &HookCtx<'_>, kind: &str, env: HookEnv<'_>) -> Result<(), Error> {
+    let key = format!("lxc.hook.{kind}");
+    let scripts: Vec<&str> = ctx.config.all(&key).collect();
+    if scripts.is_empty() {
+        return Ok(());
+    }
+    let version = ctx.config.last("lxc.hook.version").unwrap_or("0") == "1";
+    let rootfs = ctx.state.get::<RootfsInfo>();
+    for script in scripts {
+        let line = if version {
+            format!("exec {script}")
+        } else {
+            format!("exec {script} {} lxc {kind}", ctx.name)
+        };
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-c").arg(&line);
+        cmd.env("LXC_NAME", ctx.name)
+            .env("LXC_CONFIG_FILE", &ctx.config_file)
+            .env("LXC_CGNS_AWARE", "1")
+            .env("LXC_HOOK_VERSION", if version { "1" } else { "0" })
+            .env(
+                "LXC_LOG_LEVEL",
+                ctx.config.last("lxc.log.level").unwrap_or("ERROR"),
+            );
+        if let Some(path) = ctx.config.last("lxc.rootfs.path") {
+            cmd.env("LXC_ROOTFS_PATH", path);
+        }
+        match rootfs {
+            Some(r) => cmd.env("LXC_ROOTFS_MOUNT", &r.mount),
+            None => cmd.env("LXC_ROOTFS_MOUNT", rootfs_mount_default(ctx)),
+        };
+        if version {
+            cmd.env("LXC_HOOK_TYPE", kind)
+                .env("LXC_HOOK_SECTION", "lxc");
+        }
+        if let Some(t) = env.target {
+            cmd.env("LXC_TARGET", t);
+        }
+        if let Some(pid) = ctx.init_pid {
+            cmd.env("LXC_PID", pid.to_string());
+        }
+        tracing::info!(container = ctx.name, hook = kind, script, "running hook");
+        let status = cmd.status().map_err(|e| Error::Hook {
+            phase: ctx.phase,
+            owner: "hooks",
+            key: Some(key.clone()),
+            message: format!("cannot run {script:?}: {e}"),
+        })?;
+        if !status.success() {
+            return Err(Error::Hook {
+                phase: ctx.phase,
+                owner: "hooks",
+                key: Some(key.clone()),
+                message: format!("{script:?} failed ({status})"),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn rootfs_mount_default(ctx: &HookCtx<'_>) -> String {
+    ctx.config
+        .last("lxc.rootfs.mount")
+        .map(str::to_string)
+        .or_else(|| {
+            ctx.config
+                .last("lxc.rootfs.path")
+                .map(|p| p.strip_prefix("dir:").unwrap_or(p).to_string())
+        })
+        .unwrap_or_else(|| Path::new("/").display().to_string())
+}

@@ -1,0 +1,329 @@
+//! The container lifecycle API: start (daemonized or in the foreground), execute, stop,
+//! shutdown, wait, state, init pid and pidfd.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use crate::commands::{self, Request, Response, StateClient};
+use crate::container::Container;
+use crate::error::Error;
+use crate::monitor::{self, StatusPipe};
+use crate::phase::StartMode;
+use crate::start::StartOptions;
+use crate::state::State;
+use crate::sys::{self, Exit};
+
+/// How long a client waits for the monitor to answer one request.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn cmd_err(name: &str, request: &'static str, e: commands::Error) -> Error {
+    if e.is_not_running() {
+        Error::NotRunning {
+            name: name.to_string(),
+        }
+    } else {
+        Error::Command {
+            name: name.to_string(),
+            request,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl Container {
+    /// `create`: build the container from a template (`busybox`, or `none` with a config file)
+    /// and load its new config into this handle.
+    pub fn create(&mut self, opts: &crate::template::CreateOptions) -> Result<(), Error> {
+        crate::template::create(self.config_path(), self.name(), opts)?;
+        self.load_config(None)
+    }
+
+    /// `destroy`: remove the container's directory, rootfs included. Refused while it runs.
+    pub fn destroy(&self) -> Result<(), Error> {
+        if self.is_running() {
+            return Err(Error::AlreadyRunning {
+                name: self.name().to_string(),
+            });
+        }
+        crate::template::destroy(self.config_path(), self.name())
+    }
+
+    fn call(&self, req: Request) -> Result<(Response, Vec<OwnedFd>), Error> {
+        let what = req.name();
+        match commands::call(self.config_path(), self.name(), &req, COMMAND_TIMEOUT) {
+            Ok((Response::Error { message }, _)) => Err(Error::Command {
+                name: self.name().to_string(),
+                request: what,
+                message,
+            }),
+            Ok(r) => Ok(r),
+            Err(e) => Err(cmd_err(self.name(), what, e)),
+        }
+    }
+
+    fn check_startable(&self, opts: &StartOptions) -> Result<(), Error> {
+        if !self.is_defined() && opts.mode == StartMode::Start {
+            return Err(Error::NotDefined {
+                name: self.name().to_string(),
+                lxcpath: self.config_path().to_path_buf(),
+            });
+        }
+        if self.is_running() {
+            return Err(Error::AlreadyRunning {
+                name: self.name().to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Start in the background: the monitor is daemonized and this returns once init runs, or
+    /// with the reason it could not start (everything made is undone by then).
+    ///
+    /// Forks this process, so call it before starting other threads (the `lxc-rs` tool does);
+    /// a multi-threaded program can run `lxc-rs start` instead.
+    pub fn start(&self, opts: &StartOptions) -> Result<(), Error> {
+        self.check_startable(opts)?;
+        let name = self.name().to_string();
+        let sys_err = |op: &'static str| {
+            let name = name.clone();
+            move |source: std::io::Error| Error::Sys {
+                name: name.clone(),
+                op,
+                source,
+            }
+        };
+        if sys::thread_count() > 1 {
+            tracing::warn!(
+                container = self.name(),
+                "starting from a multi-threaded process: the monitor is forked from it"
+            );
+        }
+        let (rd, wr) = sys::pipe().map_err(sys_err("pipe"))?;
+        match sys::fork().map_err(sys_err("fork"))? {
+            Some(pid) => {
+                drop(wr);
+                // The intermediate child exits as soon as it has forked the monitor.
+                let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+                let mut out = Vec::new();
+                let mut buf = [0u8; 4096];
+                loop {
+                    match sys::read(rd.as_fd(), &mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => out.extend_from_slice(&buf[..n]),
+                        Err(e) => return Err(sys_err("read start status")(e)),
+                    }
+                }
+                let msg = String::from_utf8_lossy(&out);
+                if msg == "OK" {
+                    Ok(())
+                } else if let Some(m) = msg.strip_prefix("ERR ") {
+                    Err(Error::Start {
+                        name,
+                        message: m.to_string(),
+                    })
+                } else {
+                    Err(Error::Start {
+                        name,
+                        message: "the monitor exited before reporting".into(),
+                    })
+                }
+            }
+            None => {
+                drop(rd);
+                // Intermediate: a new session, then the monitor as its child, so the monitor
+                // is nobody's child but init's (or a subreaper's) and has no terminal.
+                if sys::setsid().is_err() {
+                    sys::exit_now(1);
+                }
+                match sys::fork() {
+                    Ok(Some(_)) => sys::exit_now(0),
+                    Ok(None) => {}
+                    Err(_) => sys::exit_now(1),
+                }
+                let _ = sys::chdir(std::path::Path::new("/"));
+                let code = match daemon_stdio() {
+                    Ok(()) => {
+                        match monitor::run(
+                            self.name(),
+                            self.config_path(),
+                            self.config_file_name(),
+                            self.config(),
+                            opts,
+                            Some(StatusPipe(wr)),
+                        ) {
+                            Ok(exit) => exit.status(),
+                            Err(_) => 1,
+                        }
+                    }
+                    Err(e) => {
+                        let _ = sys::write_all(wr.as_fd(), format!("ERR stdio: {e}").as_bytes());
+                        1
+                    }
+                };
+                sys::exit_now(code)
+            }
+        }
+    }
+
+    /// Start with this process as the monitor, until init exits; returns init's exit.
+    pub fn start_foreground(&self, opts: &StartOptions) -> Result<Exit, Error> {
+        self.check_startable(opts)?;
+        monitor::run(
+            self.name(),
+            self.config_path(),
+            self.config_file_name(),
+            self.config(),
+            opts,
+            None,
+        )
+    }
+
+    /// `lxc-execute`: run `argv` as an application container under a small init, in the
+    /// foreground, with this process's stdio; returns the command's exit.
+    pub fn execute(&self, argv: &[String]) -> Result<Exit, Error> {
+        let opts = StartOptions {
+            mode: StartMode::Execute,
+            argv: argv.to_vec(),
+            inherit_stdio: true,
+        };
+        self.start_foreground(&opts)
+    }
+
+    pub fn is_running(&self) -> bool {
+        commands::is_running(self.config_path(), self.name())
+    }
+
+    pub fn state(&self) -> State {
+        monitor::state_of(self.config_path(), self.name())
+    }
+
+    /// The init's pid as the host sees it.
+    pub fn init_pid(&self) -> Result<i32, Error> {
+        match self.call(Request::GetInitPid)? {
+            (Response::InitPid(p), _) => Ok(p),
+            (other, _) => Err(self.unexpected("GetInitPid", other)),
+        }
+    }
+
+    /// A pidfd for the running container's init, from its monitor: usable by any process that
+    /// may talk to the monitor, not only the one that started the container.
+    pub fn init_pidfd(&self) -> Result<OwnedFd, Error> {
+        match self.call(Request::GetInitPidfd)? {
+            (Response::InitPidfd, mut fds) if !fds.is_empty() => Ok(fds.remove(0)),
+            (other, _) => Err(self.unexpected("GetInitPidfd", other)),
+        }
+    }
+
+    pub fn get_running_config_item(&self, key: &str) -> Result<String, Error> {
+        match self.call(Request::GetConfigItem {
+            key: key.to_string(),
+        })? {
+            (Response::ConfigItem(v), _) => Ok(v),
+            (other, _) => Err(self.unexpected("GetConfigItem", other)),
+        }
+    }
+
+    pub fn cgroup_paths(&self) -> Result<Vec<String>, Error> {
+        match self.call(Request::GetCgroupPaths)? {
+            (Response::CgroupPaths(v), _) => Ok(v),
+            (other, _) => Err(self.unexpected("GetCgroupPaths", other)),
+        }
+    }
+
+    fn unexpected(&self, request: &'static str, r: Response) -> Error {
+        Error::Command {
+            name: self.name().to_string(),
+            request,
+            message: format!("unexpected answer {r:?}"),
+        }
+    }
+
+    /// `stop`: kill init at once (`lxc.signal.stop`, SIGKILL by default) and wait until the
+    /// container is STOPPED.
+    pub fn stop(&self) -> Result<(), Error> {
+        self.stop_with(false, Some(Duration::from_secs(30)))
+    }
+
+    /// Send the stop signal (`kill`: SIGKILL whatever `lxc.signal.stop` says) and wait.
+    pub fn stop_with(&self, kill: bool, timeout: Option<Duration>) -> Result<(), Error> {
+        let (mut client, now) = self.state_client(&[State::Stopped])?;
+        if now == State::Stopped {
+            return Ok(());
+        }
+        self.call(Request::Stop { kill })?;
+        self.wait_on(&mut client, State::Stopped, timeout)
+            .and_then(|ok| {
+                if ok {
+                    Ok(())
+                } else {
+                    Err(Error::Start {
+                        name: self.name().to_string(),
+                        message: "did not stop in time".into(),
+                    })
+                }
+            })
+    }
+
+    /// `shutdown`: send `lxc.signal.halt` (SIGPWR by default) and wait up to `timeout` for
+    /// STOPPED. Returns false when it did not stop in time (the caller may then `stop`).
+    pub fn shutdown(&self, timeout: Option<Duration>) -> Result<bool, Error> {
+        let (mut client, now) = self.state_client(&[State::Stopped])?;
+        if now == State::Stopped {
+            return Ok(true);
+        }
+        self.call(Request::Shutdown)?;
+        self.wait_on(&mut client, State::Stopped, timeout)
+    }
+
+    /// `wait`: until the container is in `state`, or `timeout` passes (false).
+    pub fn wait(&self, state: State, timeout: Option<Duration>) -> Result<bool, Error> {
+        let (mut client, now) = match self.state_client(&[state]) {
+            Ok(x) => x,
+            Err(Error::NotRunning { .. }) => return Ok(state == State::Stopped),
+            Err(e) => return Err(e),
+        };
+        if now == state {
+            return Ok(true);
+        }
+        self.wait_on(&mut client, state, timeout)
+    }
+
+    fn state_client(&self, states: &[State]) -> Result<(StateClient, State), Error> {
+        StateClient::new(self.config_path(), self.name(), states)
+            .map_err(|e| cmd_err(self.name(), "AddStateClient", e))
+    }
+
+    fn wait_on(
+        &self,
+        client: &mut StateClient,
+        state: State,
+        timeout: Option<Duration>,
+    ) -> Result<bool, Error> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left == Some(Duration::ZERO) {
+                return Ok(false);
+            }
+            match client.wait(left) {
+                Ok(Some(s)) if s == state => return Ok(true),
+                Ok(Some(_)) => continue,
+                Ok(None) => return Ok(false),
+                Err(e) => return Err(cmd_err(self.name(), "wait", e)),
+            }
+        }
+    }
+}
+
+/// A daemon's stdio is /dev/null: nothing of the caller's terminal or pipes stays open.
+fn daemon_stdio() -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")?;
+    for fd in 0..3 {
+        sys::dup2(null.as_raw_fd(), fd)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,454 @@
+//! The monitor: the one long-lived process of ours per container. It runs the start sequence,
+//! then serves the command socket while init runs, and cleans up when init exits.
+//!
+//! It is single-threaded on purpose: the container's first process is cloned from it and runs
+//! Rust code before exec, which is only safe without other threads.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use crate::commands::{self, Conn, Event, Request, Response, Server};
+use crate::config::Config;
+use crate::error::Error;
+use crate::phase::{CommandCtx, HookCtx, Phase, StartMode, StateMap, Terminals, UndoStack};
+use crate::registry;
+use crate::start::{self, spec, StartOptions, Started, Target};
+use crate::state::State;
+use crate::sys::{self, Exit};
+
+/// Cgroup paths of a running container, put in the start's state by the cgroup driver so the
+/// monitor can answer `GetCgroupPaths` without knowing the driver.
+#[derive(Debug, Clone, Default)]
+pub struct CgroupPaths(pub Vec<String>);
+
+/// Reported to the caller of a daemonized start once the container runs (or failed).
+pub struct StatusPipe(pub OwnedFd);
+
+impl StatusPipe {
+    fn report(self, result: &Result<(), Error>) {
+        let msg = match result {
+            Ok(()) => "OK".to_string(),
+            Err(e) => format!("ERR {e}"),
+        };
+        let _ = sys::write_all(self.0.as_fd(), msg.as_bytes());
+    }
+}
+
+struct Monitor<'a> {
+    t: Target<'a>,
+    mode: StartMode,
+    state: State,
+    pid: i32,
+    pidfd: OwnedFd,
+    server: Server,
+    conns: Vec<Conn>,
+    waiters: Vec<(Conn, Vec<State>)>,
+    undo: UndoStack,
+    statemap: StateMap,
+    watchdog: Option<OwnedFd>,
+}
+
+/// Run a container in this process as its monitor, until init exits. `status` (daemon mode)
+/// gets "OK" once init runs, or the error.
+pub fn run(
+    name: &str,
+    lxcpath: &Path,
+    config_file: &Path,
+    config: &Config,
+    opts: &StartOptions,
+    status: Option<StatusPipe>,
+) -> Result<Exit, Error> {
+    let owner_uid = std::fs::metadata(lxcpath.join(name))
+        .map(|m| m.uid())
+        .unwrap_or(0);
+    let server = match Server::bind(lxcpath, name, owner_uid) {
+        Ok(s) => s,
+        Err(e) => {
+            let err = if e.is_already_running() {
+                Error::AlreadyRunning {
+                    name: name.to_string(),
+                }
+            } else {
+                Error::Command {
+                    name: name.to_string(),
+                    request: "bind",
+                    message: e.to_string(),
+                }
+            };
+            let r = Err(err);
+            if let Some(s) = status {
+                s.report(&r);
+            }
+            return r.map(|()| Exit::Code(1));
+        }
+    };
+    let t = Target {
+        name,
+        lxcpath,
+        config_file: config_file.to_path_buf(),
+        config,
+    };
+    let started = {
+        let _span = tracing::info_span!("start", container = name).entered();
+        start::start(&t, opts)
+    };
+    let Started {
+        pid,
+        pidfd,
+        undo,
+        state: statemap,
+    } = match started {
+        Ok(s) => s,
+        Err(e) => {
+            let r = Err(e);
+            if let Some(s) = status {
+                s.report(&r);
+            }
+            return r.map(|()| Exit::Code(1));
+        }
+    };
+    tracing::info!(container = name, pid, "container running");
+    let mut m = Monitor {
+        t,
+        mode: opts.mode,
+        state: State::Running,
+        pid,
+        pidfd,
+        server,
+        conns: Vec::new(),
+        waiters: Vec::new(),
+        undo,
+        statemap,
+        watchdog: None,
+    };
+    m.watchdog = m.spawn_watchdog();
+    if let Some(s) = status {
+        s.report(&Ok(()));
+    }
+    let exit = m.serve();
+    Ok(m.stop(exit))
+}
+
+impl Monitor<'_> {
+    /// A process that outlives a killed monitor just long enough to remove what the start
+    /// made (cgroups). It holds a copy of the undo stack and waits on a pipe: a byte means the
+    /// monitor cleaned up itself; end of file without one means the monitor died.
+    fn spawn_watchdog(&mut self) -> Option<OwnedFd> {
+        let (rd, wr) = sys::pipe().ok()?;
+        match sys::fork() {
+            Ok(Some(_pid)) => {
+                drop(rd);
+                Some(wr)
+            }
+            Ok(None) => {
+                drop(wr);
+                // Keep only the pipe: the listening socket and the pidfd must not stay open
+                // here, or clients and init would see a monitor that is not there.
+                let mut buf = [0u8; 1];
+                let _ = sys::prctl(libc::PR_SET_NAME, c"lxc-rs cleanup".as_ptr() as u64);
+                // Also off the caller's stdio: a pipe reading our output must see its end
+                // when the monitor exits, not when this helper does.
+                let keep = match sys::keep_only(rd) {
+                    Ok(fd) => fd,
+                    Err(_) => sys::exit_now(1),
+                };
+                let n = sys::read(keep.as_fd(), &mut buf).unwrap_or(0);
+                if n == 0 {
+                    // The monitor died: its init got SIGKILL through the parent-death signal;
+                    // give the kernel a moment to empty the cgroups, then remove them.
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    self.undo.unwind();
+                }
+                sys::exit_now(0)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot start the cleanup watchdog");
+                None
+            }
+        }
+    }
+
+    fn set_state(&mut self, s: State) {
+        if self.state == s {
+            return;
+        }
+        tracing::info!(container = self.t.name, state = %s, "state change");
+        self.state = s;
+        self.waiters.retain_mut(|(c, states)| {
+            if states.contains(&s) {
+                c.send_event(&Event::State(s)).is_ok()
+            } else {
+                true
+            }
+        });
+    }
+
+    /// Serve requests until init exits; returns how it exited.
+    fn serve(&mut self) -> Exit {
+        loop {
+            let (readable, n_conns, n_waiters, n_terms) = {
+                let mut fds: Vec<BorrowedFd<'_>> = vec![self.pidfd.as_fd(), self.server.as_fd()];
+                fds.extend(self.conns.iter().map(|c| c.as_fd()));
+                fds.extend(self.waiters.iter().map(|(c, _)| c.as_fd()));
+                let terms = self.statemap.get::<Terminals>();
+                let mut n_terms = 0;
+                if let Some(t) = terms {
+                    for (m, _) in t.console.iter().chain(t.ttys.iter()) {
+                        fds.push(m.as_fd());
+                        n_terms += 1;
+                    }
+                }
+                match sys::poll_readable(&fds, -1) {
+                    Ok(r) => (r, self.conns.len(), self.waiters.len(), n_terms),
+                    Err(e) => {
+                        tracing::error!(error = %e, "poll failed");
+                        continue;
+                    }
+                }
+            };
+            if readable[0] {
+                match sys::pidfd_wait(self.pidfd.as_fd(), true) {
+                    Ok(Some(exit)) => return exit,
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::error!(error = %e, "waitid on init failed");
+                        return Exit::Code(1);
+                    }
+                }
+            }
+            if readable[1] {
+                self.accept_all();
+            }
+            let base = 2;
+            let mut drop_conns = Vec::new();
+            for i in 0..n_conns {
+                if readable[base + i] {
+                    if let Some(c) = self.handle(i) {
+                        drop_conns.push(c);
+                    }
+                }
+            }
+            self.finish_conns(drop_conns);
+            let wbase = base + n_conns;
+            let mut gone = Vec::new();
+            for i in 0..n_waiters {
+                if readable.get(wbase + i).copied().unwrap_or(false) {
+                    gone.push(i);
+                }
+            }
+            for i in gone.into_iter().rev() {
+                // A state client only ever reads; readable means it hung up.
+                if i < self.waiters.len() {
+                    self.waiters.remove(i);
+                }
+            }
+            let tbase = wbase + n_waiters;
+            if (0..n_terms).any(|i| readable.get(tbase + i).copied().unwrap_or(false)) {
+                self.drain_terminals();
+            }
+        }
+    }
+
+    fn accept_all(&mut self) {
+        loop {
+            match self.server.accept() {
+                Ok(Some(c)) => self.conns.push(c),
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "refused a command client");
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Answer one request on connection `i`. Returns the index back when the connection is
+    /// done (closed, broken, or turned into a state client).
+    fn handle(&mut self, i: usize) -> Option<usize> {
+        let req = match self.conns[i].read_request() {
+            Ok(Some(r)) => r,
+            Ok(None) | Err(_) => return Some(i),
+        };
+        let _span = tracing::debug_span!("request", request = req.name()).entered();
+        let mut fds: Vec<OwnedFd> = Vec::new();
+        let resp = match req {
+            Request::GetState => Response::State(self.state),
+            Request::GetInitPid => Response::InitPid(self.pid),
+            Request::GetInitPidfd => match sys::pidfd_open(self.pid) {
+                Ok(fd) => {
+                    fds.push(fd);
+                    Response::InitPidfd
+                }
+                Err(e) => Response::error(format!("pidfd_open({}): {e}", self.pid)),
+            },
+            Request::Stop { kill } => {
+                let sig = if kill {
+                    libc::SIGKILL
+                } else {
+                    spec::configured_signal(self.t.config, "stop")
+                };
+                self.set_state(State::Stopping);
+                self.signal(sig)
+            }
+            Request::Shutdown => {
+                let sig = spec::configured_signal(self.t.config, "halt");
+                self.signal(sig)
+            }
+            Request::GetConfigItem { key } => match self.t.config.get(&key) {
+                Ok(v) => Response::ConfigItem(v),
+                Err(e) => Response::error(e.to_string()),
+            },
+            Request::AddStateClient { states } => {
+                let resp = Response::State(self.state);
+                let mut c = self.conns.swap_remove(i);
+                if c.respond(&resp, &[]).is_ok() {
+                    self.waiters.push((c, states));
+                }
+                // swap_remove moved the last connection into slot i: it is handled on the
+                // next poll round, which is fine since it stays readable.
+                return None;
+            }
+            Request::GetCgroupPaths => Response::CgroupPaths(
+                self.statemap
+                    .get::<CgroupPaths>()
+                    .map(|p| p.0.clone())
+                    .unwrap_or_default(),
+            ),
+            Request::Freeze | Request::Unfreeze | Request::Reboot => {
+                Response::error("not supported by this build yet")
+            }
+            Request::Ext { name, body } => match registry::command(&name) {
+                Some((_, def)) => {
+                    let mut ctx = CommandCtx {
+                        name: self.t.name,
+                        init_pid: Some(self.pid),
+                        peer_uid: self.conns[i].peer_uid(),
+                        state: &mut self.statemap,
+                        fds_out: Vec::new(),
+                    };
+                    let r = (def.handler)(&mut ctx, &body);
+                    fds = ctx.fds_out;
+                    match r {
+                        Ok(b) => Response::Ext(b),
+                        Err(m) => Response::error(m),
+                    }
+                }
+                None => Response::error(format!("no extension in this build answers {name:?}")),
+            },
+        };
+        let borrowed: Vec<BorrowedFd<'_>> = fds.iter().map(|f| f.as_fd()).collect();
+        match self.conns[i].respond(&resp, &borrowed) {
+            Ok(()) => None,
+            Err(_) => Some(i),
+        }
+    }
+
+    fn finish_conns(&mut self, mut done: Vec<usize>) {
+        done.sort_unstable();
+        done.dedup();
+        for i in done.into_iter().rev() {
+            if i < self.conns.len() {
+                self.conns.remove(i);
+            }
+        }
+    }
+
+    fn signal(&self, sig: i32) -> Response {
+        match sys::pidfd_send_signal(self.pidfd.as_fd(), sig) {
+            Ok(()) => Response::Ok,
+            Err(e) => Response::error(format!("signal {sig} to init {}: {e}", self.pid)),
+        }
+    }
+
+    /// Read what init wrote to its terminals so it never blocks on a full pty. (The console
+    /// ring buffer of `console_log` keeps it; without that extension it is dropped.)
+    fn drain_terminals(&mut self) {
+        let Some(t) = self.statemap.get::<Terminals>() else {
+            return;
+        };
+        let mut buf = [0u8; 4096];
+        let fds: Vec<BorrowedFd<'_>> = t
+            .console
+            .iter()
+            .chain(t.ttys.iter())
+            .map(|(m, _)| m.as_fd())
+            .collect();
+        let ready = sys::poll_readable(&fds, 0).unwrap_or_default();
+        for (fd, r) in fds.iter().zip(ready) {
+            if r {
+                let _ = sys::read(*fd, &mut buf);
+            }
+        }
+    }
+
+    /// Init exited: Stop phase, hooks, undo everything, tell the state clients.
+    fn stop(mut self, exit: Exit) -> Exit {
+        tracing::info!(container = self.t.name, ?exit, "init exited");
+        self.set_state(State::Stopping);
+        let mut undo = self.undo.take();
+        {
+            let mut ctx = HookCtx {
+                name: self.t.name,
+                lxcpath: self.t.lxcpath.to_path_buf(),
+                config_file: self.t.config_file.clone(),
+                config: self.t.config,
+                phase: Phase::Stop,
+                mode: self.mode,
+                init_pid: Some(self.pid),
+                undo: &mut undo,
+                state: &mut self.statemap,
+            };
+            for (owner, hook) in registry::hooks_for(Phase::Stop) {
+                if let Err(e) = (hook.run)(&mut ctx) {
+                    tracing::warn!(owner, error = %e, "stop hook failed");
+                }
+            }
+            let env = crate::hooks::HookEnv {
+                target: Some("stop"),
+            };
+            if let Err(e) = crate::hooks::run_with(&ctx, "stop", env) {
+                tracing::warn!(error = %e, "stop hook failed");
+            }
+        }
+        undo.unwind();
+        {
+            let mut none = UndoStack::default();
+            let ctx = HookCtx {
+                name: self.t.name,
+                lxcpath: self.t.lxcpath.to_path_buf(),
+                config_file: self.t.config_file.clone(),
+                config: self.t.config,
+                phase: Phase::Stop,
+                mode: self.mode,
+                init_pid: None,
+                undo: &mut none,
+                state: &mut self.statemap,
+            };
+            let env = crate::hooks::HookEnv {
+                target: Some("stop"),
+            };
+            if let Err(e) = crate::hooks::run_with(&ctx, "post-stop", env) {
+                tracing::warn!(error = %e, "post-stop hook failed");
+            }
+        }
+        if let Some(w) = self.watchdog.take() {
+            let _ = sys::write_all(w.as_fd(), b"1");
+        }
+        self.set_state(State::Stopped);
+        exit
+    }
+}
+
+/// The state of a container as its monitor reports it (STOPPED when none answers).
+pub fn state_of(lxcpath: &Path, name: &str) -> State {
+    match commands::call(
+        lxcpath,
+        name,
+        &Request::GetState,
+        std::time::Duration::from_secs(5),
+    ) {
+        Ok((Response::State(s), _)) => s,
+        _ => State::Stopped,
+    }
+}

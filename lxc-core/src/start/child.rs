@@ -1,0 +1,358 @@
+//! The container's first process: from clone to exec of init.
+//!
+//! This runs in a fork-like copy of the single-threaded monitor, inside the new namespaces. It
+//! waits for the monitor's go-ahead, runs the child phases' hooks in order (mounts, pivot,
+//! final), and execs init; any failure is reported to the monitor with its phase and key, and
+//! the process exits (its namespaces die with it).
+
+use std::ffi::CString;
+use std::fs::{File, OpenOptions};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+
+use linkme::distributed_slice;
+
+use super::spec::{self, err};
+use super::sync::{Channel, Msg};
+use crate::error::Error;
+use crate::phase::{HookCtx, Phase, StartMode};
+use crate::registry::{self, EntryKind, PhaseHook, Registration, REGISTRY};
+use crate::sys;
+
+/// The core's own child-side work, registered like any subsystem's so the phase table in the
+/// registry shows the whole sequence.
+#[distributed_slice(REGISTRY)]
+static INIT_SETUP: Registration = Registration {
+    name: "init",
+    kind: EntryKind::Component,
+    keys: &[],
+    hooks: &[
+        PhaseHook {
+            phase: Phase::ChildFinal,
+            order: 0,
+            run: settings,
+        },
+        PhaseHook {
+            phase: Phase::ChildFinal,
+            order: 500,
+            run: start_hooks,
+        },
+        PhaseHook {
+            phase: Phase::ChildFinal,
+            order: 1000,
+            run: credentials,
+        },
+    ],
+    commands: &[],
+};
+
+/// What the monitor hands the child besides the context.
+pub struct ChildPlan {
+    pub ns: spec::NsPlan,
+    /// Console peer to make init's stdio and controlling terminal (None: inherit stdio).
+    pub console: Option<PathBuf>,
+    pub argv: Vec<String>,
+}
+
+/// Run the child to exec; never returns.
+pub fn main(ctx: &mut HookCtx<'_>, chan: Channel, plan: ChildPlan) -> ! {
+    match run(ctx, &chan, &plan) {
+        Ok(never) => match never {},
+        Err((phase, e)) => {
+            let _ = chan.send(&Msg::from_error(&e, phase));
+            sys::exit_now(1)
+        }
+    }
+}
+
+pub enum Never {}
+
+fn run(ctx: &mut HookCtx<'_>, chan: &Channel, plan: &ChildPlan) -> Result<Never, (Phase, Error)> {
+    let fail = |phase: Phase, op: &'static str| {
+        let name = ctx.name.to_string();
+        move |e: std::io::Error| {
+            (
+                phase,
+                Error::Sys {
+                    name: name.clone(),
+                    op,
+                    source: e,
+                },
+            )
+        }
+    };
+    // The container must not outlive its monitor.
+    sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as u64)
+        .map_err(fail(Phase::Clone, "set parent-death signal"))?;
+    match chan.recv() {
+        Ok(Some(Msg::Go)) => {}
+        // The monitor gave up on this start; leave quietly.
+        _ => sys::exit_now(1),
+    }
+
+    if plan.ns.has(libc::CLONE_NEWUSER) {
+        // Become root of the new user namespace now that the maps exist.
+        sys::setresgid(0).map_err(fail(Phase::Clone, "setresgid(0) in user namespace"))?;
+        sys::setresuid(0).map_err(fail(Phase::Clone, "setresuid(0) in user namespace"))?;
+    }
+    for share in &plan.ns.share {
+        let f = File::open(&share.path).map_err(|e| {
+            (
+                Phase::Clone,
+                err(
+                    ctx.config,
+                    Phase::Clone,
+                    &format!("lxc.namespace.share.{}", share.ns.name),
+                    format!("open {}: {e}", share.path.display()),
+                ),
+            )
+        })?;
+        sys::setns(f.as_fd(), share.ns.flag).map_err(fail(Phase::Clone, "setns"))?;
+    }
+    if plan.ns.new_cgroup {
+        // After the monitor attached us to the container's cgroup, so that it is our root.
+        sys::unshare(libc::CLONE_NEWCGROUP)
+            .map_err(fail(Phase::Clone, "unshare cgroup namespace"))?;
+    }
+    if plan.ns.has(libc::CLONE_NEWNET) {
+        sys::loopback_up().map_err(fail(Phase::Clone, "bring up loopback"))?;
+    }
+
+    // Opened before pivot_root, while the host's /dev/pts is still visible.
+    let console: Option<OwnedFd> = match &plan.console {
+        Some(p) => Some(
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .custom_flags(libc::O_NOCTTY | libc::O_CLOEXEC)
+                .open(p)
+                .map_err(fail(Phase::ChildMounts, "open console"))?
+                .into(),
+        ),
+        None => None,
+    };
+
+    for phase in [Phase::ChildMounts, Phase::ChildPivot, Phase::ChildFinal] {
+        ctx.phase = phase;
+        for (owner, hook) in registry::hooks_for(phase) {
+            let _span = tracing::debug_span!("hook", %phase, owner).entered();
+            (hook.run)(ctx).map_err(|e| (phase, e))?;
+        }
+    }
+
+    chan.send(&Msg::Ready)
+        .map_err(fail(Phase::ChildFinal, "report ready"))?;
+    match chan.recv() {
+        Ok(Some(Msg::Exec)) => {}
+        _ => sys::exit_now(1),
+    }
+
+    if let Some(c) = console {
+        // The console was opened while 0-2 were taken, so it sits above them and can be
+        // closed once duplicated onto them.
+        let fd = c.as_raw_fd();
+        sys::setsid().map_err(fail(Phase::ChildFinal, "setsid"))?;
+        sys::set_controlling_tty(fd)
+            .map_err(fail(Phase::ChildFinal, "set controlling terminal"))?;
+        for target in 0..3 {
+            sys::dup2(fd, target).map_err(fail(Phase::ChildFinal, "dup console"))?;
+        }
+        drop(c);
+    }
+    // Nothing the caller left open may reach init.
+    sys::cloexec_from(3).map_err(fail(Phase::ChildFinal, "mark fds close-on-exec"))?;
+
+    let env: Vec<CString> = spec::environment(ctx.config)
+        .into_iter()
+        .filter_map(|e| CString::new(e).ok())
+        .collect();
+    let argv: Vec<CString> = plan
+        .argv
+        .iter()
+        .filter_map(|a| CString::new(a.as_str()).ok())
+        .collect();
+    let Some(cmd) = plan.argv.first() else {
+        return Err((
+            Phase::ChildFinal,
+            err(
+                ctx.config,
+                Phase::ChildFinal,
+                "lxc.init.cmd",
+                "no command to run",
+            ),
+        ));
+    };
+    let key = match ctx.mode {
+        StartMode::Start => "lxc.init.cmd",
+        StartMode::Execute => "lxc.execute.cmd",
+    };
+    match ctx.mode {
+        StartMode::Start => {
+            sys::reset_signal_handlers();
+            let e = sys::execvpe(cmd, &argv, &env);
+            Err((
+                Phase::ChildFinal,
+                err(
+                    ctx.config,
+                    Phase::ChildFinal,
+                    key,
+                    format!("exec {cmd}: {e}"),
+                ),
+            ))
+        }
+        StartMode::Execute => super::init::run(chan, cmd, &argv, &env).map_err(|m| {
+            (
+                Phase::ChildFinal,
+                err(ctx.config, Phase::ChildFinal, key, m),
+            )
+        }),
+    }
+}
+
+/// Hostname, sysctls, `lxc.proc.*`, resource limits: everything that needs the container's
+/// /proc (after pivot) but still full privileges.
+fn settings(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
+    let c = ctx.config;
+    if let Some(name) = c.last("lxc.uts.name") {
+        sys::sethostname(name).map_err(|e| {
+            err(
+                c,
+                Phase::ChildFinal,
+                "lxc.uts.name",
+                format!("sethostname {name:?}: {e}"),
+            )
+        })?;
+    }
+    for e in c.with_prefix("lxc.sysctl.") {
+        let name = &e.key["lxc.sysctl.".len()..];
+        let path = format!("/proc/sys/{}", name.replace('.', "/"));
+        std::fs::write(&path, &e.value)
+            .map_err(|x| err(c, Phase::ChildFinal, &e.key, format!("write {path}: {x}")))?;
+    }
+    for e in c.with_prefix("lxc.proc.") {
+        let name = &e.key["lxc.proc.".len()..];
+        let path = format!("/proc/self/{name}");
+        std::fs::write(&path, &e.value)
+            .map_err(|x| err(c, Phase::ChildFinal, &e.key, format!("write {path}: {x}")))?;
+    }
+    for (res, soft, hard) in spec::prlimits(c)? {
+        sys::setrlimit(res, soft, hard).map_err(|e| {
+            err(
+                c,
+                Phase::ChildFinal,
+                "lxc.prlimit",
+                format!("setrlimit({res}): {e}"),
+            )
+        })?;
+    }
+    if let Some(cwd) = c.last("lxc.init.cwd") {
+        sys::chdir(std::path::Path::new(cwd)).map_err(|e| {
+            err(
+                c,
+                Phase::ChildFinal,
+                "lxc.init.cwd",
+                format!("chdir {cwd}: {e}"),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+fn start_hooks(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
+    crate::hooks::run(ctx, "start")
+}
+
+/// Capabilities, no_new_privs and the init's ids: last, since each takes privileges away.
+fn credentials(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
+    let c = ctx.config;
+    let last = sys::caps::last_cap();
+    let keep = spec::cap_mask(c, last)?;
+    for cap in 0..=last {
+        if keep & (1 << cap) == 0 {
+            sys::caps::drop_bounding(cap).map_err(|e| {
+                err(
+                    c,
+                    Phase::ChildFinal,
+                    "lxc.cap.drop",
+                    format!("drop capability {cap}: {e}"),
+                )
+            })?;
+        }
+    }
+    let groups: Vec<u32> = match c.last("lxc.init.groups") {
+        Some(g) => g
+            .split(|ch: char| ch == ',' || ch.is_whitespace())
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse::<u32>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| err(c, Phase::ChildFinal, "lxc.init.groups", "expected gids"))?,
+        None => Vec::new(),
+    };
+    let parse_id = |key: &str| -> Result<Option<u32>, Error> {
+        c.last(key)
+            .map(|v| {
+                v.parse::<u32>()
+                    .map_err(|_| err(c, Phase::ChildFinal, key, "expected a numeric id"))
+            })
+            .transpose()
+    };
+    let uid = parse_id("lxc.init.uid")?.unwrap_or(0);
+    let gid = parse_id("lxc.init.gid")?.unwrap_or(0);
+    sys::setgroups(&groups).map_err(|e| {
+        err(
+            c,
+            Phase::ChildFinal,
+            "lxc.init.groups",
+            format!("setgroups: {e}"),
+        )
+    })?;
+    if uid != 0 {
+        // Keep the permitted set across the uid change so the kept capabilities survive.
+        sys::prctl(libc::PR_SET_KEEPCAPS, 1).map_err(|e| {
+            err(
+                c,
+                Phase::ChildFinal,
+                "lxc.init.uid",
+                format!("keepcaps: {e}"),
+            )
+        })?;
+    }
+    sys::setresgid(gid).map_err(|e| {
+        err(
+            c,
+            Phase::ChildFinal,
+            "lxc.init.gid",
+            format!("setresgid({gid}): {e}"),
+        )
+    })?;
+    sys::setresuid(uid).map_err(|e| {
+        err(
+            c,
+            Phase::ChildFinal,
+            "lxc.init.uid",
+            format!("setresuid({uid}): {e}"),
+        )
+    })?;
+    if uid != 0 {
+        // Root's exec gets the whole bounding set back; a non-root init only keeps what is
+        // permitted, inheritable and ambient. Never more than we hold ourselves: the host may
+        // have withheld some capabilities from us.
+        let held = sys::caps::permitted()
+            .map_err(|e| err(c, Phase::ChildFinal, "lxc.cap.drop", format!("capget: {e}")))?;
+        sys::caps::set(keep & held)
+            .map_err(|e| err(c, Phase::ChildFinal, "lxc.cap.drop", format!("capset: {e}")))?;
+        sys::caps::raise_ambient(keep & held);
+    }
+    if c.last("lxc.no_new_privs").is_some_and(|v| v == "1") {
+        sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).map_err(|e| {
+            err(
+                c,
+                Phase::ChildFinal,
+                "lxc.no_new_privs",
+                format!("prctl: {e}"),
+            )
+        })?;
+    }
+    Ok(())
+}

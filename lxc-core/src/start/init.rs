@@ -1,0 +1,88 @@
+//! The small init of an application container (`execute`): pid 1 forks the command, forwards
+//! the signals a supervisor sends to it, reaps every zombie, and exits with the command's
+//! status (128 + N for a signal death).
+
+use std::ffi::CString;
+use std::os::fd::AsFd;
+
+use super::sync::Channel;
+use crate::sys;
+
+/// Signals pid 1 passes on to the command.
+const FORWARD: [i32; 9] = [
+    libc::SIGTERM,
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGPWR,
+    libc::SIGWINCH,
+    libc::SIGCONT,
+];
+
+/// Start `cmd` and supervise it; returns only on a failure to start it.
+pub fn run(
+    chan: &Channel,
+    cmd: &str,
+    argv: &[CString],
+    env: &[CString],
+) -> Result<super::child::Never, String> {
+    let mut sigs = FORWARD.to_vec();
+    sigs.push(libc::SIGCHLD);
+    let old_mask = sys::block_signals(&sigs).map_err(|e| format!("block signals: {e}"))?;
+    let (err_rd, err_wr) = sys::pipe().map_err(|e| format!("pipe: {e}"))?;
+    let app = match sys::fork().map_err(|e| format!("fork: {e}"))? {
+        None => {
+            drop(err_rd);
+            let _ = sys::set_sigmask(&old_mask);
+            sys::reset_signal_handlers();
+            let e = sys::execvpe(cmd, argv, env);
+            let code = e.raw_os_error().unwrap_or(libc::EIO);
+            let _ = sys::write_all(err_wr.as_fd(), &code.to_le_bytes());
+            sys::exit_now(127)
+        }
+        Some(pid) => pid,
+    };
+    drop(err_wr);
+    let mut buf = [0u8; 4];
+    let n = sys::read(err_rd.as_fd(), &mut buf).unwrap_or(0);
+    if n == 4 {
+        let errno = i32::from_le_bytes(buf);
+        let _ = sys::wait_any(false);
+        return Err(format!(
+            "exec {cmd}: {}",
+            std::io::Error::from_raw_os_error(errno)
+        ));
+    }
+    // The command runs: closing our end of the sync channel tells the monitor so.
+    let _ = chan;
+    sys::close_from(3).ok();
+    let mut status: Option<i32> = None;
+    loop {
+        let sig = match sys::sigwait(&sigs) {
+            Ok(s) => s,
+            Err(_) => sys::exit_now(status.unwrap_or(1)),
+        };
+        if sig != libc::SIGCHLD {
+            let _ = sys::kill(app, sig);
+            continue;
+        }
+        loop {
+            match sys::wait_any(true) {
+                Ok(Some((pid, exit))) => {
+                    if pid == app {
+                        status = Some(exit.status());
+                    }
+                }
+                Ok(None) => break,
+                // No children left: the command and everything it started are gone.
+                Err(_) => sys::exit_now(status.unwrap_or(0)),
+            }
+        }
+        if let Some(code) = status {
+            // The command is gone; whatever it left behind dies with the pid namespace.
+            sys::exit_now(code);
+        }
+    }
+}

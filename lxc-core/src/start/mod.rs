@@ -1,0 +1,294 @@
+//! The start sequence, monitor side: PreClone → Clone → HostSetup, then hand-off to the child
+//! and, once init runs, to the monitor's loop (`crate::monitor`).
+//!
+//! Everything a phase makes is pushed on the start's undo stack; a failure anywhere unwinds it,
+//! kills the half-started child through its pidfd, and returns an error that names the phase
+//! and the config key.
+
+pub mod child;
+pub mod init;
+pub mod spec;
+pub mod sync;
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::phase::{HookCtx, Phase, StartMode, StateMap, Terminals, UndoStack};
+use crate::registry;
+use crate::sys::{self, Forked};
+
+use sync::{Channel, Msg};
+
+/// How to start.
+#[derive(Debug, Clone)]
+pub struct StartOptions {
+    pub mode: StartMode,
+    /// The command: for `execute` the application, for `start` an override of `lxc.init.cmd`.
+    pub argv: Vec<String>,
+    /// Give init this process's stdio instead of a console pty (foreground starts, execute).
+    pub inherit_stdio: bool,
+}
+
+/// A container whose init is running, handed from the start sequence to the monitor loop.
+pub struct Started {
+    pub pid: i32,
+    pub pidfd: OwnedFd,
+    pub undo: UndoStack,
+    pub state: StateMap,
+}
+
+/// The static part of a start: who and with what config.
+pub struct Target<'a> {
+    pub name: &'a str,
+    pub lxcpath: &'a Path,
+    pub config_file: PathBuf,
+    pub config: &'a Config,
+}
+
+fn hook_ctx<'a>(
+    t: &'a Target<'a>,
+    mode: StartMode,
+    phase: Phase,
+    init_pid: Option<i32>,
+    undo: &'a mut UndoStack,
+    state: &'a mut StateMap,
+) -> HookCtx<'a> {
+    HookCtx {
+        name: t.name,
+        lxcpath: t.lxcpath.to_path_buf(),
+        config_file: t.config_file.clone(),
+        config: t.config,
+        phase,
+        mode,
+        init_pid,
+        undo,
+        state,
+    }
+}
+
+fn run_hooks(ctx: &mut HookCtx<'_>, phase: Phase) -> Result<(), Error> {
+    ctx.phase = phase;
+    for (owner, hook) in registry::hooks_for(phase) {
+        let _span = tracing::debug_span!("hook", %phase, owner).entered();
+        (hook.run)(ctx)?;
+    }
+    Ok(())
+}
+
+/// The argv init runs with.
+fn init_argv(config: &Config, opts: &StartOptions) -> Vec<String> {
+    if !opts.argv.is_empty() {
+        return opts.argv.clone();
+    }
+    let key = match opts.mode {
+        StartMode::Start => "lxc.init.cmd",
+        StartMode::Execute => "lxc.execute.cmd",
+    };
+    match config.last(key) {
+        Some(v) => spec::split_cmd(v),
+        None if opts.mode == StartMode::Start => vec!["/sbin/init".to_string()],
+        None => Vec::new(),
+    }
+}
+
+/// Whether the config asks for the host's network namespace (`lxc.net.0.type = none`).
+fn shares_host_net(config: &Config) -> bool {
+    config
+        .entries()
+        .any(|e| e.key.starts_with("lxc.net.") && e.key.ends_with(".type") && e.value == "none")
+}
+
+/// Run the start up to a running init. On error everything made is undone.
+pub fn start(t: &Target<'_>, opts: &StartOptions) -> Result<Started, Error> {
+    let mut undo = UndoStack::default();
+    let mut state = StateMap::default();
+    match start_inner(t, opts, &mut undo, &mut state) {
+        Ok((pid, pidfd)) => Ok(Started {
+            pid,
+            pidfd,
+            undo: undo.take(),
+            state,
+        }),
+        Err(e) => {
+            tracing::error!(container = t.name, error = %e, "start failed, undoing");
+            undo.unwind();
+            Err(e)
+        }
+    }
+}
+
+fn start_inner(
+    t: &Target<'_>,
+    opts: &StartOptions,
+    undo: &mut UndoStack,
+    state: &mut StateMap,
+) -> Result<(i32, OwnedFd), Error> {
+    let argv = init_argv(t.config, opts);
+    if argv.is_empty() {
+        return Err(Error::Start {
+            name: t.name.to_string(),
+            message: "execute needs a command (after --, or lxc.execute.cmd)".into(),
+        });
+    }
+    let ns = spec::namespaces(t.config, t.lxcpath, shares_host_net(t.config))?;
+    let maps = spec::idmaps(t.config)?;
+
+    // PreClone: subsystems (cgroups, ...), then the terminals, then the pre-start hook.
+    {
+        let mut ctx = hook_ctx(t, opts.mode, Phase::PreClone, None, undo, state);
+        run_hooks(&mut ctx, Phase::PreClone)?;
+    }
+    let console_peer = allocate_terminals(t, opts, state)?;
+    {
+        let ctx = hook_ctx(t, opts.mode, Phase::PreClone, None, undo, state);
+        crate::hooks::run(&ctx, "pre-start")?;
+    }
+
+    // Clone.
+    let (mon_end, child_end) = sys::seqpacket_pair().map_err(|e| sys_err(t, "socketpair", e))?;
+    let _span = tracing::debug_span!("phase", phase = "Clone").entered();
+    let forked = sys::clone3_pidfd(ns.clone_flags as u64).map_err(|e| sys_err(t, "clone3", e))?;
+    let (pid, pidfd) = match forked {
+        Forked::Child => {
+            drop(mon_end);
+            let mut ctx = hook_ctx(t, opts.mode, Phase::ChildMounts, None, undo, state);
+            let plan = child::ChildPlan {
+                ns,
+                console: console_peer,
+                argv,
+            };
+            child::main(&mut ctx, Channel::new(child_end), plan)
+        }
+        Forked::Parent { pid, pidfd } => (pid, pidfd),
+    };
+    drop(child_end);
+    drop(_span);
+    let chan = Channel::new(mon_end);
+    let result = drive_child(
+        t,
+        opts,
+        &ns_user(&maps, ns.has(libc::CLONE_NEWUSER)),
+        pid,
+        &chan,
+        undo,
+        state,
+    );
+    if let Err(e) = result {
+        // Nothing of the child may survive a failed start.
+        let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
+        let _ = sys::pidfd_wait(pidfd.as_fd(), false);
+        return Err(e);
+    }
+    Ok((pid, pidfd))
+}
+
+fn ns_user(maps: &[spec::IdMap], userns: bool) -> Vec<spec::IdMap> {
+    if userns {
+        maps.to_vec()
+    } else {
+        Vec::new()
+    }
+}
+
+/// HostSetup, the go-ahead, and waiting for the child to exec.
+fn drive_child(
+    t: &Target<'_>,
+    opts: &StartOptions,
+    maps: &[spec::IdMap],
+    pid: i32,
+    chan: &Channel,
+    undo: &mut UndoStack,
+    state: &mut StateMap,
+) -> Result<(), Error> {
+    if !maps.is_empty() {
+        write_idmaps(pid, maps)?;
+    }
+    {
+        let mut ctx = hook_ctx(t, opts.mode, Phase::HostSetup, Some(pid), undo, state);
+        run_hooks(&mut ctx, Phase::HostSetup)?;
+    }
+    chan.send(&Msg::Go)
+        .map_err(|e| sys_err(t, "send go-ahead to child", e))?;
+    loop {
+        match chan.recv() {
+            Ok(Some(Msg::Ready)) => {
+                let ctx = hook_ctx(t, opts.mode, Phase::HostSetup, Some(pid), undo, state);
+                crate::hooks::run(&ctx, "start-host")?;
+                chan.send(&Msg::Exec)
+                    .map_err(|e| sys_err(t, "send exec to child", e))?;
+            }
+            Ok(Some(Msg::Failed {
+                phase,
+                owner,
+                key,
+                message,
+            })) => return Err(sync::to_error(&phase, &owner, key, message)),
+            Ok(Some(other)) => {
+                return Err(Error::Start {
+                    name: t.name.to_string(),
+                    message: format!("unexpected message from the container: {other:?}"),
+                })
+            }
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(sys_err(t, "read from child", e)),
+        }
+    }
+}
+
+fn write_idmaps(pid: i32, maps: &[spec::IdMap]) -> Result<(), Error> {
+    for (uid, file) in [(true, "uid_map"), (false, "gid_map")] {
+        let text: String = maps
+            .iter()
+            .filter(|m| m.uid == uid)
+            .map(|m| format!("{} {} {}\n", m.ns_id, m.host_id, m.range))
+            .collect();
+        if text.is_empty() {
+            continue;
+        }
+        let path = format!("/proc/{pid}/{file}");
+        std::fs::write(&path, &text).map_err(|e| Error::Hook {
+            phase: Phase::HostSetup,
+            owner: "core",
+            key: Some("lxc.idmap".into()),
+            message: format!("write {path}: {e}"),
+        })?;
+    }
+    Ok(())
+}
+
+/// Console and ttys: ptys whose masters stay with the monitor.
+fn allocate_terminals(
+    t: &Target<'_>,
+    opts: &StartOptions,
+    state: &mut StateMap,
+) -> Result<Option<PathBuf>, Error> {
+    let mut terms = Terminals::default();
+    let tty_max: usize = t
+        .config
+        .last("lxc.tty.max")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    for _ in 0..tty_max {
+        terms
+            .ttys
+            .push(sys::openpty().map_err(|e| sys_err(t, "allocate tty", e))?);
+    }
+    let mut peer = None;
+    if !opts.inherit_stdio {
+        let (master, path) = sys::openpty().map_err(|e| sys_err(t, "allocate console", e))?;
+        peer = Some(path.clone());
+        terms.console = Some((master, path));
+    }
+    state.insert(terms);
+    Ok(peer)
+}
+
+pub(crate) fn sys_err(t: &Target<'_>, op: &'static str, source: std::io::Error) -> Error {
+    Error::Sys {
+        name: t.name.to_string(),
+        op,
+        source,
+    }
+}

@@ -1,0 +1,394 @@
+//! The container's /dev: LXC's autodev tmpfs and its minimal device nodes, a new devpts
+//! instance with /dev/ptmx, the console and tty binds, and the /dev/fd, stdin, stdout, stderr
+//! symlinks.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::mount::MsFlags;
+
+use crate::error::{MountError, Result, Site};
+use crate::ops;
+use crate::plan::MountPlan;
+use crate::rootfs::Rootfs;
+use crate::sys::{self, errno, oflag, Node, Resolve};
+
+/// LXC's minimal device set: name, major, minor (mode 0666).
+pub const DEVICES: &[(&str, u32, u32)] = &[
+    ("full", 1, 7),
+    ("null", 1, 3),
+    ("random", 1, 8),
+    ("tty", 5, 0),
+    ("urandom", 1, 9),
+    ("zero", 1, 5),
+];
+
+/// The symlinks every container /dev gets.
+pub const DEV_SYMLINKS: &[(&str, &str)] = &[
+    ("fd", "/proc/self/fd"),
+    ("stdin", "/proc/self/fd/0"),
+    ("stdout", "/proc/self/fd/1"),
+    ("stderr", "/proc/self/fd/2"),
+];
+
+fn dev_err(root: &Rootfs, site: &Site, op: &str, rel: &str, e: std::io::Error) -> MountError {
+    let p = root.display(Path::new(rel));
+    MountError::sys(site, format!("{op} {}", p.display()), p, e)
+}
+
+/// The rootfs' /dev (O_PATH), or None when it has none.
+fn open_dev(root: &Rootfs, site: &Site) -> Result<Option<OwnedFd>> {
+    match root.open(Path::new("dev"), oflag::PATH | oflag::DIRECTORY) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(e) if e.raw_os_error() == Some(errno::ENOENT) => Ok(None),
+        Err(e) => Err(dev_err(root, site, "open", "dev", e)),
+    }
+}
+
+/// Autodev, first half (before the mount entries, as LXC does it): a tmpfs on /dev of
+/// `lxc.autodev.tmpfs.size` bytes, mode 0755, with an empty /dev/pts.
+pub fn mount_autodev(plan: &MountPlan, root: &Rootfs) -> Result<()> {
+    let site = &plan.autodev_site;
+    ops::mkdir_one(root, Path::new("dev"), 0o755, site)?;
+    ops::run_step(
+        root,
+        &ops::Step::fs(
+            "none",
+            "dev",
+            "tmpfs",
+            MsFlags::empty(),
+            Some(format!("size={},mode=755", plan.autodev_size)),
+        ),
+        site,
+    )?;
+    ops::mkdir_one(root, Path::new("dev/pts"), 0o755, site)
+}
+
+/// How LXC makes device nodes, learnt on the first one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NodeMode {
+    /// mknod works; not yet known whether the nodes can be opened.
+    Mknod,
+    /// mknod works and the nodes open.
+    Open,
+    /// mknod works but the nodes cannot be opened (nodev, or a user namespace): bind over them.
+    Partial,
+    /// mknod is refused: bind-mount the host's nodes onto empty files.
+    Bind,
+}
+
+/// Autodev, second half (after the `autodev` hooks): the standard nodes. `host_dev` is the
+/// host's /dev, opened before anything was mounted, for the bind fallback.
+pub fn fill_autodev(plan: &MountPlan, root: &Rootfs, host_dev: &OwnedFd) -> Result<()> {
+    let site = &plan.autodev_site;
+    let Some(dev) = open_dev(root, site)? else {
+        tracing::info!("no /dev in the rootfs, not populating it");
+        return Ok(());
+    };
+    let mut mode = NodeMode::Mknod;
+    for &(name, major, minor) in DEVICES {
+        let rel = format!("dev/{name}");
+        let path = Path::new(name);
+        if matches!(mode, NodeMode::Mknod | NodeMode::Open) {
+            match sys::mknodat(dev.as_fd(), path, Node::Char { major, minor }, 0o666) {
+                Ok(()) => {}
+                Err(e) if e.raw_os_error() == Some(errno::EEXIST) => {}
+                Err(e) if e.raw_os_error() == Some(errno::EPERM) => mode = NodeMode::Bind,
+                Err(e) => return Err(dev_err(root, site, "mknod", &rel, e)),
+            }
+            if mode == NodeMode::Open {
+                continue;
+            }
+            if mode == NodeMode::Mknod {
+                match sys::openat2(
+                    Some(dev.as_fd()),
+                    path,
+                    oflag::RDONLY | oflag::NOCTTY | oflag::NOFOLLOW,
+                    0,
+                    Resolve::InRoot,
+                ) {
+                    Ok(_) => {
+                        mode = NodeMode::Open;
+                        continue;
+                    }
+                    Err(_) => mode = NodeMode::Partial,
+                }
+            }
+        }
+        if mode != NodeMode::Partial {
+            match sys::mknodat(dev.as_fd(), path, Node::File, 0) {
+                Ok(()) => {}
+                Err(e) if e.raw_os_error() == Some(errno::EEXIST) => {}
+                Err(e) => return Err(dev_err(root, site, "create", &rel, e)),
+            }
+        }
+        let op = format!(
+            "bind /dev/{name} on {}",
+            root.display(Path::new(&rel)).display()
+        );
+        let src = sys::openat2(
+            Some(host_dev.as_fd()),
+            path,
+            oflag::PATH,
+            0,
+            Resolve::Normal,
+        )
+        .map_err(|e| MountError::sys(site, op.clone(), format!("/dev/{name}"), e))?;
+        let dst = sys::openat2(Some(dev.as_fd()), path, oflag::PATH, 0, Resolve::InRoot)
+            .map_err(|e| MountError::sys(site, op.clone(), root.display(Path::new(&rel)), e))?;
+        sys::mount(
+            Some(&sys::fd_path(src.as_fd())),
+            &sys::fd_path(dst.as_fd()),
+            None,
+            MsFlags::MS_BIND,
+            None,
+        )
+        .map_err(|e| MountError::sys(site, op, root.display(Path::new(&rel)), e))?;
+    }
+    tracing::debug!(?mode, "populated /dev");
+    Ok(())
+}
+
+/// A new devpts instance on /dev/pts and /dev/ptmx bound to its ptmx (a symlink if the bind
+/// fails), when `lxc.pty.max` asks for pts devices, as in LXC. (LXC also mounts one for
+/// `lxc.tty.max` alone, to allocate the ttys from and unmount it again; ours come from the
+/// monitor's, on the host's devpts.)
+pub fn setup_devpts(plan: &MountPlan, root: &Rootfs) -> Result<()> {
+    let site = Site::key("lxc.pty.max");
+    if plan.pty_max == 0 {
+        tracing::debug!("lxc.pty.max is 0: no new devpts instance");
+        return Ok(());
+    }
+    // LXC counts the ttys in the instance's limit too.
+    let max = plan.pty_max + plan.tty_max;
+    let Some(dev) = open_dev(root, &site)? else {
+        return Err(MountError::Sys {
+            site: site.clone(),
+            op: format!(
+                "mount devpts on {}",
+                root.display(Path::new("dev/pts")).display()
+            ),
+            path: root.display(Path::new("dev")),
+            source: std::io::Error::from_raw_os_error(errno::ENOENT),
+        });
+    };
+    if !root.is_host() {
+        ops::detach_all(root, Path::new("dev/pts"));
+    }
+    match sys::mkdirat(dev.as_fd(), Path::new("pts"), 0o755) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(errno::EEXIST) => {}
+        Err(e) => return Err(dev_err(root, &site, "mkdir", "dev/pts", e)),
+    }
+    let pts = root
+        .path_fd(Path::new("dev/pts"))
+        .map_err(|e| dev_err(root, &site, "open", "dev/pts", e))?;
+    let base = "newinstance,ptmxmode=0666,mode=0620";
+    // LXC's fallbacks: without gid=5 (no group 5 mapped), without max= (old kernels).
+    let attempts = [
+        format!("gid=5,{base},max={max}"),
+        format!("{base},max={max}"),
+        format!("gid=5,{base}"),
+        base.to_string(),
+    ];
+    let mut last = None;
+    for data in &attempts {
+        match sys::mount(
+            Some(Path::new("devpts")),
+            &sys::fd_path(pts.as_fd()),
+            Some("devpts"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+            Some(data),
+        ) {
+            Ok(()) => {
+                last = None;
+                break;
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    if let Some(e) = last {
+        return Err(dev_err(root, &site, "mount devpts on", "dev/pts", e));
+    }
+
+    // /dev/ptmx: a bind of pts/ptmx. In the container's own /dev an old node is replaced;
+    // the host's /dev (no rootfs) is only covered, never changed.
+    if !root.is_host() {
+        match sys::unlinkat(dev.as_fd(), Path::new("ptmx")) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(errno::ENOENT) => {}
+            Err(e) => return Err(dev_err(root, &site, "remove", "dev/ptmx", e)),
+        }
+        match sys::mknodat(dev.as_fd(), Path::new("ptmx"), Node::File, 0) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(errno::EEXIST) => {}
+            Err(e) => return Err(dev_err(root, &site, "create", "dev/ptmx", e)),
+        }
+    }
+    let bound = (|| -> std::io::Result<()> {
+        let src = root.path_fd(Path::new("dev/pts/ptmx"))?;
+        let dst = root.path_fd(Path::new("dev/ptmx"))?;
+        sys::mount(
+            Some(&sys::fd_path(src.as_fd())),
+            &sys::fd_path(dst.as_fd()),
+            None,
+            MsFlags::MS_BIND,
+            None,
+        )
+    })();
+    match bound {
+        Ok(()) => Ok(()),
+        Err(e) if root.is_host() => Err(dev_err(root, &site, "bind pts/ptmx on", "dev/ptmx", e)),
+        Err(e) => {
+            tracing::warn!(error = %e, "bind of /dev/pts/ptmx failed, making /dev/ptmx a symlink");
+            let _ = sys::unlinkat(dev.as_fd(), Path::new("ptmx"));
+            sys::symlinkat(Path::new("pts/ptmx"), dev.as_fd(), Path::new("ptmx"))
+                .map_err(|e| dev_err(root, &site, "symlink", "dev/ptmx", e))
+        }
+    }
+}
+
+/// Bind a host pty (its `/dev/pts/N` path) onto a file in the rootfs, creating the file.
+fn bind_pty(root: &Rootfs, site: &Site, peer: &Path, rel: &str) -> Result<()> {
+    let src = sys::openat2(None, peer, oflag::PATH, 0, Resolve::Normal).map_err(|e| {
+        let target = root.display(Path::new(rel));
+        MountError::sys(
+            site,
+            format!("bind {} on {}", peer.display(), target.display()),
+            peer,
+            e,
+        )
+    })?;
+    bind_fd(root, site, &src, peer, rel)
+}
+
+/// Bind what `src` is onto a file in the rootfs, creating the file.
+fn bind_fd(root: &Rootfs, site: &Site, src: &OwnedFd, src_disp: &Path, rel: &str) -> Result<()> {
+    let target = root.display(Path::new(rel));
+    let op = format!("bind {} on {}", src_disp.display(), target.display());
+    root.create_file(Path::new(rel))
+        .map_err(|e| MountError::sys(site, format!("create {}", target.display()), &target, e))?;
+    let dst = root
+        .path_fd(Path::new(rel))
+        .map_err(|e| MountError::sys(site, op.clone(), &target, e))?;
+    sys::mount(
+        Some(&sys::fd_path(src.as_fd())),
+        &sys::fd_path(dst.as_fd()),
+        None,
+        MsFlags::MS_BIND,
+        None,
+    )
+    .map_err(|e| MountError::sys(site, op, &target, e))
+}
+
+/// /dev/console: the monitor's console peer bound onto it (through /dev/<tty.dir>/console
+/// when `lxc.tty.dir` is set). Earlier mounts on /dev/console are removed first.
+pub fn setup_console(plan: &MountPlan, root: &Rootfs, peer: &Path) -> Result<()> {
+    let site = Site::key("lxc.console.path");
+    if root.is_host() {
+        tracing::debug!("no rootfs: the console stays the host's stdio");
+        return Ok(());
+    }
+    if open_dev(root, &site)?.is_none() {
+        return Err(dev_err(
+            root,
+            &site,
+            "open",
+            "dev",
+            std::io::Error::from_raw_os_error(errno::ENOENT),
+        ));
+    }
+    // The container's init may not chmod its console; LXC sets crw--w---- on the pty.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(peer, std::fs::Permissions::from_mode(0o620))
+        .map_err(|e| MountError::sys(&site, format!("chmod {}", peer.display()), peer, e))?;
+    ops::detach_all(root, Path::new("dev/console"));
+    match &plan.tty_dir {
+        None => bind_pty(root, &site, peer, "dev/console"),
+        Some(dir) => {
+            let tty_site = Site::key("lxc.tty.dir");
+            ops::mkdir_one(root, &Path::new("dev").join(dir), 0o755, &tty_site)?;
+            let inner = format!("dev/{dir}/console");
+            bind_pty(root, &site, peer, &inner)?;
+            let inner_path = root.display(Path::new(&inner));
+            let src = root.path_fd(Path::new(&inner)).map_err(|e| {
+                MountError::sys(
+                    &site,
+                    format!("open {}", inner_path.display()),
+                    &inner_path,
+                    e,
+                )
+            })?;
+            bind_fd(root, &site, &src, &inner_path, "dev/console")
+        }
+    }
+}
+
+/// /dev/tty1..N: the monitor's tty peers, bound directly or as /dev/<tty.dir>/ttyN with a
+/// /dev/ttyN symlink (LXC only does this for containers with a rootfs).
+pub fn setup_ttys(plan: &MountPlan, root: &Rootfs, peers: &[PathBuf]) -> Result<()> {
+    if root.is_host() || peers.is_empty() {
+        return Ok(());
+    }
+    let site = Site::key("lxc.tty.max");
+    let dev = open_dev(root, &site)?.ok_or_else(|| {
+        dev_err(
+            root,
+            &site,
+            "open",
+            "dev",
+            std::io::Error::from_raw_os_error(errno::ENOENT),
+        )
+    })?;
+    for (i, peer) in peers.iter().enumerate() {
+        let n = i + 1;
+        match &plan.tty_dir {
+            None => bind_pty(root, &site, peer, &format!("dev/tty{n}"))?,
+            Some(dir) => {
+                let inner = format!("{dir}/tty{n}");
+                bind_pty(root, &site, peer, &format!("dev/{inner}"))?;
+                let name = format!("tty{n}");
+                match sys::unlinkat(dev.as_fd(), Path::new(&name)) {
+                    Ok(()) => {}
+                    Err(e) if e.raw_os_error() == Some(errno::ENOENT) => {}
+                    Err(e) => {
+                        return Err(dev_err(root, &site, "remove", &format!("dev/{name}"), e))
+                    }
+                }
+                sys::symlinkat(Path::new(&inner), dev.as_fd(), Path::new(&name))
+                    .map_err(|e| dev_err(root, &site, "symlink", &format!("dev/{name}"), e))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// /dev/fd, stdin, stdout, stderr, unless something is there already. Not on the host's /dev.
+pub fn setup_dev_symlinks(root: &Rootfs) -> Result<()> {
+    if root.is_host() {
+        return Ok(());
+    }
+    let site = Site::key("lxc.autodev");
+    let Some(dev) = open_dev(root, &site)? else {
+        return Ok(());
+    };
+    for &(name, target) in DEV_SYMLINKS {
+        let rel = format!("dev/{name}");
+        // Anything there, even a dangling link, is kept as the rootfs has it.
+        if root
+            .open(Path::new(&rel), oflag::PATH | oflag::NOFOLLOW)
+            .is_ok()
+        {
+            continue;
+        }
+        match sys::symlinkat(Path::new(target), dev.as_fd(), Path::new(name)) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(errno::EEXIST) => {}
+            Err(e) if e.raw_os_error() == Some(errno::EROFS) => {
+                tracing::warn!(name, "cannot create /dev symlink on a read-only /dev");
+            }
+            Err(e) => return Err(dev_err(root, &site, "symlink", &rel, e)),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,142 @@
+//! The crate's one error type: every variant names the config key (and its file:line) that
+//! asked for the work, and the path and errno where the kernel said no.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+use lxc_core::{Origin, Phase};
+
+/// Which config line a piece of mount work comes from: `lxc.mount.entry (web01/config:14)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    pub key: String,
+    /// None when the work is a default (no line asked for it).
+    pub origin: Option<Origin>,
+}
+
+impl Site {
+    pub fn new(key: impl Into<String>, origin: Option<Origin>) -> Self {
+        Site {
+            key: key.into(),
+            origin,
+        }
+    }
+
+    /// A site with no config line behind it (a default such as autodev).
+    pub fn key(key: impl Into<String>) -> Self {
+        Site::new(key, None)
+    }
+}
+
+impl fmt::Display for Site {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.key)?;
+        match &self.origin {
+            // An API-set value has no file:line worth printing.
+            Some(o) if o.file.is_some() || o.line != 0 => write!(f, " ({o})"),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MountError {
+    /// A kernel call failed: `op` says what was attempted, e.g.
+    /// `mount /srv/data on /var/lib/lxc/web01/rootfs/srv`.
+    #[error("{site}: {op}: {}", os_text(.source))]
+    Sys {
+        site: Site,
+        op: String,
+        path: PathBuf,
+        source: io::Error,
+    },
+
+    /// A value the mount code cannot use.
+    #[error("{site}: invalid value {value:?}: {why}")]
+    Invalid {
+        site: Site,
+        value: String,
+        why: String,
+    },
+
+    /// Something LXC supports that this crate does not (yet), said plainly.
+    #[error("{site}: {what} is not supported: {why}")]
+    Unsupported {
+        site: Site,
+        what: String,
+        why: String,
+    },
+
+    /// A `lxc.hook.*` script run between the mount steps failed; its error is the core's.
+    #[error("{site}: {source}")]
+    Hook {
+        site: Site,
+        source: Box<lxc_core::Error>,
+    },
+}
+
+impl MountError {
+    pub fn sys(site: &Site, op: impl Into<String>, path: impl Into<PathBuf>, e: io::Error) -> Self {
+        MountError::Sys {
+            site: site.clone(),
+            op: op.into(),
+            path: path.into(),
+            source: e,
+        }
+    }
+
+    pub fn site(&self) -> &Site {
+        match self {
+            MountError::Sys { site, .. }
+            | MountError::Invalid { site, .. }
+            | MountError::Unsupported { site, .. }
+            | MountError::Hook { site, .. } => site,
+        }
+    }
+
+    /// Replace where the error came from (a parser reports the key, the caller knows the line).
+    pub fn at(mut self, new: Site) -> Self {
+        match &mut self {
+            MountError::Sys { site, .. }
+            | MountError::Invalid { site, .. }
+            | MountError::Unsupported { site, .. }
+            | MountError::Hook { site, .. } => *site = new,
+        }
+        self
+    }
+
+    /// The errno, when the kernel refused something.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            MountError::Sys { source, .. } => source.raw_os_error(),
+            _ => None,
+        }
+    }
+
+    /// The core's error for a failed phase: `phase ChildMounts: mount: lxc.mount.entry:
+    /// lxc.mount.entry (web01/config:14): mount /srv/data on ...: No such file or directory`.
+    /// A hook script's error is passed through as the core made it.
+    pub fn into_core(self, phase: Phase) -> lxc_core::Error {
+        match self {
+            MountError::Hook { source, .. } => *source,
+            e => lxc_core::Error::Hook {
+                phase,
+                owner: "mount",
+                key: Some(e.site().key.clone()),
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
+/// An I/O error as people read it: `No such file or directory`, without `(os error 2)`.
+fn os_text(e: &io::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" (os error ") {
+        Some(i) if s.ends_with(')') => s[..i].to_string(),
+        _ => s,
+    }
+}
+
+pub type Result<T, E = MountError> = std::result::Result<T, E>;

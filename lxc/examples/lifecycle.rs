@@ -1,0 +1,38 @@
+//! A container's whole life through the Rust API: create (busybox), start, state, init pid,
+//! stop, execute a command, destroy. Run as root:
+//! `cargo run -p lxc --example lifecycle -- /tmp/lxcrs-demo demo1`
+
+use lxc::{Container, StartMode, StartOptions, State};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let lxcpath = std::path::PathBuf::from(args.next().unwrap_or_else(|| "/tmp/lxcrs-demo".into()));
+    let name = args.next().unwrap_or_else(|| "demo1".into());
+
+    let mut c = Container::new(&name, Some(&lxcpath))?;
+    if !c.is_defined() {
+        c.create(&lxc::CreateOptions {
+            template: "busybox".into(),
+            ..Default::default()
+        })?;
+    }
+    c.start(&StartOptions {
+        mode: StartMode::Start,
+        argv: Vec::new(),
+        inherit_stdio: false,
+    })?;
+    println!("state: {}", c.state());
+    println!("init pid: {}", c.init_pid()?);
+    println!("cgroups: {:?}", c.cgroup_paths()?);
+    c.stop()?;
+    println!("state: {}", c.state());
+    assert_eq!(c.state(), State::Stopped);
+    let exit = c.execute(&[
+        "/bin/sh".into(),
+        "-c".into(),
+        "echo hello from $(hostname); exit 7".into(),
+    ])?;
+    println!("execute exit: {exit:?}");
+    c.destroy()?;
+    Ok(())
+}

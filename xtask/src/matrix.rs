@@ -1,0 +1,318 @@
+//! `cargo xtask test-matrix`: the facade with no API extension, each one alone, and all of them.
+//! A cfg that only compiles with everything on is a bug, and `lxc-rs extensions` must list
+//! exactly the enabled features: that is the proof a feature flag becomes a registration.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use crate::deps;
+use crate::run::{build_lxc_rs, cargo, display, fail, secs, spawn_status, workspace_root, Result};
+
+/// One feature set to build and test.
+struct Combination {
+    label: String,
+    features: Vec<String>,
+}
+
+impl Combination {
+    /// Every combination runs without the defaults, so it holds exactly `features`.
+    fn cargo_args(&self) -> Vec<String> {
+        let mut args = vec!["--no-default-features".to_string()];
+        if !self.features.is_empty() {
+            args.push("--features".to_string());
+            args.push(self.features.join(","));
+        }
+        args
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Outcome {
+    Ok,
+    Failed,
+    Skipped,
+}
+
+impl Outcome {
+    fn cell(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Failed => "FAILED",
+            Outcome::Skipped => "-",
+        }
+    }
+}
+
+struct Row {
+    label: String,
+    build: Outcome,
+    tests: Outcome,
+    extensions: Outcome,
+}
+
+pub fn run() -> Result<()> {
+    let root = workspace_root();
+    let features = features_of(&root.join("lxc/Cargo.toml"))?;
+    check_cli_mirrors(&root.join("lxc-cli/Cargo.toml"), &features)?;
+    deps::ensure_apt_packages()?;
+
+    let combos = combinations(&features);
+    eprintln!(
+        "test-matrix: facade features: {}; {} combinations",
+        features.join(" "),
+        combos.len()
+    );
+    let mut rows = Vec::new();
+    for (i, combo) in combos.iter().enumerate() {
+        eprintln!(
+            "\n==> test-matrix [{}/{}] {}",
+            i + 1,
+            combos.len(),
+            combo.label
+        );
+        let start = Instant::now();
+        let row = run_combination(combo);
+        eprintln!(
+            "<== {}: build {}, tests {}, extensions {} ({})",
+            row.label,
+            row.build.cell(),
+            row.tests.cell(),
+            row.extensions.cell(),
+            secs(start.elapsed())
+        );
+        rows.push(row);
+    }
+
+    print_table(&rows);
+    let failed = rows
+        .iter()
+        .filter(|r| [r.build, r.tests, r.extensions].contains(&Outcome::Failed))
+        .count();
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(fail(format!(
+            "{failed} of {} combinations failed",
+            rows.len()
+        )))
+    }
+}
+
+/// The facade's features: every entry of `[features]` except `default`. Each one is named after
+/// the API extension it enables.
+fn features_of(manifest: &Path) -> Result<Vec<String>> {
+    let table = read_manifest(manifest)?;
+    let features = table
+        .get("features")
+        .and_then(|f| f.as_table())
+        .ok_or_else(|| fail(format!("{}: no [features] table", manifest.display())))?;
+    let mut names: Vec<String> = features
+        .keys()
+        .filter(|k| *k != "default")
+        .cloned()
+        .collect();
+    // Sorted, so the matrix runs in the same order whatever map toml was built with.
+    names.sort();
+    Ok(names)
+}
+
+fn read_manifest(manifest: &Path) -> Result<toml::Table> {
+    let text = std::fs::read_to_string(manifest)
+        .map_err(|e| fail(format!("cannot read {}: {e}", manifest.display())))?;
+    text.parse::<toml::Table>()
+        .map_err(|e| fail(format!("{}: {e}", manifest.display())))
+}
+
+/// lxc-cli must offer the same feature names and forward each to `lxc/<name>`, or the matrix
+/// would test a binary whose features differ from the library's.
+fn check_cli_mirrors(manifest: &Path, facade: &[String]) -> Result<()> {
+    let table = read_manifest(manifest)?;
+    let empty = toml::Table::new();
+    let cli = table
+        .get("features")
+        .and_then(|f| f.as_table())
+        .unwrap_or(&empty);
+    let mut problems = Vec::new();
+    for name in facade {
+        let forwards = cli
+            .get(name)
+            .and_then(|v| v.as_array())
+            .is_some_and(|deps| {
+                deps.iter()
+                    .any(|d| d.as_str() == Some(format!("lxc/{name}").as_str()))
+            });
+        if !forwards {
+            problems.push(format!("  {name} = [\"lxc/{name}\"] is missing"));
+        }
+    }
+    for name in cli.keys().filter(|k| *k != "default") {
+        if !facade.contains(name) {
+            problems.push(format!("  {name} is not a feature of the lxc facade"));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(fail(format!(
+            "{}: [features] must mirror lxc/Cargo.toml's:\n{}",
+            manifest.display(),
+            problems.join("\n")
+        )))
+    }
+}
+
+fn combinations(features: &[String]) -> Vec<Combination> {
+    let mut combos = vec![Combination {
+        label: "none".to_string(),
+        features: Vec::new(),
+    }];
+    combos.extend(features.iter().map(|f| Combination {
+        label: f.clone(),
+        features: vec![f.clone()],
+    }));
+    // With one feature, "all" is that feature again.
+    if features.len() > 1 {
+        combos.push(Combination {
+            label: "all".to_string(),
+            features: features.to_vec(),
+        });
+    }
+    combos
+}
+
+/// Build, test, then ask the built `lxc-rs` which extensions it has. All combinations share the
+/// one target dir, so only lxc, lxc-cli and the extension crates rebuild between them.
+fn run_combination(combo: &Combination) -> Row {
+    let mut row = Row {
+        label: combo.label.clone(),
+        build: Outcome::Skipped,
+        tests: Outcome::Skipped,
+        extensions: Outcome::Skipped,
+    };
+    let features = combo.cargo_args();
+    let test_cmd = || {
+        let mut cmd = cargo(["test", "-p", "lxc", "-p", "lxc-cli"]);
+        cmd.args(&features);
+        cmd
+    };
+
+    let mut build = test_cmd();
+    build.arg("--no-run");
+    row.build = outcome(&mut build);
+    if row.build != Outcome::Ok {
+        return row;
+    }
+    row.tests = outcome(&mut test_cmd());
+    row.extensions = match check_extensions(combo, &features) {
+        Ok(()) => Outcome::Ok,
+        Err(e) => {
+            eprintln!("extensions check for {}: {e}", combo.label);
+            Outcome::Failed
+        }
+    };
+    row
+}
+
+fn outcome(cmd: &mut Command) -> Outcome {
+    eprintln!("$ {}", display(cmd));
+    match spawn_status(cmd) {
+        Ok(s) if s.success() => Outcome::Ok,
+        Ok(s) => {
+            eprintln!("`{}` failed: {s}", display(cmd));
+            Outcome::Failed
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            Outcome::Failed
+        }
+    }
+}
+
+fn check_extensions(combo: &Combination, features: &[String]) -> Result<()> {
+    let exe = build_lxc_rs(features)?;
+    let mut cmd = Command::new(&exe);
+    cmd.arg("extensions");
+    eprintln!("$ {}", display(&cmd));
+    let out = cmd
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| fail(format!("cannot run {}: {e}", exe.display())))?;
+    if !out.status.success() {
+        return Err(fail(format!("`{}` failed: {}", display(&cmd), out.status)));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // One extension name per line, as LXC's `lxc-info --api-extensions`-style listings do.
+    let got: BTreeSet<&str> = stdout
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let want: BTreeSet<&str> = combo.features.iter().map(String::as_str).collect();
+    eprint!("{stdout}");
+    if got == want {
+        return Ok(());
+    }
+    let missing: Vec<&str> = want.difference(&got).copied().collect();
+    let extra: Vec<&str> = got.difference(&want).copied().collect();
+    Err(fail(format!(
+        "`lxc-rs extensions` does not match the enabled features: missing [{}], unexpected [{}]",
+        missing.join(" "),
+        extra.join(" ")
+    )))
+}
+
+fn print_table(rows: &[Row]) {
+    let width = rows
+        .iter()
+        .map(|r| r.label.len())
+        .chain(["combination".len()])
+        .max()
+        .unwrap_or(0);
+    println!("\ntest-matrix summary");
+    println!(
+        "{:<width$}  {:<6}  {:<6}  extensions",
+        "combination", "build", "tests"
+    );
+    for r in rows {
+        println!(
+            "{:<width$}  {:<6}  {:<6}  {}",
+            r.label,
+            r.build.cell(),
+            r.tests.cell(),
+            r.extensions.cell()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn combinations_cover_none_each_and_all() {
+        let f = vec!["a".to_string(), "b".to_string()];
+        let labels: Vec<String> = combinations(&f).into_iter().map(|c| c.label).collect();
+        assert_eq!(labels, ["none", "a", "b", "all"]);
+        let one = combinations(&f[..1]);
+        assert_eq!(one.len(), 2);
+        assert_eq!(
+            combinations(&f).last().map(|c| c.cargo_args()),
+            Some(vec![
+                "--no-default-features".to_string(),
+                "--features".to_string(),
+                "a,b".to_string()
+            ])
+        );
+    }
+
+    #[test]
+    fn facade_features_are_read_and_mirrored() {
+        let root = workspace_root();
+        let features = features_of(&root.join("lxc/Cargo.toml")).unwrap();
+        assert!(features.iter().any(|f| f == "lxc_log"), "{features:?}");
+        assert!(!features.iter().any(|f| f == "default"));
+        check_cli_mirrors(&root.join("lxc-cli/Cargo.toml"), &features).unwrap();
+    }
+}
