@@ -6,8 +6,9 @@
 //! the monitor call [`ContainerCgroup`] directly.
 
 use lxc_core::linkme::distributed_slice;
+use lxc_core::phase::CommandCtx;
 use lxc_core::phase::HookCtx;
-use lxc_core::registry::{EntryKind, PhaseHook, Registration, REGISTRY};
+use lxc_core::registry::{CommandDef, EntryKind, PhaseHook, Registration, REGISTRY};
 use lxc_core::Phase;
 
 mod cgroup;
@@ -45,8 +46,63 @@ static CGROUP: Registration = Registration {
             run: stop,
         },
     ],
-    commands: &[],
+    commands: &[
+        CommandDef {
+            name: "cgroup.freeze",
+            handler: cmd_freeze,
+        },
+        CommandDef {
+            name: "cgroup.thaw",
+            handler: cmd_thaw,
+        },
+        CommandDef {
+            name: "cgroup.get",
+            handler: cmd_get,
+        },
+        CommandDef {
+            name: "cgroup.set",
+            handler: cmd_set,
+        },
+    ],
 };
+
+fn running_cgroup<'a>(ctx: &'a CommandCtx<'_>) -> std::result::Result<&'a ContainerCgroup, String> {
+    ctx.state
+        .get::<ContainerCgroup>()
+        .ok_or_else(|| format!("{}: no cgroup (container not running)", ctx.name))
+}
+
+/// Freeze every process of the container and wait until the kernel says frozen.
+fn cmd_freeze(ctx: &mut CommandCtx<'_>, _body: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    running_cgroup(ctx)?.freeze().map_err(|e| e.to_string())?;
+    Ok(Vec::new())
+}
+
+fn cmd_thaw(ctx: &mut CommandCtx<'_>, _body: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    running_cgroup(ctx)?.thaw().map_err(|e| e.to_string())?;
+    Ok(Vec::new())
+}
+
+/// `get_cgroup_item`: the body is the key (`memory.limit_in_bytes`).
+fn cmd_get(ctx: &mut CommandCtx<'_>, body: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    let key = std::str::from_utf8(body).map_err(|e| e.to_string())?;
+    running_cgroup(ctx)?
+        .get_item(key)
+        .map(String::into_bytes)
+        .map_err(|e| e.to_string())
+}
+
+/// `set_cgroup_item`: the body is `key\0value`.
+fn cmd_set(ctx: &mut CommandCtx<'_>, body: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    let text = std::str::from_utf8(body).map_err(|e| e.to_string())?;
+    let (key, value) = text
+        .split_once('\0')
+        .ok_or_else(|| "expected key and value".to_string())?;
+    running_cgroup(ctx)?
+        .set_item(key, value)
+        .map_err(|e| e.to_string())?;
+    Ok(Vec::new())
+}
 
 /// PreClone: create the container's cgroups and write its limits; the handle goes into
 /// `ctx.state` for later phases and an undo removes the cgroups if the start fails.
@@ -65,7 +121,7 @@ fn pre_clone(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
     let shown = cg
         .paths()
         .iter()
-        .map(|h| h.limit.display().to_string())
+        .map(|h| h.inner.display().to_string())
         .collect();
     ctx.state.insert(lxc_core::monitor::CgroupPaths(shown));
     ctx.state.insert(cg);

@@ -275,6 +275,73 @@ impl Container {
         self.wait_on(&mut client, State::Stopped, timeout)
     }
 
+    /// `freeze`: freeze every process of the container (cgroup freezer); FROZEN when done.
+    pub fn freeze(&self) -> Result<(), Error> {
+        self.call(Request::Freeze).map(drop)
+    }
+
+    /// `unfreeze`: thaw the container; RUNNING again when done.
+    pub fn unfreeze(&self) -> Result<(), Error> {
+        self.call(Request::Unfreeze).map(drop)
+    }
+
+    /// `reboot`: send `lxc.signal.reboot` (SIGINT by default) and return; the monitor starts
+    /// the container again when init exits.
+    pub fn reboot(&self) -> Result<(), Error> {
+        self.call(Request::Reboot).map(drop)
+    }
+
+    /// `reboot2(timeout)`: like `reboot`, then with `timeout` > 0 wait up to that many seconds
+    /// until a new init runs, with -1 wait without bound, with 0 return at once. True when the
+    /// container rebooted (or, for 0, when the reboot was requested).
+    pub fn reboot2(&self, timeout: i32) -> Result<bool, Error> {
+        if timeout == 0 {
+            self.reboot()?;
+            return Ok(true);
+        }
+        let old = self.init_pid()?;
+        let (mut client, _) = self.state_client(&[State::Running, State::Stopped])?;
+        self.reboot()?;
+        let limit = (timeout > 0).then(|| Duration::from_secs(timeout as u64));
+        let deadline = limit.map(|t| Instant::now() + t);
+        loop {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left == Some(Duration::ZERO) {
+                return Ok(false);
+            }
+            match client.wait(left) {
+                Ok(Some(State::Running)) => return Ok(self.init_pid().is_ok_and(|p| p != old)),
+                Ok(Some(State::Stopped)) => return Ok(false),
+                Ok(Some(_)) => continue,
+                Ok(None) => return Ok(false),
+                Err(e) => return Err(cmd_err(self.name(), "reboot2", e)),
+            }
+        }
+    }
+
+    /// `get_cgroup_item` on a running container (`memory.limit_in_bytes`, `cgroup.procs`, ...).
+    pub fn get_cgroup_item(&self, key: &str) -> Result<String, Error> {
+        match self.call(Request::Ext {
+            name: "cgroup.get".into(),
+            body: key.as_bytes().to_vec(),
+        })? {
+            (Response::Ext(b), _) => Ok(String::from_utf8_lossy(&b).into_owned()),
+            (other, _) => Err(self.unexpected("cgroup.get", other)),
+        }
+    }
+
+    /// `set_cgroup_item` on a running container.
+    pub fn set_cgroup_item(&self, key: &str, value: &str) -> Result<(), Error> {
+        let mut body = key.as_bytes().to_vec();
+        body.push(0);
+        body.extend_from_slice(value.as_bytes());
+        self.call(Request::Ext {
+            name: "cgroup.set".into(),
+            body,
+        })
+        .map(drop)
+    }
+
     /// `wait`: until the container is in `state`, or `timeout` passes (false).
     pub fn wait(&self, state: State, timeout: Option<Duration>) -> Result<bool, Error> {
         let (mut client, now) = match self.state_client(&[state]) {

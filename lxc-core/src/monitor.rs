@@ -37,6 +37,9 @@ impl StatusPipe {
 
 struct Monitor<'a> {
     t: Target<'a>,
+    opts: StartOptions,
+    /// A reboot was asked for (or init died the way a reboot inside the container ends it).
+    rebooting: bool,
     mode: StartMode,
     state: State,
     pid: i32,
@@ -111,6 +114,8 @@ pub fn run(
     tracing::info!(container = name, pid, "container running");
     let mut m = Monitor {
         t,
+        opts: opts.clone(),
+        rebooting: false,
         mode: opts.mode,
         state: State::Running,
         pid,
@@ -126,8 +131,22 @@ pub fn run(
     if let Some(s) = status {
         s.report(&Ok(()));
     }
-    let exit = m.serve();
-    Ok(m.stop(exit))
+    loop {
+        let exit = m.serve();
+        // A reboot from inside a pid namespace ends its init with SIGHUP (reboot(2)).
+        let reboot = m.rebooting || exit == Exit::Signal(libc::SIGHUP);
+        if reboot {
+            match m.restart() {
+                Ok(()) => continue,
+                Err(e) => {
+                    tracing::error!(container = m.t.name, error = %e, "reboot failed");
+                    m.set_state(State::Stopped);
+                    return Err(e);
+                }
+            }
+        }
+        return Ok(m.stop(exit));
+    }
 }
 
 impl Monitor<'_> {
@@ -288,7 +307,38 @@ impl Monitor<'_> {
                 } else {
                     spec::configured_signal(self.t.config, "stop")
                 };
+                if self.state == State::Frozen {
+                    // Frozen tasks do not act on signals, not even SIGKILL, until thawed.
+                    let _ = self.ext_call(i, "cgroup.thaw");
+                }
+                self.rebooting = false;
                 self.set_state(State::Stopping);
+                self.signal(sig)
+            }
+            Request::Freeze => {
+                self.set_state(State::Freezing);
+                match self.ext_call(i, "cgroup.freeze") {
+                    Ok(_) => {
+                        self.set_state(State::Frozen);
+                        Response::Ok
+                    }
+                    Err(m) => {
+                        self.set_state(State::Running);
+                        Response::error(m)
+                    }
+                }
+            }
+            Request::Unfreeze => match self.ext_call(i, "cgroup.thaw") {
+                Ok(_) => {
+                    self.set_state(State::Thawed);
+                    self.set_state(State::Running);
+                    Response::Ok
+                }
+                Err(m) => Response::error(m),
+            },
+            Request::Reboot => {
+                self.rebooting = true;
+                let sig = spec::configured_signal(self.t.config, "reboot");
                 self.signal(sig)
             }
             Request::Shutdown => {
@@ -315,26 +365,12 @@ impl Monitor<'_> {
                     .map(|p| p.0.clone())
                     .unwrap_or_default(),
             ),
-            Request::Freeze | Request::Unfreeze | Request::Reboot => {
-                Response::error("not supported by this build yet")
-            }
-            Request::Ext { name, body } => match registry::command(&name) {
-                Some((_, def)) => {
-                    let mut ctx = CommandCtx {
-                        name: self.t.name,
-                        init_pid: Some(self.pid),
-                        peer_uid: self.conns[i].peer_uid(),
-                        state: &mut self.statemap,
-                        fds_out: Vec::new(),
-                    };
-                    let r = (def.handler)(&mut ctx, &body);
-                    fds = ctx.fds_out;
-                    match r {
-                        Ok(b) => Response::Ext(b),
-                        Err(m) => Response::error(m),
-                    }
+            Request::Ext { name, body } => match self.ext_call_body(i, &name, &body) {
+                Ok((b, f)) => {
+                    fds = f;
+                    Response::Ext(b)
                 }
-                None => Response::error(format!("no extension in this build answers {name:?}")),
+                Err(m) => Response::error(m),
             },
         };
         let borrowed: Vec<BorrowedFd<'_>> = fds.iter().map(|f| f.as_fd()).collect();
@@ -342,6 +378,31 @@ impl Monitor<'_> {
             Ok(()) => None,
             Err(_) => Some(i),
         }
+    }
+
+    /// Run a request handler an extension or subsystem registered (by name).
+    fn ext_call_body(
+        &mut self,
+        conn: usize,
+        name: &str,
+        body: &[u8],
+    ) -> Result<(Vec<u8>, Vec<OwnedFd>), String> {
+        let Some((_, def)) = registry::command(name) else {
+            return Err(format!("no extension in this build answers {name:?}"));
+        };
+        let mut ctx = CommandCtx {
+            name: self.t.name,
+            init_pid: Some(self.pid),
+            peer_uid: self.conns.get(conn).map(|c| c.peer_uid()).unwrap_or(0),
+            state: &mut self.statemap,
+            fds_out: Vec::new(),
+        };
+        let r = (def.handler)(&mut ctx, body);
+        r.map(|b| (b, ctx.fds_out))
+    }
+
+    fn ext_call(&mut self, conn: usize, name: &str) -> Result<Vec<u8>, String> {
+        self.ext_call_body(conn, name, &[]).map(|(b, _)| b)
     }
 
     fn finish_conns(&mut self, mut done: Vec<usize>) {
@@ -382,11 +443,34 @@ impl Monitor<'_> {
         }
     }
 
-    /// Init exited: Stop phase, hooks, undo everything, tell the state clients.
-    fn stop(mut self, exit: Exit) -> Exit {
-        tracing::info!(container = self.t.name, ?exit, "init exited");
+    /// Init exited for a reboot: clean up like a stop, keep the command socket and the state
+    /// clients, and run the start sequence again.
+    fn restart(&mut self) -> Result<(), Error> {
+        tracing::info!(container = self.t.name, "rebooting");
         self.set_state(State::Stopping);
+        self.teardown("reboot");
+        self.set_state(State::Starting);
+        self.rebooting = false;
+        let started = {
+            let _span = tracing::info_span!("start", container = self.t.name).entered();
+            start::start(&self.t, &self.opts)?
+        };
+        self.pid = started.pid;
+        self.pidfd = started.pidfd;
+        self.undo = started.undo;
+        self.statemap = started.state;
+        self.watchdog = self.spawn_watchdog();
+        self.set_state(State::Running);
+        Ok(())
+    }
+
+    /// Stop phase: subsystem hooks, the stop hook, undo what the start made, post-stop hook,
+    /// and release the watchdog.
+    fn teardown(&mut self, target: &str) {
         let mut undo = self.undo.take();
+        let env = crate::hooks::HookEnv {
+            target: Some(target),
+        };
         {
             let mut ctx = HookCtx {
                 name: self.t.name,
@@ -404,9 +488,6 @@ impl Monitor<'_> {
                     tracing::warn!(owner, error = %e, "stop hook failed");
                 }
             }
-            let env = crate::hooks::HookEnv {
-                target: Some("stop"),
-            };
             if let Err(e) = crate::hooks::run_with(&ctx, "stop", env) {
                 tracing::warn!(error = %e, "stop hook failed");
             }
@@ -425,9 +506,6 @@ impl Monitor<'_> {
                 undo: &mut none,
                 state: &mut self.statemap,
             };
-            let env = crate::hooks::HookEnv {
-                target: Some("stop"),
-            };
             if let Err(e) = crate::hooks::run_with(&ctx, "post-stop", env) {
                 tracing::warn!(error = %e, "post-stop hook failed");
             }
@@ -435,6 +513,13 @@ impl Monitor<'_> {
         if let Some(w) = self.watchdog.take() {
             let _ = sys::write_all(w.as_fd(), b"1");
         }
+    }
+
+    /// Init exited for good: tear down and tell the state clients.
+    fn stop(mut self, exit: Exit) -> Exit {
+        tracing::info!(container = self.t.name, ?exit, "init exited");
+        self.set_state(State::Stopping);
+        self.teardown("stop");
         self.set_state(State::Stopped);
         exit
     }

@@ -123,7 +123,8 @@ impl MountError {
             e => lxc_core::Error::Hook {
                 phase,
                 owner: "mount",
-                key: Some(e.site().key.clone()),
+                // The message already starts with the key and where it was written.
+                key: None,
                 message: e.to_string(),
             },
         }

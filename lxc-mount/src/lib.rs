@@ -232,9 +232,8 @@ pub fn child_pivot(prepared: &Prepared, console: Option<&Path>, ttys: &[PathBuf]
 
 // TODO(lead): call lxc_core::hooks::run(ctx, kind) once lxc-core exports `pub mod hooks`
 // (lxc-core/src/hooks.rs exists but is not in lib.rs yet). Until then no lxc.hook.* runs here.
-fn run_lxc_hook(_ctx: &HookCtx<'_>, kind: &str) -> Result<(), lxc_core::Error> {
-    tracing::trace!(kind, "lxc.hook.* not run yet (lxc_core::hooks pending)");
-    Ok(())
+fn run_lxc_hook(ctx: &HookCtx<'_>, kind: &str) -> Result<(), lxc_core::Error> {
+    lxc_core::hooks::run(ctx, kind)
 }
 
 fn child_mounts_hook(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {

@@ -24,6 +24,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("state: {}", c.state());
     println!("init pid: {}", c.init_pid()?);
     println!("cgroups: {:?}", c.cgroup_paths()?);
+    c.freeze()?;
+    println!("after freeze: {}", c.state());
+    c.unfreeze()?;
+    println!("after unfreeze: {}", c.state());
+    let before = c.init_pid()?;
+    let ok = c.reboot2(30)?;
+    println!("reboot2: {ok}, init pid {before} -> {}", c.init_pid()?);
     c.stop()?;
     println!("state: {}", c.state());
     assert_eq!(c.state(), State::Stopped);
