@@ -1,6 +1,7 @@
 //! lxc-core: the extension registry, LXC's config engine and the container API that every
 //! lxc-rs crate builds on. Users depend on the `lxc` facade, not on this crate directly.
 
+pub mod attach;
 pub mod commands;
 pub mod config;
 pub mod container;

@@ -16,7 +16,7 @@ use crate::sys::{self, Exit};
 /// How long a client waits for the monitor to answer one request.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn cmd_err(name: &str, request: &'static str, e: commands::Error) -> Error {
+pub(crate) fn cmd_err(name: &str, request: &'static str, e: commands::Error) -> Error {
     if e.is_not_running() {
         Error::NotRunning {
             name: name.to_string(),
@@ -291,34 +291,6 @@ impl Container {
         self.call(Request::Reboot).map(drop)
     }
 
-    /// `reboot2(timeout)`: like `reboot`, then with `timeout` > 0 wait up to that many seconds
-    /// until a new init runs, with -1 wait without bound, with 0 return at once. True when the
-    /// container rebooted (or, for 0, when the reboot was requested).
-    pub fn reboot2(&self, timeout: i32) -> Result<bool, Error> {
-        if timeout == 0 {
-            self.reboot()?;
-            return Ok(true);
-        }
-        let old = self.init_pid()?;
-        let (mut client, _) = self.state_client(&[State::Running, State::Stopped])?;
-        self.reboot()?;
-        let limit = (timeout > 0).then(|| Duration::from_secs(timeout as u64));
-        let deadline = limit.map(|t| Instant::now() + t);
-        loop {
-            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            if left == Some(Duration::ZERO) {
-                return Ok(false);
-            }
-            match client.wait(left) {
-                Ok(Some(State::Running)) => return Ok(self.init_pid().is_ok_and(|p| p != old)),
-                Ok(Some(State::Stopped)) => return Ok(false),
-                Ok(Some(_)) => continue,
-                Ok(None) => return Ok(false),
-                Err(e) => return Err(cmd_err(self.name(), "reboot2", e)),
-            }
-        }
-    }
-
     /// `get_cgroup_item` on a running container (`memory.limit_in_bytes`, `cgroup.procs`, ...).
     pub fn get_cgroup_item(&self, key: &str) -> Result<String, Error> {
         match self.call(Request::Ext {
@@ -355,7 +327,9 @@ impl Container {
         self.wait_on(&mut client, state, timeout)
     }
 
-    fn state_client(&self, states: &[State]) -> Result<(StateClient, State), Error> {
+    /// Register as a state client of the monitor: the current state now, then one event per
+    /// change into one of `states` (see [`StateClient::wait`]).
+    pub fn state_client(&self, states: &[State]) -> Result<(StateClient, State), Error> {
         StateClient::new(self.config_path(), self.name(), states)
             .map_err(|e| cmd_err(self.name(), "AddStateClient", e))
     }

@@ -11,8 +11,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut c = Container::new(&name, Some(&lxcpath))?;
     if !c.is_defined() {
+        // LXCRS_IDMAP=1 makes an unprivileged (user-namespaced) container.
+        let idmap = if std::env::var_os("LXCRS_IDMAP").is_some() {
+            vec![
+                "u 0 100000 65536".to_string(),
+                "g 0 100000 65536".to_string(),
+            ]
+        } else {
+            Vec::new()
+        };
         c.create(&lxc::CreateOptions {
             template: "busybox".into(),
+            idmap,
             ..Default::default()
         })?;
     }
@@ -29,7 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     c.unfreeze()?;
     println!("after unfreeze: {}", c.state());
     let before = c.init_pid()?;
-    let ok = c.reboot2(30)?;
+    let ok = lxc::reboot2(&c, 30)?;
     println!("reboot2: {ok}, init pid {before} -> {}", c.init_pid()?);
     c.stop()?;
     println!("state: {}", c.state());

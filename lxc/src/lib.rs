@@ -20,6 +20,8 @@ use lxc_ext_lxc_config_item_is_supported as _;
 pub use lxc_ext_lxc_log as log;
 #[cfg(feature = "pidfd")]
 pub use lxc_ext_pidfd as pidfd;
+#[cfg(feature = "reboot2")]
+pub use lxc_ext_reboot2::reboot2;
 // The always-on subsystems register phase hooks; naming them keeps them linked.
 pub use lxc_cgroup as cgroup;
 pub use lxc_mount as mount;

@@ -140,7 +140,8 @@ fn start_inner(
         let mut ctx = hook_ctx(t, opts.mode, Phase::PreClone, None, undo, state);
         run_hooks(&mut ctx, Phase::PreClone)?;
     }
-    let console_peer = allocate_terminals(t, opts, state)?;
+    let userns = ns_user(&maps, ns.has(libc::CLONE_NEWUSER));
+    let console_peer = allocate_terminals(t, opts, &userns, state)?;
     {
         let ctx = hook_ctx(t, opts.mode, Phase::PreClone, None, undo, state);
         crate::hooks::run(&ctx, "pre-start")?;
@@ -262,6 +263,7 @@ fn write_idmaps(pid: i32, maps: &[spec::IdMap]) -> Result<(), Error> {
 fn allocate_terminals(
     t: &Target<'_>,
     opts: &StartOptions,
+    maps: &[spec::IdMap],
     state: &mut StateMap,
 ) -> Result<Option<PathBuf>, Error> {
     let mut terms = Terminals::default();
@@ -280,6 +282,15 @@ fn allocate_terminals(
         let (master, path) = sys::openpty().map_err(|e| sys_err(t, "allocate console", e))?;
         peer = Some(path.clone());
         terms.console = Some((master, path));
+    }
+    if !maps.is_empty() {
+        // The container's root must be able to open its terminals, as with LXC.
+        let uid = spec::map_to_host(maps, true, 0);
+        let gid = spec::map_to_host(maps, false, 0);
+        for (_, path) in terms.console.iter().chain(terms.ttys.iter()) {
+            std::os::unix::fs::chown(path, uid.map(|u| u as u32), gid.map(|g| g as u32))
+                .map_err(|e| sys_err(t, "chown terminal to the container's root", e))?;
+        }
     }
     state.insert(terms);
     Ok(peer)

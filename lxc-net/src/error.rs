@@ -1,0 +1,85 @@
+//! The network subsystem's one error type. Each variant names the key, and where it was set.
+
+use lxc_core::{Origin, Phase};
+
+use crate::model::NetType;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A network entry LXC would have refused when it was set (a config read by an engine
+    /// that did not apply [`crate::rules`]).
+    #[error("{origin}: {key} = {value}: expected {why}")]
+    Entry {
+        key: String,
+        value: String,
+        origin: Origin,
+        why: String,
+    },
+
+    #[error("{key}{}: network type {type_} needs its plugin (not available in this build)", at(.origin))]
+    NeedsPlugin {
+        key: String,
+        index: u32,
+        type_: NetType,
+        origin: Option<Origin>,
+    },
+
+    #[error("{key}: network {index} has no type (its type was cleared)")]
+    NoType { key: String, index: u32 },
+
+    #[error("{key}{}: a network of type empty is the loopback device and must be named lo, not {name:?}", at(.origin))]
+    LoopbackName {
+        key: String,
+        index: u32,
+        name: String,
+        origin: Option<Origin>,
+    },
+}
+
+fn at(origin: &Option<Origin>) -> String {
+    match origin {
+        Some(o) if o.file.is_some() => format!(" ({o})"),
+        _ => String::new(),
+    }
+}
+
+impl Error {
+    /// The config key the error is about.
+    pub fn key(&self) -> &str {
+        match self {
+            Error::Entry { key, .. }
+            | Error::NeedsPlugin { key, .. }
+            | Error::NoType { key, .. }
+            | Error::LoopbackName { key, .. } => key,
+        }
+    }
+
+    /// The core's error for a failed start phase, naming the key (and where it was set).
+    pub fn into_hook(self, phase: Phase) -> lxc_core::Error {
+        let key = match &self {
+            Error::Entry { key, origin, .. } => format!("{key}{}", at(&Some(origin.clone()))),
+            Error::NeedsPlugin { key, origin, .. } | Error::LoopbackName { key, origin, .. } => {
+                format!("{key}{}", at(origin))
+            }
+            Error::NoType { key, .. } => key.clone(),
+        };
+        let message = match &self {
+            Error::Entry { value, why, .. } => format!("{value:?}: expected {why}"),
+            Error::NeedsPlugin { type_, .. } => {
+                format!("network type {type_} needs its plugin (not available in this build)")
+            }
+            Error::NoType { index, .. } => {
+                format!("network {index} has no type (its type was cleared)")
+            }
+            Error::LoopbackName { name, .. } => format!(
+                "a network of type empty is the loopback device and must be named lo, not {name:?}"
+            ),
+        };
+        lxc_core::Error::Hook {
+            phase,
+            owner: crate::NAME,
+            key: Some(key),
+            message,
+        }
+    }
+}
