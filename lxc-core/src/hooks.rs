@@ -23,13 +23,13 @@ pub fn run(ctx: &HookCtx<'_>, kind: &str) -> Result<(), Error> {
 
 pub fn run_with(ctx: &HookCtx<'_>, kind: &str, env: HookEnv<'_>) -> Result<(), Error> {
     let key = format!("lxc.hook.{kind}");
-    let scripts: Vec<&str> = ctx.config.all(&key).collect();
+    let scripts = crate::keys::typed::hooks(ctx.config, kind);
     if scripts.is_empty() {
         return Ok(());
     }
-    let version = ctx.config.last("lxc.hook.version").unwrap_or("0") == "1";
+    let version = crate::keys::typed::number(ctx.config, "lxc.hook.version") == 1;
     let rootfs = ctx.state.get::<RootfsInfo>();
-    for script in scripts {
+    for script in &scripts {
         let line = if version {
             format!("exec {script}")
         } else {

@@ -114,18 +114,30 @@ const SIG_GOOD: &[&str] = &[
     "sigint",
     "SIGRTMIN+3",
     "SIGRTMAX-2",
+    "sigrtmin+0",
+    "SIGRTMAX-30",
+    "SIGSYS",
+    "SIGPOLL",
+    "SIGSTKFLT",
+    "SIGCLD",
+    "SIGIOT",
     "30",
     "0x10",
     "100",
+    "2147483647",
 ];
 const SIG_BAD: &[&str] = &[
     "PWR",
     "SIGFOO",
+    "SIGUNUSED",
     "SIGRTMIN+31",
     "SIGRTMIN",
+    "SIGRTMIN+x",
     "-1",
+    "2147483648",
     "4294967295",
     " 9",
+    "SIGTERM ",
 ];
 const DIR_GOOD: &[&str] = &["lxc.payload", "a/b", "a//b/./c/", "./x", ".", "x.y"];
 const DIR_BAD: &[&str] = &["/abs", "a/../b", "..", "x..", "a/.."];
@@ -265,6 +277,8 @@ fn values_for(key: &str, tmp: &Path) -> Option<Values> {
                 "u a b c",
                 " ",
                 "u 0 1 18446744073709551616",
+                "u 0 1 3\n",
+                "u 0 1 2x",
             ],
         ),
         "lxc.include" => Values {
@@ -389,6 +403,8 @@ fn values_for(key: &str, tmp: &Path) -> Option<Values> {
                 "overlay:/a:/b",
                 "/a//b/",
                 "btrfs:",
+                "::",
+                "zfs:tank//x/",
             ],
             &[],
         ),
@@ -590,12 +606,15 @@ impl Drop for Oracle {
     }
 }
 
-/// The test's private directory, removed on drop.
+/// The test's private directory, removed on drop together with the lock directory liblxc
+/// makes for its lxcpath (/run/lxc/lock/<lxcpath>).
 struct TmpDir(PathBuf);
 
 impl Drop for TmpDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+        let rel = self.0.strip_prefix("/").unwrap_or(&self.0);
+        let _ = std::fs::remove_dir_all(Path::new("/run/lxc/lock").join(rel));
     }
 }
 

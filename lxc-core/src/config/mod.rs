@@ -1,10 +1,21 @@
 //! LXC's config file format: `lxc.key = value` lines, comments, includes, indexed and prefix
 //! keys, list keys, and clearing by empty value.
 //!
-//! A `Config` keeps the file's lines in order (comments and blank lines too, as LXC's
-//! "unexpanded config" does), so `save` writes back what was loaded plus what was set. Each
-//! entry holds the raw value (what is saved) and the normalized value the owning key's parser
-//! produced (what `get_config_item` prints and what the start code reads).
+//! A `Config` keeps the file's lines in order, as LXC's "unexpanded config" does, so `save`
+//! writes back what was loaded plus what was set. Each entry holds the raw value (what is saved)
+//! and the normalized value the owning key's parser produced (what `get_config_item` prints and
+//! what the start code reads); the keys' getters replay the entries to answer like LXC's
+//! in-memory config.
+//!
+//! LXC's in-memory config and its saved text can part ways, and lxc-rs follows it there too:
+//! a clearer may take values out of use whose lines stay in the file (they become plain text
+//! lines, [`Config::forget_where`]), `clear_config_item` drops lines whose values stay in use
+//! (they become memory-only entries, [`Config::drop_saved_lines`]), and a few empty values put a
+//! value in use that is never saved ([`Config::push_memory_only`]). The differential test
+//! (`tests/differential.rs`) checks all of this against liblxc.
+//!
+//! One deliberate difference: LXC drops empty lines when it reads a file (it keeps lines of
+//! white space, as empty lines); lxc-rs keeps every line, so a saved config keeps its layout.
 
 pub mod lxc_keys;
 
@@ -447,6 +458,12 @@ impl Config {
             included,
         };
         match (r.def.kind, via) {
+            // A parser that accepts a value but normalizes it to nothing says "LXC takes this
+            // line and changes nothing" (see `keys::parse::id_number`): the line is kept, the
+            // value in use stays.
+            (ValueKind::Single, Via::Api) if entry.value.is_empty() => {
+                self.lines.push(Line::Entry(entry))
+            }
             (ValueKind::Single, Via::Api) => {
                 // An API set keeps one line per single key, so the saved file reads like the
                 // config the user has; loading it gives the same last-wins result as LXC's

@@ -576,9 +576,8 @@ pub fn check_set(config: &Config, key: &str, _value: &str) -> Result<(), String>
             let (keep, list) = cap_state(config);
             if !keep && !list.is_empty() {
                 return Err(
-                    "capabilities to keep, but lxc.cap.drop is set (keeping and \
-                            dropping capabilities are mutually exclusive; clear lxc.cap.drop \
-                            first)"
+                    "capabilities to keep, but lxc.cap.drop is set (keeping and dropping \
+                            capabilities are mutually exclusive; clear lxc.cap.drop first)"
                         .into(),
                 );
             }
@@ -661,12 +660,14 @@ fn net_subkeys(_config: &Config, index: &str) -> Option<Vec<String>> {
         .iter()
         .flat_map(|r| r.keys.iter())
         .filter_map(|d| match d.pattern {
-            KeyPattern::Indexed { prefix, suffix } if prefix == "lxc.net." => {
-                Some(suffix.to_string())
-            }
+            KeyPattern::Indexed {
+                prefix: "lxc.net.",
+                suffix,
+            } => Some(suffix.to_string()),
             _ => None,
         })
         .collect();
+    out.sort();
     out.dedup();
     (!out.is_empty()).then_some(out)
 }

@@ -155,10 +155,10 @@ pub fn auto_mount_flags(config: &Config) -> (u32, Option<(String, String)>) {
     let mut shmounts = None;
     for v in config.all("lxc.mount.auto") {
         for t in parse::tokens(v, " ") {
-            if let Some((mask, flag, sh)) = parse::mount_auto_token(t) {
-                flags = (flags & !mask) | flag;
-                if sh.is_some() {
-                    shmounts = sh;
+            if let Some(tok) = parse::mount_auto_token(t) {
+                flags = (flags & !tok.mask) | tok.flags;
+                if tok.shmounts.is_some() {
+                    shmounts = tok.shmounts;
                 }
             }
         }

@@ -775,29 +775,48 @@ pub const AUTO_MOUNTS: &[(&str, u32, u32)] = &[
 /// Where `shmounts:HOST[:CONTAINER]` shares mounts; LXC's default container path.
 pub const SHMOUNTS_DEFAULT_CONTAINER_PATH: &str = "/dev/.lxc-mounts";
 
-/// One `lxc.mount.auto` token: (mask, flags, shmounts paths).
-pub fn mount_auto_token(t: &str) -> Option<(u32, u32, Option<(String, String)>)> {
+/// What one `lxc.mount.auto` token does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoMountToken {
+    /// The flag group the token replaces.
+    pub mask: u32,
+    /// The flags it sets in that group.
+    pub flags: u32,
+    /// `shmounts:HOST[:CONTAINER]`: the host and container paths.
+    pub shmounts: Option<(String, String)>,
+}
+
+/// One `lxc.mount.auto` token.
+pub fn mount_auto_token(t: &str) -> Option<AutoMountToken> {
     if let Some(rest) = t.strip_prefix("shmounts:") {
         if rest.is_empty() {
             // LXC's table lookup matches a bare "shmounts:" as a token of its own before it
             // looks for a path: the flag is set and no paths are.
-            return Some((AUTO_SHMOUNTS, AUTO_SHMOUNTS, None));
+            return Some(AutoMountToken {
+                mask: AUTO_SHMOUNTS,
+                flags: AUTO_SHMOUNTS,
+                shmounts: None,
+            });
         }
         let (host, cont) = match rest.split_once(':') {
             Some((h, c)) if !c.is_empty() => (h, c),
             Some((h, _)) => (h, SHMOUNTS_DEFAULT_CONTAINER_PATH),
             None => (rest, SHMOUNTS_DEFAULT_CONTAINER_PATH),
         };
-        return Some((
-            AUTO_SHMOUNTS,
-            AUTO_SHMOUNTS,
-            Some((host.to_string(), cont.to_string())),
-        ));
+        return Some(AutoMountToken {
+            mask: AUTO_SHMOUNTS,
+            flags: AUTO_SHMOUNTS,
+            shmounts: Some((host.to_string(), cont.to_string())),
+        });
     }
     AUTO_MOUNTS
         .iter()
         .find(|(n, _, _)| *n == t)
-        .map(|&(_, mask, flag)| (mask, flag, None))
+        .map(|&(_, mask, flags)| AutoMountToken {
+            mask,
+            flags,
+            shmounts: None,
+        })
 }
 
 pub fn mount_auto(_key: &str, value: &str) -> Result<String, String> {

@@ -214,8 +214,8 @@ fn run(ctx: &mut HookCtx<'_>, chan: &Channel, plan: &ChildPlan) -> Result<Never,
 /// /proc (after pivot) but still full privileges.
 fn settings(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
     let c = ctx.config;
-    if let Some(name) = c.last("lxc.uts.name") {
-        sys::sethostname(name).map_err(|e| {
+    if let Some(name) = crate::keys::typed::string(c, "lxc.uts.name") {
+        sys::sethostname(&name).map_err(|e| {
             err(
                 c,
                 Phase::ChildFinal,
@@ -224,17 +224,27 @@ fn settings(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
             )
         })?;
     }
-    for e in c.with_prefix("lxc.sysctl.") {
-        let name = &e.key["lxc.sysctl.".len()..];
+    for (name, value) in crate::keys::typed::sysctls(c) {
         let path = format!("/proc/sys/{}", name.replace('.', "/"));
-        std::fs::write(&path, &e.value)
-            .map_err(|x| err(c, Phase::ChildFinal, &e.key, format!("write {path}: {x}")))?;
+        std::fs::write(&path, &value).map_err(|x| {
+            err(
+                c,
+                Phase::ChildFinal,
+                &format!("lxc.sysctl.{name}"),
+                format!("write {path}: {x}"),
+            )
+        })?;
     }
-    for e in c.with_prefix("lxc.proc.") {
-        let name = &e.key["lxc.proc.".len()..];
+    for (name, value) in crate::keys::typed::procs(c) {
         let path = format!("/proc/self/{name}");
-        std::fs::write(&path, &e.value)
-            .map_err(|x| err(c, Phase::ChildFinal, &e.key, format!("write {path}: {x}")))?;
+        std::fs::write(&path, &value).map_err(|x| {
+            err(
+                c,
+                Phase::ChildFinal,
+                &format!("lxc.proc.{name}"),
+                format!("write {path}: {x}"),
+            )
+        })?;
     }
     for (res, soft, hard) in spec::prlimits(c)? {
         sys::setrlimit(res, soft, hard).map_err(|e| {
@@ -246,8 +256,8 @@ fn settings(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
             )
         })?;
     }
-    if let Some(cwd) = c.last("lxc.init.cwd") {
-        sys::chdir(std::path::Path::new(cwd)).map_err(|e| {
+    if let Some(cwd) = crate::keys::typed::string(c, "lxc.init.cwd") {
+        sys::chdir(std::path::Path::new(&cwd)).map_err(|e| {
             err(
                 c,
                 Phase::ChildFinal,
@@ -267,7 +277,7 @@ fn start_hooks(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
 fn credentials(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
     let c = ctx.config;
     let last = sys::caps::last_cap();
-    let keep = spec::cap_mask(c, last)?;
+    let keep = spec::cap_mask(c, last);
     for cap in 0..=last {
         if keep & (1 << cap) == 0 {
             sys::caps::drop_bounding(cap).map_err(|e| {
@@ -280,25 +290,9 @@ fn credentials(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
             })?;
         }
     }
-    let groups: Vec<u32> = match c.last("lxc.init.groups") {
-        Some(g) => g
-            .split(|ch: char| ch == ',' || ch.is_whitespace())
-            .filter(|s| !s.is_empty())
-            .map(|s| s.parse::<u32>())
-            .collect::<Result<_, _>>()
-            .map_err(|_| err(c, Phase::ChildFinal, "lxc.init.groups", "expected gids"))?,
-        None => Vec::new(),
-    };
-    let parse_id = |key: &str| -> Result<Option<u32>, Error> {
-        c.last(key)
-            .map(|v| {
-                v.parse::<u32>()
-                    .map_err(|_| err(c, Phase::ChildFinal, key, "expected a numeric id"))
-            })
-            .transpose()
-    };
-    let uid = parse_id("lxc.init.uid")?.unwrap_or(0);
-    let gid = parse_id("lxc.init.gid")?.unwrap_or(0);
+    let groups = crate::keys::typed::init_groups(c);
+    let uid = crate::keys::typed::number(c, "lxc.init.uid");
+    let gid = crate::keys::typed::number(c, "lxc.init.gid");
     sys::setgroups(&groups).map_err(|e| {
         err(
             c,
@@ -344,7 +338,7 @@ fn credentials(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
             .map_err(|e| err(c, Phase::ChildFinal, "lxc.cap.drop", format!("capset: {e}")))?;
         sys::caps::raise_ambient(keep & held);
     }
-    if c.last("lxc.no_new_privs").is_some_and(|v| v == "1") {
+    if crate::keys::typed::flag(c, "lxc.no_new_privs") {
         sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).map_err(|e| {
             err(
                 c,

@@ -86,8 +86,8 @@ fn init_argv(config: &Config, opts: &StartOptions) -> Vec<String> {
         StartMode::Start => "lxc.init.cmd",
         StartMode::Execute => "lxc.execute.cmd",
     };
-    match config.last(key) {
-        Some(v) => spec::split_cmd(v),
+    match crate::keys::typed::string(config, key) {
+        Some(v) => spec::split_cmd(&v),
         None if opts.mode == StartMode::Start => vec!["/sbin/init".to_string()],
         None => Vec::new(),
     }
@@ -133,7 +133,7 @@ fn start_inner(
         });
     }
     let ns = spec::namespaces(t.config, t.lxcpath, shares_host_net(t.config))?;
-    let maps = spec::idmaps(t.config)?;
+    let maps = spec::idmaps(t.config);
 
     // PreClone: subsystems (cgroups, ...), then the terminals, then the pre-start hook.
     {
@@ -243,7 +243,7 @@ fn write_idmaps(pid: i32, maps: &[spec::IdMap]) -> Result<(), Error> {
         let text: String = maps
             .iter()
             .filter(|m| m.uid == uid)
-            .map(|m| format!("{} {} {}\n", m.ns_id, m.host_id, m.range))
+            .map(|m| format!("{} {} {}\n", m.nsid, m.hostid, m.range))
             .collect();
         if text.is_empty() {
             continue;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use crate::config::Config;
 use crate::error::{Error, Origin};
+use crate::keys::typed;
 use crate::phase::Phase;
 
 /// A namespace kind as LXC names it in `lxc.namespace.*`.
@@ -117,44 +118,22 @@ pub fn namespaces(
     if !share_net_host {
         flags |= libc::CLONE_NEWNET;
     }
-    if config.all("lxc.idmap").next().is_some() {
+    if !typed::idmaps(config).is_empty() {
         flags |= libc::CLONE_NEWUSER;
     }
-    if let Some(v) = config.last("lxc.namespace.clone") {
-        flags = 0;
-        for name in v.split_whitespace() {
-            let ns = ns_by_name(name).ok_or_else(|| {
-                err(
-                    config,
-                    Phase::Load,
-                    "lxc.namespace.clone",
-                    format!("unknown namespace {name:?}"),
-                )
-            })?;
-            flags |= ns.flag;
-        }
+    let clone = typed::namespaces_clone(config);
+    if clone != 0 {
+        flags = clone;
     }
-    if let Some(v) = config.last("lxc.namespace.keep") {
-        for name in v.split_whitespace() {
-            let ns = ns_by_name(name).ok_or_else(|| {
-                err(
-                    config,
-                    Phase::Load,
-                    "lxc.namespace.keep",
-                    format!("unknown namespace {name:?}"),
-                )
-            })?;
-            flags &= !ns.flag;
-        }
-    }
+    flags &= !typed::namespaces_keep(config);
     let mut share = Vec::new();
-    for e in config.with_prefix("lxc.namespace.share.") {
-        let name = &e.key["lxc.namespace.share.".len()..];
+    for (name, value) in typed::namespace_shares(config) {
+        let key = format!("lxc.namespace.share.{name}");
         let ns = ns_by_name(name).ok_or_else(|| {
             err(
                 config,
                 Phase::Load,
-                &e.key,
+                &key,
                 format!("unknown namespace {name:?}"),
             )
         })?;
@@ -162,12 +141,12 @@ pub fn namespaces(
             return Err(err(
                 config,
                 Phase::Load,
-                &e.key,
+                &key,
                 "sharing a pid or time namespace is not supported by lxc-rs",
             ));
         }
-        let path = resolve_share(&e.value, ns, lxcpath)
-            .map_err(|m| err(config, Phase::Load, &e.key, m))?;
+        let path =
+            resolve_share(&value, ns, lxcpath).map_err(|m| err(config, Phase::Load, &key, m))?;
         flags &= !ns.flag;
         share.push(Share { ns, path });
     }
@@ -202,42 +181,11 @@ fn resolve_share(value: &str, ns: Ns, lxcpath: &std::path::Path) -> Result<PathB
 }
 
 /// One `lxc.idmap` line: `u|g nsid hostid range`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IdMap {
-    pub uid: bool,
-    pub ns_id: u64,
-    pub host_id: u64,
-    pub range: u64,
-}
+pub use crate::keys::parse::IdMap;
 
-pub fn idmaps(config: &Config) -> Result<Vec<IdMap>, Error> {
-    config
-        .all("lxc.idmap")
-        .map(|line| {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            let parse = |s: &str| s.parse::<u64>().ok();
-            match f.as_slice() {
-                [t @ ("u" | "g"), a, b, c] => match (parse(a), parse(b), parse(c)) {
-                    (Some(ns_id), Some(host_id), Some(range)) => Ok(IdMap {
-                        uid: *t == "u",
-                        ns_id,
-                        host_id,
-                        range,
-                    }),
-                    _ => Err(line),
-                },
-                _ => Err(line),
-            }
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|line| {
-            err(
-                config,
-                Phase::Load,
-                "lxc.idmap",
-                format!("{line:?}: expected `u|g NSID HOSTID RANGE`"),
-            )
-        })
+/// Every `lxc.idmap` (validated when set).
+pub fn idmaps(config: &Config) -> Vec<IdMap> {
+    typed::idmaps(config)
 }
 
 /// The host id that container id `id` maps to (identity without a user namespace).
@@ -247,70 +195,9 @@ pub fn map_to_host(maps: &[IdMap], uid: bool, id: u64) -> Option<u64> {
     }
     maps.iter()
         .filter(|m| m.uid == uid)
-        .find(|m| id >= m.ns_id && id < m.ns_id + m.range)
-        .map(|m| m.host_id + (id - m.ns_id))
+        .find(|m| id >= m.nsid && id < m.nsid + m.range)
+        .map(|m| m.hostid + (id - m.nsid))
 }
-
-/// Signal numbers by LXC's names: `SIGKILL`, `KILL`, `9`, and `SIGRTMIN+N`.
-pub fn signal(value: &str) -> Option<i32> {
-    let v = value.trim();
-    if let Ok(n) = v.parse::<i32>() {
-        return (1..=libc::SIGRTMAX()).contains(&n).then_some(n);
-    }
-    let upper = v.to_ascii_uppercase();
-    let name = upper.strip_prefix("SIG").unwrap_or(&upper);
-    if let Some(rest) = name.strip_prefix("RTMIN+") {
-        return rest
-            .parse::<i32>()
-            .ok()
-            .map(|n| libc::SIGRTMIN() + n)
-            .filter(|s| *s <= libc::SIGRTMAX());
-    }
-    if let Some(rest) = name.strip_prefix("RTMAX-") {
-        return rest
-            .parse::<i32>()
-            .ok()
-            .map(|n| libc::SIGRTMAX() - n)
-            .filter(|s| *s >= libc::SIGRTMIN());
-    }
-    SIGNALS.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
-}
-
-const SIGNALS: &[(&str, i32)] = &[
-    ("HUP", libc::SIGHUP),
-    ("INT", libc::SIGINT),
-    ("QUIT", libc::SIGQUIT),
-    ("ILL", libc::SIGILL),
-    ("TRAP", libc::SIGTRAP),
-    ("ABRT", libc::SIGABRT),
-    ("IOT", libc::SIGIOT),
-    ("BUS", libc::SIGBUS),
-    ("FPE", libc::SIGFPE),
-    ("KILL", libc::SIGKILL),
-    ("USR1", libc::SIGUSR1),
-    ("SEGV", libc::SIGSEGV),
-    ("USR2", libc::SIGUSR2),
-    ("PIPE", libc::SIGPIPE),
-    ("ALRM", libc::SIGALRM),
-    ("TERM", libc::SIGTERM),
-    ("STKFLT", libc::SIGSTKFLT),
-    ("CHLD", libc::SIGCHLD),
-    ("CONT", libc::SIGCONT),
-    ("STOP", libc::SIGSTOP),
-    ("TSTP", libc::SIGTSTP),
-    ("TTIN", libc::SIGTTIN),
-    ("TTOU", libc::SIGTTOU),
-    ("URG", libc::SIGURG),
-    ("XCPU", libc::SIGXCPU),
-    ("XFSZ", libc::SIGXFSZ),
-    ("VTALRM", libc::SIGVTALRM),
-    ("PROF", libc::SIGPROF),
-    ("WINCH", libc::SIGWINCH),
-    ("IO", libc::SIGIO),
-    ("POLL", libc::SIGPOLL),
-    ("PWR", libc::SIGPWR),
-    ("SYS", libc::SIGSYS),
-];
 
 /// `lxc.signal.halt` (default SIGPWR), `.reboot` (SIGINT), `.stop` (SIGKILL).
 pub fn configured_signal(config: &Config, which: &str) -> i32 {
@@ -319,181 +206,55 @@ pub fn configured_signal(config: &Config, which: &str) -> i32 {
         "reboot" => ("lxc.signal.reboot", libc::SIGINT),
         _ => ("lxc.signal.stop", libc::SIGKILL),
     };
-    config.last(key).and_then(signal).unwrap_or(default)
-}
-
-/// Capability names as LXC writes them (`sys_admin`), with their numbers.
-pub const CAPS: &[(&str, u32)] = &[
-    ("chown", 0),
-    ("dac_override", 1),
-    ("dac_read_search", 2),
-    ("fowner", 3),
-    ("fsetid", 4),
-    ("kill", 5),
-    ("setgid", 6),
-    ("setuid", 7),
-    ("setpcap", 8),
-    ("linux_immutable", 9),
-    ("net_bind_service", 10),
-    ("net_broadcast", 11),
-    ("net_admin", 12),
-    ("net_raw", 13),
-    ("ipc_lock", 14),
-    ("ipc_owner", 15),
-    ("sys_module", 16),
-    ("sys_rawio", 17),
-    ("sys_chroot", 18),
-    ("sys_ptrace", 19),
-    ("sys_pacct", 20),
-    ("sys_admin", 21),
-    ("sys_boot", 22),
-    ("sys_nice", 23),
-    ("sys_resource", 24),
-    ("sys_time", 25),
-    ("sys_tty_config", 26),
-    ("mknod", 27),
-    ("lease", 28),
-    ("audit_write", 29),
-    ("audit_control", 30),
-    ("setfcap", 31),
-    ("mac_override", 32),
-    ("mac_admin", 33),
-    ("syslog", 34),
-    ("wake_alarm", 35),
-    ("block_suspend", 36),
-    ("audit_read", 37),
-    ("perfmon", 38),
-    ("bpf", 39),
-    ("checkpoint_restore", 40),
-];
-
-/// A capability by LXC's name (case-insensitive, optional `CAP_` prefix) or number.
-pub fn cap_number(name: &str) -> Option<u32> {
-    if let Ok(n) = name.parse::<u32>() {
-        return Some(n);
-    }
-    let lower = name.to_ascii_lowercase();
-    let n = lower.strip_prefix("cap_").unwrap_or(&lower);
-    CAPS.iter().find(|(c, _)| *c == n).map(|(_, v)| *v)
+    typed::signal(config, key).unwrap_or(default)
 }
 
 /// The capabilities the container keeps, as a bit mask over 0..=last_cap.
-pub fn cap_mask(config: &Config, last_cap: u32) -> Result<u64, Error> {
+pub fn cap_mask(config: &Config, last_cap: u32) -> u64 {
     let all: u64 = if last_cap >= 63 {
         u64::MAX
     } else {
         (1u64 << (last_cap + 1)) - 1
     };
-    let words = |key: &'static str| -> Result<Vec<u32>, Error> {
-        let mut out = Vec::new();
-        for v in config.all(key) {
-            for w in v.split_whitespace() {
-                if key == "lxc.cap.keep" && w == "none" {
-                    continue;
-                }
-                let n = cap_number(w).ok_or_else(|| {
-                    err(
-                        config,
-                        Phase::ChildFinal,
-                        key,
-                        format!("unknown capability {w:?}"),
-                    )
-                })?;
-                out.push(n);
-            }
-        }
-        Ok(out)
-    };
-    let keep = words("lxc.cap.keep")?;
-    if config.all("lxc.cap.keep").next().is_some() {
-        return Ok(keep
-            .iter()
-            .filter(|c| **c <= last_cap)
-            .fold(0u64, |m, c| m | (1 << c)));
-    }
-    let drop = words("lxc.cap.drop")?;
-    Ok(drop
+    let caps = typed::caps(config);
+    let listed = caps
+        .caps
         .iter()
         .filter(|c| **c <= last_cap)
-        .fold(all, |m, c| m & !(1 << c)))
-}
-
-/// `lxc.prlimit.<name> = soft[:hard]`, "unlimited" allowed.
-pub fn prlimits(config: &Config) -> Result<Vec<(i32, u64, u64)>, Error> {
-    let mut out = Vec::new();
-    for e in config.with_prefix("lxc.prlimit.") {
-        let name = &e.key["lxc.prlimit.".len()..];
-        let res = rlimit_by_name(name).ok_or_else(|| {
-            err(
-                config,
-                Phase::ChildFinal,
-                &e.key,
-                format!("unknown resource {name:?}"),
-            )
-        })?;
-        let lim = |s: &str| -> Option<u64> {
-            if s == "unlimited" {
-                Some(libc::RLIM64_INFINITY)
-            } else {
-                s.parse().ok()
-            }
-        };
-        let (soft, hard) = match e.value.split_once(':') {
-            Some((s, h)) => (lim(s), lim(h)),
-            None => (lim(&e.value), lim(&e.value)),
-        };
-        match (soft, hard) {
-            (Some(s), Some(h)) => out.push((res, s, h)),
-            _ => {
-                return Err(err(
-                    config,
-                    Phase::ChildFinal,
-                    &e.key,
-                    format!("{:?}: expected SOFT[:HARD] numbers or unlimited", e.value),
-                ))
-            }
-        }
+        .fold(0u64, |m, c| m | (1 << c));
+    if caps.keep {
+        listed
+    } else {
+        all & !listed
     }
-    Ok(out)
 }
 
-fn rlimit_by_name(name: &str) -> Option<i32> {
-    let n = name.to_ascii_lowercase();
-    let n = n.strip_prefix("rlimit_").unwrap_or(&n);
-    Some(match n {
-        "as" => libc::RLIMIT_AS,
-        "core" => libc::RLIMIT_CORE,
-        "cpu" => libc::RLIMIT_CPU,
-        "data" => libc::RLIMIT_DATA,
-        "fsize" => libc::RLIMIT_FSIZE,
-        "locks" => libc::RLIMIT_LOCKS,
-        "memlock" => libc::RLIMIT_MEMLOCK,
-        "msgqueue" => libc::RLIMIT_MSGQUEUE,
-        "nice" => libc::RLIMIT_NICE,
-        "nofile" => libc::RLIMIT_NOFILE,
-        "nproc" => libc::RLIMIT_NPROC,
-        "rss" => libc::RLIMIT_RSS,
-        "rtprio" => libc::RLIMIT_RTPRIO,
-        "rttime" => libc::RLIMIT_RTTIME,
-        "sigpending" => libc::RLIMIT_SIGPENDING,
-        "stack" => libc::RLIMIT_STACK,
-        _ => return None,
-    } as i32)
+/// `lxc.prlimit.*` as (resource, soft, hard).
+pub fn prlimits(config: &Config) -> Result<Vec<(i32, u64, u64)>, Error> {
+    typed::prlimits(config)
+        .into_iter()
+        .map(|l| {
+            let key = format!("lxc.prlimit.{}", l.resource);
+            crate::keys::parse::rlimit_resource(&l.resource)
+                .map(|r| (r, l.soft, l.hard))
+                .ok_or_else(|| err(config, Phase::ChildFinal, &key, "unknown resource"))
+        })
+        .collect()
 }
 
 /// The environment init starts with: LXC clears the caller's and sets `container=lxc` plus
 /// `lxc.environment` (a bare `NAME` takes the caller's value).
 pub fn environment(config: &Config) -> Vec<String> {
     let mut env = vec!["container=lxc".to_string()];
-    for v in config.all("lxc.environment") {
-        let entry = match v.split_once('=') {
-            Some(_) => v.to_string(),
-            None => match std::env::var(v) {
-                Ok(val) => format!("{v}={val}"),
+    for (name, value) in typed::environment(config) {
+        let entry = if config.all("lxc.environment").any(|v| v == name) {
+            match std::env::var(&name) {
+                Ok(val) => format!("{name}={val}"),
                 Err(_) => continue,
-            },
+            }
+        } else {
+            format!("{name}={value}")
         };
-        let name = entry.split('=').next().unwrap_or_default().to_string();
         env.retain(|e| e.split('=').next() != Some(name.as_str()));
         env.push(entry);
     }
