@@ -18,12 +18,35 @@ pub enum CliError {
     #[error("unknown global configuration item (see `lxc-rs config global` for the list)")]
     UnknownGlobal(String),
 
+    /// The operation did not succeed, for a reason that is not an error of the library (a
+    /// timeout, a container in the wrong state); `status` is the exit status (LXC's tools give
+    /// some of these their own, like lxc-stop's 2 for "not running").
+    #[error("{message}")]
+    Failed { status: u8, message: String },
+
     #[cfg_attr(not(feature = "lxc_log"), allow(dead_code))]
     #[error("log setup: {0}")]
     Log(String),
 }
 
 impl CliError {
+    /// A failure with exit status 1.
+    pub fn failed(message: impl Into<String>) -> Self {
+        CliError::Failed {
+            status: 1,
+            message: message.into(),
+        }
+    }
+
+    /// The exit status for this error (usage errors exit through clap with 2).
+    pub fn exit_status(&self) -> u8 {
+        match self {
+            CliError::Failed { status, .. } => *status,
+            CliError::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+
     /// The message for a person: errors about a key given on the command line carry the core's
     /// `<api>` origin, which says nothing to someone who typed the key.
     pub fn user_message(&self) -> String {

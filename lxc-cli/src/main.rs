@@ -1,6 +1,9 @@
-//! `lxc-rs`: LXC's command line tools in one binary, with LXC's flags (`-n NAME`, `-P LXCPATH`,
-//! `-f FILE`, `-s KEY=VALUE`, `-l PRIORITY`, `-o LOGFILE`, `-q`), accepted before or after the
-//! subcommand as LXC's tools accept them.
+//! `lxc-rs`: LXC's command line tools in one binary, with LXC's flags. `-n NAME`, `-P LXCPATH`,
+//! `-l PRIORITY`, `-o LOGFILE` and `-q` go before or after the subcommand. `-f FILE` and
+//! `-s KEY=VALUE` belong to the commands that read a config (`start`, `execute`, `config ...`;
+//! `create -f` is the base config), because LXC's tools use those letters for other things too
+//! (`destroy -f`, `ls -f`, `wait -s`, `info -s`); before the subcommand they still reach a
+//! command that takes them.
 //!
 //! Each command group lives in its own module under `cmd/`; a new command (create, start,
 //! stop, ...) is a new variant of [`Command`] and a new module.
@@ -30,6 +33,10 @@ pub struct Cli {
     #[command(flatten)]
     pub global: Global,
 
+    /// `-f`/`-s` given before the command.
+    #[command(flatten)]
+    pub before: ConfigOpts,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -45,18 +52,12 @@ pub struct Global {
     #[arg(short = 'P', long = "lxcpath", global = true, value_name = "LXCPATH")]
     pub lxcpath: Option<PathBuf>,
 
-    /// Load this config file instead of the container's own
-    #[arg(short = 'f', long = "rcfile", global = true, value_name = "FILE")]
+    /// Set from the command's own `-f`/`-s` (see [`ConfigOpts`]), not parsed here.
+    #[arg(skip)]
     pub rcfile: Option<PathBuf>,
 
-    /// Override a config item (repeatable); not saved
-    #[arg(
-        short = 's',
-        long = "define",
-        global = true,
-        value_name = "KEY=VALUE",
-        value_parser = parse_define
-    )]
+    /// Set from the command's own `-f`/`-s` (see [`ConfigOpts`]), not parsed here.
+    #[arg(skip)]
     pub define: Vec<(String, String)>,
 
     /// Log priority: TRACE, DEBUG, INFO, NOTICE, WARN, ERROR, CRIT, ALERT, FATAL
@@ -76,6 +77,26 @@ pub struct Global {
     /// Do not write log messages to stderr
     #[arg(short = 'q', long = "quiet", global = true)]
     pub quiet: bool,
+}
+
+/// `-f FILE` and `-s KEY=VALUE`, for the commands that read a config (`start`, `execute`,
+/// `config ...`). They are not global: LXC's tools give these letters other meanings elsewhere
+/// (`lxc-destroy -f` forces, `lxc-ls -f` is fancy, `lxc-wait -s STATE`, `lxc-info -s`). Given
+/// before the command they still apply to a command that takes them.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigOpts {
+    /// Load this config file instead of the container's own
+    #[arg(short = 'f', long = "rcfile", value_name = "FILE")]
+    pub rcfile: Option<PathBuf>,
+
+    /// Override a config item (repeatable); not saved
+    #[arg(
+        short = 's',
+        long = "define",
+        value_name = "KEY=VALUE",
+        value_parser = parse_define
+    )]
+    pub define: Vec<(String, String)>,
 }
 
 fn parse_define(s: &str) -> Result<(String, String), String> {
@@ -103,9 +124,51 @@ pub enum Command {
     #[command(after_help = "Example:\n  lxc-rs checkconfig --json")]
     Checkconfig(cmd::checkconfig::CheckconfigArgs),
 
-    /// List the containers defined under an lxcpath
-    #[command(after_help = "Example:\n  lxc-rs ls -P /srv/lxc --json")]
+    /// List the containers under an lxcpath (like lxc-ls)
+    #[command(
+        after_help = "Examples:\n  lxc-rs ls -P /srv/lxc --json\n  lxc-rs ls --fancy --running"
+    )]
     Ls(cmd::ls::LsArgs),
+
+    /// Create a container from a template (like lxc-create)
+    #[command(after_help = "Examples:\n  lxc-rs create -n web -t busybox\n  \
+                      lxc-rs create -n web -t busybox -f base.conf --idmap 'b 0 100000 65536'")]
+    Create(cmd::create::CreateArgs),
+
+    /// Remove a container and its rootfs (like lxc-destroy)
+    #[command(after_help = "Example:\n  lxc-rs destroy -n web --force")]
+    Destroy(cmd::create::DestroyArgs),
+
+    /// Start a container, in the background unless -F (like lxc-start)
+    #[command(after_help = "Examples:\n  lxc-rs start -n web\n  \
+                      lxc-rs start -n web -F -s lxc.tty.max=0 -- /bin/sh")]
+    Start(cmd::start::StartArgs),
+
+    /// Run a command in an application container and exit with its status (like lxc-execute)
+    #[command(
+        after_help = "Examples:\n  lxc-rs execute -n web -- /bin/sh -c 'exit 7'\n  \
+                      lxc-rs execute -n scratch -- hostname   (no config: the host's filesystem)"
+    )]
+    Execute(cmd::start::ExecuteArgs),
+
+    /// Stop a container: shut it down, and kill it if it does not stop in time (like lxc-stop)
+    #[command(after_help = "Examples:\n  lxc-rs stop -n web -t 10\n  lxc-rs stop -n web -k")]
+    Stop(cmd::stop::StopArgs),
+
+    /// Wait until a container reaches a state (like lxc-wait)
+    #[command(after_help = "Example:\n  lxc-rs wait -n web -s 'RUNNING|STOPPED' -t 30")]
+    Wait(cmd::stop::WaitArgs),
+
+    /// Print a container's state: STOPPED, RUNNING, ...
+    #[command(after_help = "Example:\n  lxc-rs state -n web")]
+    State(cmd::info::StateArgs),
+
+    /// Show a container's state, init pid, cgroups and config file (like lxc-info)
+    #[command(
+        after_help = "Examples:\n  lxc-rs info -n web --json\n  lxc-rs info -n web -p -H\n  \
+                      lxc-rs info -n web -c lxc.uts.name"
+    )]
+    Info(cmd::info::InfoArgs),
 }
 
 impl Command {
@@ -116,6 +179,14 @@ impl Command {
             Command::Config(c) => c.label(),
             Command::Checkconfig(_) => "checkconfig",
             Command::Ls(_) => "ls",
+            Command::Create(_) => "create",
+            Command::Destroy(_) => "destroy",
+            Command::Start(_) => "start",
+            Command::Execute(_) => "execute",
+            Command::Stop(_) => "stop",
+            Command::Wait(_) => "wait",
+            Command::State(_) => "state",
+            Command::Info(_) => "info",
         }
     }
 
@@ -125,23 +196,75 @@ impl Command {
             Command::Config(c) => c.subject(g),
             // These act on no one container; their errors name their paths themselves.
             Command::Extensions(_) | Command::Checkconfig(_) | Command::Ls(_) => None,
+            _ => g.name.clone(),
+        }
+    }
+
+    /// The `-f`/`-s` given after the command, for the commands that take them.
+    fn config_opts(&self) -> Option<&ConfigOpts> {
+        match self {
+            Command::Config(c) => c.opts(),
+            Command::Start(a) => Some(&a.opts),
+            Command::Execute(a) => Some(&a.opts),
+            _ => None,
         }
     }
 }
 
-fn run(cli: &Cli) -> Result<ExitCode, CliError> {
-    let _log = logging::init(&cli.global)?;
+/// The global options with `-f`/`-s` from before and after the command merged in: the file
+/// given after the command wins, overrides apply in the order written.
+fn effective_global(cli: &Cli) -> Result<Global, CliError> {
+    let mut g = cli.global.clone();
+    let before = &cli.before;
+    match (&cli.command, cli.command.config_opts()) {
+        (_, Some(o)) => {
+            g.rcfile = o.rcfile.clone().or_else(|| before.rcfile.clone());
+            g.define = before.define.iter().chain(&o.define).cloned().collect();
+        }
+        // lxc-create's -f is the base config; before the command it means the same.
+        (Command::Create(a), None) if before.define.is_empty() => {
+            g.rcfile = a.config.clone().or_else(|| before.rcfile.clone());
+        }
+        (c, None) if before.rcfile.is_some() || !before.define.is_empty() => {
+            return Err(CliError::Usage(format!(
+                "{} takes no -f/--rcfile or -s/--define",
+                c.label()
+            )))
+        }
+        (_, None) => {}
+    }
+    Ok(g)
+}
+
+fn run(cli: &Cli, g: &Global) -> Result<ExitCode, CliError> {
+    // lxc_log installs no thread: `start` may fork this process afterwards.
+    let _log = logging::init(g)?;
     match &cli.command {
         Command::Extensions(a) => cmd::extensions::run(a),
-        Command::Config(c) => cmd::config::run(c, &cli.global),
+        Command::Config(c) => cmd::config::run(c, g),
         Command::Checkconfig(a) => cmd::checkconfig::run(a),
-        Command::Ls(a) => cmd::ls::run(a, &cli.global),
+        Command::Ls(a) => cmd::ls::run(a, g),
+        Command::Create(a) => cmd::create::create(a, g),
+        Command::Destroy(a) => cmd::create::destroy(a, g),
+        Command::Start(a) => cmd::start::start(a, g),
+        Command::Execute(a) => cmd::start::execute(a, g),
+        Command::Stop(a) => cmd::stop::stop(a, g),
+        Command::Wait(a) => cmd::stop::wait(a, g),
+        Command::State(a) => cmd::info::state(a, g),
+        Command::Info(a) => cmd::info::info(a, g),
     }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(&cli) {
+    let (g, result) = match effective_global(&cli) {
+        Ok(g) => {
+            let r = run(&cli, &g);
+            (g, r)
+        }
+        Err(e) => (cli.global.clone(), Err(e)),
+    };
+    match result {
         Ok(code) => code,
         Err(CliError::Usage(msg)) => {
             // clap's own usage error for the subcommand: its usage line, exit status 2.
@@ -159,11 +282,18 @@ fn main() -> ExitCode {
         Err(CliError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::FAILURE,
         Err(e) => {
             let label = cli.command.label();
-            match cli.command.subject(&cli.global) {
-                Some(s) => eprintln!("lxc-rs: {label} {s}: {}", e.user_message()),
-                None => eprintln!("lxc-rs: {label}: {}", e.user_message()),
+            let mut msg = e.user_message();
+            match cli.command.subject(&g) {
+                Some(s) => {
+                    // The core's messages often start with the container's name already.
+                    if let Some(rest) = msg.strip_prefix(&format!("{s}: ")) {
+                        msg = rest.to_string();
+                    }
+                    eprintln!("lxc-rs: {label} {s}: {msg}");
+                }
+                None => eprintln!("lxc-rs: {label}: {msg}"),
             }
-            ExitCode::FAILURE
+            ExitCode::from(e.exit_status())
         }
     }
 }

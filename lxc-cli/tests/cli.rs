@@ -392,7 +392,121 @@ fn ls_lists_defined_containers() {
     assert_eq!(stdout(&o), "a\nb\n");
     let o = lxc_rs(&["ls", "-P", dir.s(), "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v, serde_json::json!([{"name": "a"}, {"name": "b"}]));
+    assert_eq!(
+        v,
+        serde_json::json!([
+            {"name": "a", "state": "STOPPED", "pid": null},
+            {"name": "b", "state": "STOPPED", "pid": null}
+        ])
+    );
+    let o = lxc_rs(&["ls", "-P", dir.s(), "--fancy"]);
+    assert_eq!(
+        stdout(&o),
+        "NAME STATE   PID\na    STOPPED -\nb    STOPPED -\n"
+    );
+    let o = lxc_rs(&["ls", "-P", dir.s(), "--running"]);
+    assert_eq!(stdout(&o), "");
+    let o = lxc_rs(&["ls", "-P", dir.s(), "--stopped"]);
+    assert_eq!(stdout(&o), "a\nb\n");
+    // A broken config hides nothing: ls reads no config.
+    dir.container("c", "lxc.nope = 1\n");
+    let o = lxc_rs(&["ls", "-P", dir.s(), "--stopped"]);
+    assert_eq!(stdout(&o), "a\nb\nc\n", "{}", stderr(&o));
+}
+
+#[test]
+fn lifecycle_usage_errors_and_stopped_containers() {
+    let dir = TempDir::new("lcusage");
+    dir.container("web", "lxc.uts.name = web\n");
+    let p = dir.s();
+    // Usage errors exit 2, before anything is done.
+    for args in [
+        vec!["start"],
+        vec!["-f", "x.conf", "destroy", "-n", "web"],
+        vec!["-s", "lxc.tty.max=1", "stop", "-n", "web"],
+        vec!["wait", "-n", "web", "-s", "SLEEPING"],
+        vec!["wait", "-n", "web"],
+        vec!["stop", "-n", "web", "-k", "-t", "5"],
+        vec!["stop", "-n", "web", "-k", "--nokill"],
+        vec!["start", "-n", "web", "-F", "-d"],
+        vec!["create", "-n", "web"],
+    ] {
+        let o = lxc_rs(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+    }
+    // Not running: stop says so with lxc-stop's status 2; state and info say STOPPED.
+    let o = lxc_rs(&["stop", "-P", p, "-n", "web"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o), "lxc-rs: stop web: web is not running\n");
+    let o = lxc_rs(&["state", "-P", p, "-n", "web"]);
+    assert_eq!(stdout(&o), "STOPPED\n");
+    let o = lxc_rs(&["info", "-P", p, "-n", "web", "-s"]);
+    assert_eq!(stdout(&o), "State:          STOPPED\n");
+    let o = lxc_rs(&["info", "-P", p, "-n", "web", "-s", "-H"]);
+    assert_eq!(stdout(&o), "STOPPED\n");
+    let o = lxc_rs(&["info", "-P", p, "-n", "web", "-c", "lxc.uts.name", "-H"]);
+    assert_eq!(stdout(&o), "web\n");
+    let o = lxc_rs(&["info", "-P", p, "-n", "web", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let config = format!("{p}/web/config");
+    assert_eq!(
+        v,
+        serde_json::json!({"name": "web", "state": "STOPPED", "pid": null, "cgroups": [],
+                           "config_file": config})
+    );
+    // wait: STOPPED is there at once; RUNNING times out with status 1.
+    let o = lxc_rs(&[
+        "wait",
+        "-P",
+        p,
+        "-n",
+        "web",
+        "-s",
+        "RUNNING|STOPPED",
+        "-t",
+        "0",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = lxc_rs(&["wait", "-P", p, "-n", "web", "-s", "RUNNING", "-t", "0"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "lxc-rs: wait web: timed out waiting for RUNNING\n"
+    );
+    // A container that does not exist.
+    for cmd in ["state", "info", "destroy"] {
+        let o = lxc_rs(&[cmd, "-P", p, "-n", "ghost"]);
+        assert_eq!(o.status.code(), Some(1), "{cmd}");
+        assert_eq!(
+            stderr(&o),
+            format!("lxc-rs: {cmd} ghost: container ghost is not defined in {p}\n")
+        );
+    }
+    // create: an unknown template is refused and leaves nothing.
+    let o = lxc_rs(&["create", "-P", p, "-n", "new", "-t", "debian"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("unknown template"), "{}", stderr(&o));
+    assert!(!dir.path().join("new").exists());
+    // create -t none with a base config, then destroy.
+    let base = dir.path().join("base.conf");
+    fs::write(&base, "lxc.tty.max = 3\n").unwrap();
+    let o = lxc_rs(&[
+        "create",
+        "-P",
+        p,
+        "-n",
+        "new",
+        "-t",
+        "none",
+        "-f",
+        base.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = lxc_rs(&["config", "get", "-P", p, "-n", "new", "lxc.tty.max"]);
+    assert_eq!(stdout(&o), "3\n");
+    let o = lxc_rs(&["destroy", "-P", p, "-n", "new"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!dir.path().join("new").exists());
 }
 
 /// What `ip link add` says about a link type inside a throw-away network namespace, as an
@@ -488,6 +602,14 @@ fn every_help_has_an_example() {
         &["config", "global"],
         &["checkconfig"],
         &["ls"],
+        &["create"],
+        &["destroy"],
+        &["start"],
+        &["execute"],
+        &["stop"],
+        &["wait"],
+        &["state"],
+        &["info"],
     ];
     for c in commands {
         let mut args = c.to_vec();

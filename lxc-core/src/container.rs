@@ -59,6 +59,29 @@ impl Container {
         Ok(c)
     }
 
+    /// A handle that does not read the config file: for state queries, stop and destroy,
+    /// which must work even when the config is broken.
+    pub fn new_unloaded(name: &str, lxcpath: Option<&Path>) -> Result<Container> {
+        validate_name(name)?;
+        let lxcpath = lxcpath
+            .map(Path::to_path_buf)
+            .unwrap_or_else(global::default_lxcpath);
+        Ok(Container {
+            name: name.to_string(),
+            config_file: lxcpath.join(name).join("config"),
+            lxcpath,
+            config: Config::new(),
+        })
+    }
+
+    /// Use `path` as the container's config file (lxc-start -f): it is loaded, and hooks see
+    /// it as `LXC_CONFIG_FILE`.
+    pub fn set_config_file(&mut self, path: &Path) -> Result<()> {
+        self.config = Config::load(path)?;
+        self.config_file = path.to_path_buf();
+        Ok(())
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }

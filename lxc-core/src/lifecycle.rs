@@ -62,7 +62,11 @@ impl Container {
     }
 
     fn check_startable(&self, opts: &StartOptions) -> Result<(), Error> {
-        if !self.is_defined() && opts.mode == StartMode::Start {
+        // Like lxc-start -f: a config loaded from elsewhere is enough.
+        if !self.is_defined()
+            && opts.mode == StartMode::Start
+            && self.config().entries().next().is_none()
+        {
             return Err(Error::NotDefined {
                 name: self.name().to_string(),
                 lxcpath: self.config_path().to_path_buf(),
@@ -314,17 +318,41 @@ impl Container {
         .map(drop)
     }
 
-    /// `wait`: until the container is in `state`, or `timeout` passes (false).
-    pub fn wait(&self, state: State, timeout: Option<Duration>) -> Result<bool, Error> {
-        let (mut client, now) = match self.state_client(&[state]) {
+    /// `lxc-wait -s 'A|B'`: until the container is in one of `states`; the state reached, or
+    /// `None` when `timeout` passed.
+    pub fn wait_any(
+        &self,
+        states: &[State],
+        timeout: Option<Duration>,
+    ) -> Result<Option<State>, Error> {
+        let (mut client, now) = match self.state_client(states) {
             Ok(x) => x,
-            Err(Error::NotRunning { .. }) => return Ok(state == State::Stopped),
+            Err(Error::NotRunning { .. }) => {
+                return Ok(states.contains(&State::Stopped).then_some(State::Stopped))
+            }
             Err(e) => return Err(e),
         };
-        if now == state {
-            return Ok(true);
+        if states.contains(&now) {
+            return Ok(Some(now));
         }
-        self.wait_on(&mut client, state, timeout)
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left == Some(Duration::ZERO) {
+                return Ok(None);
+            }
+            match client.wait(left) {
+                Ok(Some(s)) if states.contains(&s) => return Ok(Some(s)),
+                Ok(Some(_)) => continue,
+                Ok(None) => return Ok(None),
+                Err(e) => return Err(cmd_err(self.name(), "wait", e)),
+            }
+        }
+    }
+
+    /// `wait`: until the container is in `state`, or `timeout` passes (false).
+    pub fn wait(&self, state: State, timeout: Option<Duration>) -> Result<bool, Error> {
+        self.wait_any(&[state], timeout).map(|s| s.is_some())
     }
 
     /// Register as a state client of the monitor: the current state now, then one event per

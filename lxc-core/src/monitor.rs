@@ -44,7 +44,9 @@ struct Monitor<'a> {
     state: State,
     pid: i32,
     pidfd: OwnedFd,
-    server: Server,
+    /// None once the container stopped: new clients must see it gone before the state
+    /// clients hear STOPPED.
+    server: Option<Server>,
     conns: Vec<Conn>,
     waiters: Vec<(Conn, Vec<State>)>,
     undo: UndoStack,
@@ -120,7 +122,7 @@ pub fn run(
         state: State::Running,
         pid,
         pidfd,
-        server,
+        server: Some(server),
         conns: Vec::new(),
         waiters: Vec::new(),
         undo,
@@ -207,7 +209,10 @@ impl Monitor<'_> {
     fn serve(&mut self) -> Exit {
         loop {
             let (readable, n_conns, n_waiters, n_terms) = {
-                let mut fds: Vec<BorrowedFd<'_>> = vec![self.pidfd.as_fd(), self.server.as_fd()];
+                let Some(server) = self.server.as_ref() else {
+                    return Exit::Code(1);
+                };
+                let mut fds: Vec<BorrowedFd<'_>> = vec![self.pidfd.as_fd(), server.as_fd()];
                 fds.extend(self.conns.iter().map(|c| c.as_fd()));
                 fds.extend(self.waiters.iter().map(|(c, _)| c.as_fd()));
                 let terms = self.statemap.get::<Terminals>();
@@ -270,8 +275,11 @@ impl Monitor<'_> {
     }
 
     fn accept_all(&mut self) {
+        let Some(server) = self.server.as_ref() else {
+            return;
+        };
         loop {
-            match self.server.accept() {
+            match server.accept() {
                 Ok(Some(c)) => self.conns.push(c),
                 Ok(None) => break,
                 Err(e) => {
@@ -520,6 +528,7 @@ impl Monitor<'_> {
         tracing::info!(container = self.t.name, ?exit, "init exited");
         self.set_state(State::Stopping);
         self.teardown("stop");
+        self.server = None;
         self.set_state(State::Stopped);
         exit
     }

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use crate::error::CliError;
-use crate::Global;
+use crate::{ConfigOpts, Global};
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
@@ -45,6 +45,8 @@ pub enum ConfigCommand {
 pub struct CheckArgs {
     /// The config file (default: the -f file, else the container's config)
     pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub opts: ConfigOpts,
     /// Print {"file", "ok", "problems": [{"file", "line", "key", "expected", "message"}]}
     #[arg(long)]
     pub json: bool,
@@ -54,6 +56,8 @@ pub struct CheckArgs {
 pub struct GetArgs {
     /// The config key, e.g. lxc.uts.name
     pub key: String,
+    #[command(flatten)]
+    pub opts: ConfigOpts,
 }
 
 #[derive(Debug, Args)]
@@ -62,6 +66,8 @@ pub struct SetArgs {
     pub key: String,
     /// The value; an empty value clears the key, as in LXC
     pub value: String,
+    #[command(flatten)]
+    pub opts: ConfigOpts,
 }
 
 #[derive(Debug, Args)]
@@ -85,6 +91,16 @@ impl ConfigCommand {
             ConfigCommand::Clear(_) => "config clear",
             ConfigCommand::Keys(_) => "config keys",
             ConfigCommand::Global(_) => "config global",
+        }
+    }
+
+    /// The `-f`/`-s` given after the command, if it takes them.
+    pub fn opts(&self) -> Option<&ConfigOpts> {
+        match self {
+            ConfigCommand::Check(a) => Some(&a.opts),
+            ConfigCommand::Get(a) | ConfigCommand::Clear(a) => Some(&a.opts),
+            ConfigCommand::Set(a) => Some(&a.opts),
+            ConfigCommand::Keys(_) | ConfigCommand::Global(_) => None,
         }
     }
 
@@ -193,7 +209,7 @@ impl Target {
             }
         };
         if apply_defines {
-            if let Some(e) = apply_defines_to(t.config_mut(), &g.define)
+            if let Some(e) = super::apply_defines(t.config_mut(), &g.define)
                 .into_iter()
                 .next()
             {
@@ -225,18 +241,6 @@ impl Target {
         }
         Ok(())
     }
-}
-
-/// Apply `-s KEY=VALUE` overrides in order; each problem names `-s:<n>` as its origin.
-fn apply_defines_to(config: &mut lxc::Config, defines: &[(String, String)]) -> Vec<lxc::Error> {
-    defines
-        .iter()
-        .enumerate()
-        .filter_map(|(i, (k, v))| {
-            let origin = lxc::Origin::file("-s", i + 1);
-            config.set_at(k, v, origin, false).err()
-        })
-        .collect()
 }
 
 /// One problem of `config check --json`.
@@ -306,7 +310,7 @@ fn check(a: &CheckArgs, g: &Global) -> Result<ExitCode, CliError> {
         Err(e @ lxc::Error::Io { .. }) => return Err(e.into()),
         Err(e) => (lxc::Config::new(), vec![e]),
     };
-    errors.extend(apply_defines_to(&mut config, &g.define));
+    errors.extend(super::apply_defines(&mut config, &g.define));
     let problems: Vec<&lxc::Error> = errors.iter().flat_map(|e| e.problems()).collect();
     if a.json {
         super::print_json(&CheckReport {

@@ -1,4 +1,4 @@
-//! `lxc-rs ls`: the containers defined under an lxcpath.
+//! `lxc-rs ls`: the containers defined under an lxcpath, like `lxc-ls`.
 
 use std::process::ExitCode;
 
@@ -10,25 +10,95 @@ use crate::Global;
 
 #[derive(Debug, Args)]
 pub struct LsArgs {
-    /// Print a JSON array of objects: [{"name": "web"}, ...]
+    /// Print a JSON array of objects: [{"name": "web", "state": "RUNNING", "pid": 1234}, ...]
+    /// (pid is null when it is not running)
     #[arg(long)]
     pub json: bool,
+
+    /// A table: NAME STATE PID
+    #[arg(short = 'f', long)]
+    pub fancy: bool,
+
+    /// Only the running containers
+    #[arg(long, conflicts_with = "stopped")]
+    pub running: bool,
+
+    /// Only the stopped containers
+    #[arg(long)]
+    pub stopped: bool,
 }
 
-/// One row of `ls --json`; state columns join when containers can run.
+/// One row of `ls --json`.
 #[derive(Debug, Serialize)]
-struct Row<'a> {
-    name: &'a str,
+struct Row {
+    name: String,
+    state: String,
+    pid: Option<i32>,
+}
+
+fn row(name: &str, lxcpath: &std::path::Path) -> Result<Row, CliError> {
+    // No config is read: a broken config file must not hide the others, or its state.
+    let c = super::bare_handle(name, lxcpath)?;
+    let state = c.state();
+    let pid = if state == lxc::State::Stopped {
+        None
+    } else {
+        c.init_pid().ok()
+    };
+    Ok(Row {
+        name: name.to_string(),
+        state: state.to_string(),
+        pid,
+    })
 }
 
 pub fn run(args: &LsArgs, g: &Global) -> Result<ExitCode, CliError> {
-    let lxcpath = g.lxcpath.clone().unwrap_or_else(lxc::default_lxcpath);
+    let lxcpath = super::lxcpath(g);
     let names = lxc::list_defined_containers(&lxcpath)?;
-    if args.json {
-        let rows: Vec<Row> = names.iter().map(|n| Row { name: n }).collect();
-        super::print_json(&rows)?;
-    } else {
+    let need_state = args.json || args.fancy || args.running || args.stopped;
+    if !need_state {
         super::print(&names.iter().map(|n| format!("{n}\n")).collect::<String>())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut rows = Vec::new();
+    for n in &names {
+        let r = row(n, &lxcpath)?;
+        let stopped = r.state == lxc::State::Stopped.as_str();
+        if (args.running && stopped) || (args.stopped && !stopped) {
+            continue;
+        }
+        rows.push(r);
+    }
+    if args.json {
+        super::print_json(&rows)?;
+    } else if args.fancy {
+        super::print(&table(&rows))?;
+    } else {
+        super::print(
+            &rows
+                .iter()
+                .map(|r| format!("{}\n", r.name))
+                .collect::<String>(),
+        )?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Columns padded to their widest cell, `-` for a missing pid, like lxc-ls --fancy.
+fn table(rows: &[Row]) -> String {
+    let cells: Vec<[String; 3]> = std::iter::once(["NAME".into(), "STATE".into(), "PID".into()])
+        .chain(rows.iter().map(|r| {
+            [
+                r.name.clone(),
+                r.state.clone(),
+                r.pid.map_or_else(|| "-".to_string(), |p| p.to_string()),
+            ]
+        }))
+        .collect();
+    let w0 = cells.iter().map(|c| c[0].len()).max().unwrap_or(0);
+    let w1 = cells.iter().map(|c| c[1].len()).max().unwrap_or(0);
+    cells
+        .iter()
+        .map(|[a, b, c]| format!("{a:<w0$} {b:<w1$} {c}\n"))
+        .collect()
 }

@@ -3,12 +3,19 @@
 
 pub mod checkconfig;
 pub mod config;
+pub mod create;
 pub mod extensions;
+pub mod info;
 pub mod ls;
+pub mod start;
+pub mod stop;
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crate::error::CliError;
+use crate::Global;
 
 /// Write a command's whole output to stdout at once.
 pub fn print(text: &str) -> Result<(), CliError> {
@@ -23,4 +30,74 @@ pub fn print_json(value: &impl serde::Serialize) -> Result<(), CliError> {
     let mut s = serde_json::to_string_pretty(value)?;
     s.push('\n');
     print(&s)
+}
+
+/// The `-n` name, which the command needs.
+pub fn need_name(g: &Global) -> Result<&str, CliError> {
+    g.name
+        .as_deref()
+        .ok_or_else(|| CliError::Usage("this command needs a container name (-n NAME)".into()))
+}
+
+/// `-P`, else LXC's default lxcpath.
+pub fn lxcpath(g: &Global) -> PathBuf {
+    g.lxcpath.clone().unwrap_or_else(lxc::default_lxcpath)
+}
+
+/// A handle on `name` under `lxcpath` that has not read the container's config: for the
+/// commands that only talk to its monitor or look at its directory, so that a config file
+/// edited into something broken while the container runs does not keep anyone from stopping it.
+pub fn bare_handle(name: &str, lxcpath: &Path) -> Result<lxc::Container, CliError> {
+    // `Container::new` loads the config of a defined container; under /dev/null nothing is
+    // defined (it is not a directory), and moving the handle does not load anything.
+    let mut c = lxc::Container::new(name, Some(Path::new("/dev/null")))?;
+    c.set_config_path(lxcpath);
+    Ok(c)
+}
+
+/// The container `-n` names, config not read (see [`bare_handle`]).
+pub fn handle(g: &Global) -> Result<lxc::Container, CliError> {
+    bare_handle(need_name(g)?, &lxcpath(g))
+}
+
+/// The container `-n` names with the config a start uses: the `-f` file if given, else its
+/// own (none when it is not defined), then the `-s` overrides.
+pub fn with_config(g: &Global) -> Result<lxc::Container, CliError> {
+    let mut c = handle(g)?;
+    match &g.rcfile {
+        Some(f) => c.load_config(Some(f))?,
+        None if c.is_defined() => c.load_config(None)?,
+        None => {}
+    }
+    if let Some(e) = apply_defines(c.config_mut(), &g.define).into_iter().next() {
+        return Err(e.into());
+    }
+    Ok(c)
+}
+
+/// Apply `-s KEY=VALUE` overrides in order; each problem names `-s:<n>` as its origin.
+pub fn apply_defines(config: &mut lxc::Config, defines: &[(String, String)]) -> Vec<lxc::Error> {
+    defines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (k, v))| {
+            let origin = lxc::Origin::file("-s", i + 1);
+            config.set_at(k, v, origin, false).err()
+        })
+        .collect()
+}
+
+/// LXC's timeouts in seconds: -1 (or any negative) waits forever.
+pub fn timeout(secs: i64) -> Option<Duration> {
+    u64::try_from(secs).ok().map(Duration::from_secs)
+}
+
+/// After a container reached STOPPED its monitor still exits: wait (briefly) until nobody
+/// answers on its command socket, so that what runs next (`destroy`, a new `start`) does not
+/// find it "running".
+pub fn wait_monitor_gone(c: &lxc::Container) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while c.is_running() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }

@@ -112,7 +112,7 @@ pub fn start(t: &Target<'_>, opts: &StartOptions) -> Result<Started, Error> {
             state,
         }),
         Err(e) => {
-            tracing::error!(container = t.name, error = %e, "start failed, undoing");
+            tracing::debug!(container = t.name, error = %e, "start failed, undoing");
             undo.unwind();
             Err(e)
         }

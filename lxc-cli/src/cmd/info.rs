@@ -1,0 +1,153 @@
+//! `lxc-rs state` and `lxc-rs info`, like `lxc-info -s` and `lxc-info`.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use clap::Args;
+use serde::Serialize;
+
+use crate::error::CliError;
+use crate::Global;
+
+#[derive(Debug, Args)]
+pub struct StateArgs {}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// Show the state
+    #[arg(short = 's', long)]
+    pub state: bool,
+
+    /// Show the init's pid
+    #[arg(short = 'p', long)]
+    pub pid: bool,
+
+    /// Show this config item (repeatable)
+    #[arg(short = 'c', long = "config", value_name = "KEY")]
+    pub config: Vec<String>,
+
+    /// Print bare values when one thing is asked for (no `State:` label)
+    #[arg(short = 'H', long = "no-humanize")]
+    pub no_humanize: bool,
+
+    /// Print {"name", "state", "pid", "cgroups", "config_file"} (and "config": {KEY: VALUE}
+    /// with -c); pid is null and cgroups empty when it is not running
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `info --json`: a stable shape for scripts.
+#[derive(Debug, Serialize)]
+struct Info {
+    name: String,
+    state: String,
+    pid: Option<i32>,
+    cgroups: Vec<String>,
+    config_file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    config: Option<BTreeMap<String, String>>,
+}
+
+/// The container, which must exist: defined, or running (an `execute` with no config).
+fn existing(g: &Global) -> Result<lxc::Container, CliError> {
+    let c = super::handle(g)?;
+    if !c.is_defined() && !c.is_running() {
+        return Err(lxc::Error::NotDefined {
+            name: c.name().to_string(),
+            lxcpath: c.config_path().to_path_buf(),
+        }
+        .into());
+    }
+    Ok(c)
+}
+
+pub fn state(_a: &StateArgs, g: &Global) -> Result<ExitCode, CliError> {
+    let c = existing(g)?;
+    super::print(&format!("{}\n", c.state()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A question to the monitor that may find it gone: then the answer is "none".
+fn if_running<T>(r: Result<T, lxc::Error>) -> Result<Option<T>, CliError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(lxc::Error::NotRunning { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn info(a: &InfoArgs, g: &Global) -> Result<ExitCode, CliError> {
+    let mut c = existing(g)?;
+    let state = c.state();
+    let (pid, cgroups) = if state == lxc::State::Stopped {
+        (None, Vec::new())
+    } else {
+        (
+            if_running(c.init_pid())?,
+            if_running(c.cgroup_paths())?.unwrap_or_default(),
+        )
+    };
+    let config = if a.config.is_empty() {
+        None
+    } else {
+        if c.is_defined() {
+            c.load_config(None)?;
+        }
+        let mut items = Vec::new();
+        for key in &a.config {
+            items.push((key.clone(), c.get_config_item(key)?));
+        }
+        Some(items)
+    };
+    let config_file = c.config_file_name().display().to_string();
+
+    if a.json {
+        super::print_json(&Info {
+            name: c.name().to_string(),
+            state: state.to_string(),
+            pid,
+            cgroups,
+            config_file,
+            config: config.map(|items| items.into_iter().collect()),
+        })?;
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let all = !a.state && !a.pid && a.config.is_empty();
+    let asked = usize::from(a.state) + usize::from(a.pid) + a.config.len();
+    let bare = a.no_humanize && asked == 1;
+    let mut out = String::new();
+    let mut line = |label: &str, value: &str| {
+        if bare {
+            out.push_str(&format!("{value}\n"));
+        } else {
+            out.push_str(&format!("{label:<15} {value}\n"));
+        }
+    };
+    if all {
+        line("Name:", c.name());
+    }
+    if all || a.state {
+        line("State:", state.as_str());
+    }
+    if all || a.pid {
+        if let Some(p) = pid {
+            line("PID:", &p.to_string());
+        }
+    }
+    if all {
+        for p in &cgroups {
+            line("Cgroup:", p);
+        }
+        line("Config:", &config_file);
+    }
+    for (key, value) in config.iter().flatten() {
+        if bare {
+            out.push_str(&format!("{value}\n"));
+        } else {
+            out.push_str(&format!("{key} = {value}\n"));
+        }
+    }
+    super::print(&out)?;
+    Ok(ExitCode::SUCCESS)
+}

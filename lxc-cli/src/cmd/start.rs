@@ -1,0 +1,74 @@
+//! `lxc-rs start` and `lxc-rs execute`, like `lxc-start` and `lxc-execute`.
+
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::error::CliError;
+use crate::{ConfigOpts, Global};
+
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Stay in the foreground: this process is the monitor, init gets this terminal, and
+    /// lxc-rs exits with init's status
+    #[arg(short = 'F', long, conflicts_with = "daemon")]
+    pub foreground: bool,
+
+    /// Run in the background (the default)
+    #[arg(short = 'd', long)]
+    pub daemon: bool,
+
+    #[command(flatten)]
+    pub opts: ConfigOpts,
+
+    /// Run this as init instead of lxc.init.cmd (after `--`)
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "INIT"
+    )]
+    pub argv: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecuteArgs {
+    #[command(flatten)]
+    pub opts: ConfigOpts,
+
+    /// The command and its arguments (after `--`; default: lxc.execute.cmd)
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub argv: Vec<String>,
+}
+
+/// An exit status as the shell sees it: the code, or 128 + the signal.
+fn exit_code(exit: lxc::Exit) -> ExitCode {
+    ExitCode::from(u8::try_from(exit.status()).unwrap_or(u8::MAX))
+}
+
+pub fn start(a: &StartArgs, g: &Global) -> Result<ExitCode, CliError> {
+    let c = super::with_config(g)?;
+    let opts = lxc::StartOptions {
+        mode: lxc::StartMode::Start,
+        argv: a.argv.clone(),
+        inherit_stdio: a.foreground,
+    };
+    if a.foreground {
+        Ok(exit_code(c.start_foreground(&opts)?))
+    } else {
+        // Forks a daemonized monitor: this process has no other thread at this point.
+        c.start(&opts)?;
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Like lxc-execute, the container need not be defined: with `-f` its config comes from the
+/// file, and with no config at all the command runs on the host's filesystem in fresh
+/// namespaces. Nothing is created under the lxcpath for it (the command socket is abstract).
+pub fn execute(a: &ExecuteArgs, g: &Global) -> Result<ExitCode, CliError> {
+    let c = super::with_config(g)?;
+    Ok(exit_code(c.execute(&a.argv)?))
+}

@@ -1,0 +1,258 @@
+//! Real containers for the lifecycle tests, driven through the `lxc-rs` binary, and the proof
+//! that each one leaves nothing behind.
+//!
+//! `TestContainer::busybox("life")` is `lxcrs-t-life-<pid>` in its own lxcpath
+//! `/tmp/lxcrs-t-life-<pid>/`, made with `lxc-rs create -t busybox`. Dropping it kills and
+//! destroys the container, then asserts that no cgroup, process, command socket or mount with
+//! its name is left, and removes the lxcpath.
+
+#![allow(dead_code)] // Each test file uses a different part of the fixture.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_lxc-rs");
+
+/// The lifecycle needs root (namespaces, cgroups, mounts); without it a test says so and passes.
+#[macro_export]
+macro_rules! require_root {
+    () => {
+        if !nix::unistd::Uid::effective().is_root() {
+            eprintln!("skipped: starting containers needs root");
+            return;
+        }
+    };
+}
+
+pub fn lxc_rs(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().expect("run lxc-rs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The whole of an output, for assertion messages.
+pub fn show(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        stdout(o),
+        stderr(o)
+    )
+}
+
+pub struct TestContainer {
+    pub name: String,
+    pub lxcpath: PathBuf,
+}
+
+impl TestContainer {
+    /// The name and an empty lxcpath; no container yet.
+    pub fn new(test: &str) -> TestContainer {
+        let name = format!("lxcrs-t-{test}-{}", std::process::id());
+        let lxcpath = PathBuf::from("/tmp").join(&name);
+        let _ = fs::remove_dir_all(&lxcpath);
+        fs::create_dir_all(&lxcpath).unwrap();
+        TestContainer { name, lxcpath }
+    }
+
+    /// A busybox container made by `lxc-rs create -t busybox`.
+    pub fn busybox(test: &str) -> TestContainer {
+        let t = TestContainer::new(test);
+        let o = t.lxc(&["create", "-t", "busybox"]);
+        assert!(o.status.success(), "create {}: {}", t.name, show(&o));
+        t
+    }
+
+    pub fn lxcpath_str(&self) -> &str {
+        self.lxcpath.to_str().unwrap()
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.lxcpath.join(&self.name).join("config")
+    }
+
+    /// Add lines at the end of the container's config file.
+    pub fn append_config(&self, text: &str) {
+        let mut cfg = fs::read_to_string(self.config_file()).unwrap();
+        cfg.push_str(text);
+        fs::write(self.config_file(), cfg).unwrap();
+    }
+
+    /// `lxc-rs <command> -n NAME -P LXCPATH <rest...>`.
+    pub fn lxc(&self, args: &[&str]) -> Output {
+        let (command, rest) = args.split_first().expect("a command");
+        Command::new(BIN)
+            .arg(command)
+            .args(["-n", &self.name, "-P", self.lxcpath_str()])
+            .args(rest)
+            .output()
+            .expect("run lxc-rs")
+    }
+
+    /// `lxc-rs <command> ...` that must succeed; returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let o = self.lxc(args);
+        assert!(
+            o.status.success(),
+            "lxc-rs {args:?} on {}: {}",
+            self.name,
+            show(&o)
+        );
+        stdout(&o)
+    }
+
+    pub fn state(&self) -> String {
+        self.ok(&["state"]).trim().to_string()
+    }
+
+    /// `info --json`.
+    pub fn info(&self) -> serde_json::Value {
+        serde_json::from_str(&self.ok(&["info", "--json"])).expect("info --json is JSON")
+    }
+
+    /// The init's pid from `info --json`.
+    pub fn init_pid(&self) -> i32 {
+        let info = self.info();
+        info["pid"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no pid in {info}")) as i32
+    }
+
+    /// The command socket's abstract name as /proc/net/unix shows it (`@` for the NUL), and
+    /// its hashed form for names too long for sun_path (FNV-1a of `<lxcpath>/<name>`).
+    fn socket_names(&self) -> [String; 2] {
+        let key = format!("{}/{}", self.lxcpath.display(), self.name);
+        let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        [
+            format!("@lxc-rs/{key}/command"),
+            format!("@lxc-rs/{hash:016x}/command"),
+        ]
+    }
+
+    /// Everything on the host that still carries this container's name: cgroup directories,
+    /// processes (by command line or cgroup), command sockets and mounts. The lxcpath itself
+    /// is not counted: a defined container has its directory there.
+    pub fn leftovers(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        let mut cgroups = Vec::new();
+        find_named(Path::new("/sys/fs/cgroup"), &self.name, 6, &mut cgroups);
+        found.extend(cgroups.iter().map(|p| format!("cgroup {}", p.display())));
+
+        let me = std::process::id().to_string();
+        if let Ok(rd) = fs::read_dir("/proc") {
+            for e in rd.flatten() {
+                let pid = e.file_name().to_string_lossy().into_owned();
+                if !pid.bytes().all(|b| b.is_ascii_digit()) || pid == me {
+                    continue;
+                }
+                let cmdline = fs::read(e.path().join("cmdline"))
+                    .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+                    .unwrap_or_default();
+                let cgroup = fs::read_to_string(e.path().join("cgroup")).unwrap_or_default();
+                if cmdline.contains(&self.name) || cgroup.contains(&self.name) {
+                    found.push(format!("process {pid}: {}", cmdline.trim()));
+                }
+            }
+        }
+
+        let unix = fs::read_to_string("/proc/net/unix").unwrap_or_default();
+        let socks = self.socket_names();
+        for l in unix.lines() {
+            if l.contains(&self.name) || socks.iter().any(|s| l.contains(s.as_str())) {
+                found.push(format!("socket {l}"));
+            }
+        }
+
+        let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        for l in mounts.lines().filter(|l| l.contains(&self.name)) {
+            found.push(format!("mount {l}"));
+        }
+        found
+    }
+
+    /// Wait (up to 5 s: a killed monitor's watchdog cleans up on its own time) until nothing
+    /// with the name is left, then assert it.
+    pub fn assert_nothing_left(&self) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut left = self.leftovers();
+        while !left.is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+            left = self.leftovers();
+        }
+        assert!(
+            left.is_empty(),
+            "{} left behind:\n{}",
+            self.name,
+            left.join("\n")
+        );
+    }
+
+    /// `lxc-rs wait -s want -t within`: true once the container is in that state.
+    pub fn wait_state(&self, want: &str, within: Duration) -> bool {
+        let o = self.lxc(&[
+            "wait",
+            "-s",
+            want,
+            "-t",
+            &within.as_secs().max(1).to_string(),
+        ]);
+        o.status.success()
+    }
+}
+
+impl Drop for TestContainer {
+    fn drop(&mut self) {
+        if self.config_file().exists() || self.lxc(&["state"]).status.success() {
+            let _ = self.lxc(&["stop", "-k"]);
+            if self.config_file().exists() {
+                let o = self.lxc(&["destroy", "-f"]);
+                if !std::thread::panicking() {
+                    assert!(o.status.success(), "destroy {}: {}", self.name, show(&o));
+                }
+            }
+        }
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.assert_nothing_left()));
+        let _ = fs::remove_dir_all(&self.lxcpath);
+        if !std::thread::panicking() {
+            if let Err(e) = result {
+                std::panic::resume_unwind(e);
+            }
+            assert!(
+                !self.lxcpath.exists(),
+                "{} left behind",
+                self.lxcpath.display()
+            );
+        }
+    }
+}
+
+/// Directories under `dir` (at most `depth` levels down, symlinks not followed) whose name
+/// contains `needle`.
+fn find_named(dir: &Path, needle: &str, depth: usize, out: &mut Vec<PathBuf>) {
+    if depth == 0 {
+        return;
+    }
+    let Ok(rd) = fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let Ok(ft) = e.file_type() else { continue };
+        if !ft.is_dir() {
+            continue;
+        }
+        let p = e.path();
+        if e.file_name().to_string_lossy().contains(needle) {
+            out.push(p.clone());
+        }
+        find_named(&p, needle, depth - 1, out);
+    }
+}

@@ -1,0 +1,488 @@
+//! Real containers through the `lxc-rs` binary: create, start, look at them from the host,
+//! stop, destroy, and prove that nothing is left. Needs root. Run with
+//! `cargo test -p lxc-cli --test lifecycle -- --test-threads=2`.
+
+mod common;
+
+use std::fs;
+use std::os::fd::AsRawFd;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{show, stderr, stdout, TestContainer};
+
+fn ns_link(pid: &str, ns: &str) -> String {
+    fs::read_link(format!("/proc/{pid}/ns/{ns}"))
+        .unwrap_or_else(|e| panic!("/proc/{pid}/ns/{ns}: {e}"))
+        .display()
+        .to_string()
+}
+
+fn status_field(pid: i32, field: &str) -> String {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn busybox_starts_isolated_and_stops_clean() {
+    require_root!();
+    let t = TestContainer::busybox("life");
+    assert_eq!(t.state(), "STOPPED");
+    t.ok(&["start"]);
+    assert_eq!(t.state(), "RUNNING");
+
+    let info = t.info();
+    assert_eq!(info["name"], t.name.as_str());
+    assert_eq!(info["state"], "RUNNING");
+    assert_eq!(
+        info["config_file"].as_str().unwrap(),
+        t.config_file().to_str().unwrap()
+    );
+    let cgroups = info["cgroups"].as_array().expect("cgroups is an array");
+    assert!(!cgroups.is_empty(), "no cgroup paths in {info}");
+    let pid = t.init_pid();
+    let spid = pid.to_string();
+
+    // Its own namespaces: none shared with the host (this process).
+    for ns in ["mnt", "pid", "uts", "ipc", "net", "cgroup"] {
+        assert_ne!(
+            ns_link(&spid, ns),
+            ns_link("self", ns),
+            "init shares the host's {ns} namespace"
+        );
+    }
+
+    // The hostname is the container's name (lxc.uts.name from the template).
+    let o = Command::new("nsenter")
+        .args(["--target", &spid, "--uts", "--mount", "hostname"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "nsenter hostname: {}", show(&o));
+    assert_eq!(stdout(&o).trim(), t.name);
+
+    // lxc.cap.drop = sys_module ... sys_time: gone from the bounding set.
+    // Capability numbers from linux/capability.h.
+    const CAP_CHOWN: u32 = 0;
+    const CAP_SYS_MODULE: u32 = 16;
+    const CAP_SYS_TIME: u32 = 25;
+    let capbnd = u64::from_str_radix(&status_field(pid, "CapBnd:"), 16).unwrap();
+    assert_eq!(capbnd & (1 << CAP_SYS_MODULE), 0, "CapBnd {capbnd:x}");
+    assert_eq!(capbnd & (1 << CAP_SYS_TIME), 0, "CapBnd {capbnd:x}");
+    assert_ne!(capbnd & (1 << CAP_CHOWN), 0, "CapBnd {capbnd:x}");
+
+    // Its mount table: proc, sysfs and a devpts at /dev/pts.
+    let mountinfo = fs::read_to_string(format!("/proc/{pid}/mountinfo")).unwrap();
+    let mounts: Vec<(String, String)> = mountinfo
+        .lines()
+        .filter_map(|l| {
+            let (pre, post) = l.split_once(" - ")?;
+            let target = pre.split(' ').nth(4)?.to_string();
+            let fstype = post.split(' ').next()?.to_string();
+            Some((target, fstype))
+        })
+        .collect();
+    for (target, fstype) in [("/proc", "proc"), ("/sys", "sysfs"), ("/dev/pts", "devpts")] {
+        assert!(
+            mounts.iter().any(|(t, f)| t == target && f == fstype),
+            "no {fstype} on {target} in init's mounts:\n{mountinfo}"
+        );
+    }
+
+    // Inside, it is pid 1, and it is busybox's init.
+    let nspid = status_field(pid, "NSpid:");
+    assert_eq!(nspid.split_whitespace().last(), Some("1"), "NSpid {nspid}");
+    let exe = fs::read_link(format!("/proc/{pid}/exe")).unwrap();
+    assert!(
+        exe.to_string_lossy().contains("init") || exe.to_string_lossy().contains("busybox"),
+        "init runs {}",
+        exe.display()
+    );
+
+    // A second start is refused while it runs.
+    let o = t.lxc(&["start"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert!(stderr(&o).contains("already running"), "{}", show(&o));
+
+    t.ok(&["stop", "-t", "10"]);
+    assert_eq!(t.state(), "STOPPED");
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists()
+            || fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default() == "",
+        "init {pid} still exists"
+    );
+    t.assert_nothing_left();
+
+    // Stopping it again: not running is exit status 2, as lxc-stop.
+    let o = t.lxc(&["stop"]);
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    assert_eq!(
+        stderr(&o),
+        format!("lxc-rs: stop {0}: {0} is not running\n", t.name)
+    );
+
+    t.ok(&["destroy"]);
+    assert!(!t.lxcpath.join(&t.name).exists());
+    t.assert_nothing_left();
+}
+
+#[test]
+fn execute_returns_the_command_status() {
+    require_root!();
+    let t = TestContainer::busybox("exec");
+    let o = t.lxc(&["execute", "--", "/bin/true"]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let o = t.lxc(&["execute", "--", "sh", "-c", "exit 7"]);
+    assert_eq!(o.status.code(), Some(7), "{}", show(&o));
+    // The command's output reaches our stdout: execute gives it this process's stdio.
+    let o = t.lxc(&["execute", "--", "hostname"]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert_eq!(stdout(&o).trim(), t.name);
+    assert_eq!(t.state(), "STOPPED");
+    t.assert_nothing_left();
+}
+
+#[test]
+fn execute_without_any_config_uses_the_host_filesystem() {
+    require_root!();
+    // Nothing is created: no container directory, no config.
+    let t = TestContainer::new("execnc");
+    let o = t.lxc(&["execute", "--", "/bin/true"]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let o = t.lxc(&["execute", "--", "sh", "-c", "exit 7"]);
+    assert_eq!(o.status.code(), Some(7), "{}", show(&o));
+    // The host's files, but its own pid namespace: the command's shell is not pid 1 (the
+    // small init is) and sees only the container's processes.
+    let o = t.lxc(&[
+        "execute",
+        "--",
+        "sh",
+        "-c",
+        "test -e /etc/os-release && echo $$",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert_eq!(stdout(&o).trim(), "2", "{}", show(&o));
+    assert!(
+        !t.lxcpath.join(&t.name).exists(),
+        "execute created {}",
+        t.lxcpath.join(&t.name).display()
+    );
+    t.assert_nothing_left();
+}
+
+#[test]
+fn init_pidfd_from_another_process_kills_init() {
+    require_root!();
+    let t = TestContainer::busybox("pidfd");
+    t.ok(&["start"]);
+    let pid = t.init_pid();
+
+    // This test process did not start the container: it asks the monitor for the pidfd.
+    let c = lxc::Container::new(&t.name, Some(&t.lxcpath)).unwrap();
+    let pidfd = c.init_pidfd().unwrap();
+    let fdinfo = fs::read_to_string(format!("/proc/self/fdinfo/{}", pidfd.as_raw_fd())).unwrap();
+    let fd_pid = fdinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("Pid:"))
+        .map(|p| p.trim().to_string());
+    assert_eq!(fd_pid, Some(pid.to_string()), "{fdinfo}");
+
+    // SAFETY: pidfd_send_signal on a pidfd we own, no siginfo.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            libc::SIGKILL,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    assert_eq!(
+        rc,
+        0,
+        "pidfd_send_signal: {}",
+        std::io::Error::last_os_error()
+    );
+    assert!(t.wait_state("STOPPED", Duration::from_secs(10)));
+    assert_eq!(t.state(), "STOPPED");
+    t.assert_nothing_left();
+}
+
+/// `lxc-rs start ARGS` fails, says `cause` in its one error line, and leaves nothing.
+fn start_fails(test: &str, args: &[&str], causes: &[&str]) {
+    let t = TestContainer::busybox(test);
+    let mut full = vec!["start"];
+    full.extend_from_slice(args);
+    let o = t.lxc(&full);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let err = stderr(&o);
+    let prefix = format!("lxc-rs: start {}: ", t.name);
+    assert!(err.starts_with(&prefix), "{}", show(&o));
+    for cause in causes {
+        assert!(
+            err.contains(cause),
+            "the error does not say {cause:?}:\n{err}"
+        );
+    }
+    assert_eq!(t.state(), "STOPPED");
+    t.assert_nothing_left();
+    // The container is still usable afterwards.
+    t.ok(&["start"]);
+    assert_eq!(t.state(), "RUNNING");
+    t.ok(&["stop", "-k"]);
+}
+
+#[test]
+fn start_fails_on_a_missing_rootfs() {
+    require_root!();
+    start_fails(
+        "norootfs",
+        &["-s", "lxc.rootfs.path=/nonexistent-lxcrs-t-rootfs"],
+        &["/nonexistent-lxcrs-t-rootfs"],
+    );
+}
+
+#[test]
+fn start_fails_on_a_bad_mount_entry() {
+    require_root!();
+    start_fails(
+        "badmount",
+        &["-s", "lxc.mount.entry=/nonexistent/src mnt none bind 0 0"],
+        &["lxc.mount.entry", "/nonexistent/src"],
+    );
+}
+
+#[test]
+fn start_fails_on_a_missing_init() {
+    require_root!();
+    start_fails(
+        "noinit",
+        &["--", "/nonexistent-init"],
+        &["/nonexistent-init"],
+    );
+}
+
+#[test]
+fn start_fails_on_a_bad_cgroup_value() {
+    require_root!();
+    start_fails(
+        "badcg",
+        &["-s", "lxc.cgroup.memory.limit_in_bytes=nonsense"],
+        &["memory.limit_in_bytes"],
+    );
+}
+
+#[test]
+fn start_fails_when_the_pre_start_hook_fails() {
+    require_root!();
+    start_fails(
+        "prestart",
+        &["-s", "lxc.hook.pre-start=/bin/false"],
+        &["pre-start", "/bin/false"],
+    );
+}
+
+#[test]
+fn a_failure_from_the_config_file_names_its_line() {
+    require_root!();
+    let t = TestContainer::busybox("cfgline");
+    t.append_config("lxc.mount.entry = /nonexistent/src2 mnt none bind 0 0\n");
+    let o = t.lxc(&["start"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let err = stderr(&o);
+    let file = t.config_file().display().to_string();
+    assert!(err.contains("/nonexistent/src2"), "{err}");
+    assert!(
+        err.contains(&format!("{file}:")),
+        "the error names no {file}:LINE: {err}"
+    );
+    t.assert_nothing_left();
+}
+
+#[test]
+fn killing_the_monitor_kills_the_container() {
+    require_root!();
+    let t = TestContainer::busybox("monkill");
+    t.ok(&["start"]);
+    let pid = t.init_pid();
+    let monitor: i32 = status_field(pid, "PPid:").parse().unwrap();
+    let cmdline = fs::read(format!("/proc/{monitor}/cmdline")).unwrap();
+    assert!(
+        String::from_utf8_lossy(&cmdline).contains(&t.name),
+        "pid {monitor} (init's parent) is not this container's monitor"
+    );
+    // SAFETY: kill(2) on the monitor this test started (checked above by its command line).
+    assert_eq!(unsafe { libc::kill(monitor, libc::SIGKILL) }, 0);
+
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline
+        && (std::path::Path::new(&format!("/proc/{pid}/exe")).exists() || !t.leftovers().is_empty())
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(t.state(), "STOPPED");
+    t.assert_nothing_left();
+}
+
+#[test]
+fn twenty_containers_start_in_parallel() {
+    require_root!();
+    const N: usize = 20;
+    let ts: Vec<TestContainer> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..N)
+            .map(|i| s.spawn(move || TestContainer::busybox(&format!("par{i}"))))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let outs: Vec<_> = std::thread::scope(|s| {
+        let hs: Vec<_> = ts
+            .iter()
+            .map(|t| s.spawn(move || t.lxc(&["start"])))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (t, o) in ts.iter().zip(&outs) {
+        assert!(o.status.success(), "start {}: {}", t.name, show(o));
+    }
+    for t in &ts {
+        assert_eq!(t.state(), "RUNNING", "{}", t.name);
+    }
+    let pids: Vec<i32> = ts.iter().map(|t| t.init_pid()).collect();
+    let mut distinct = pids.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), N, "init pids {pids:?}");
+
+    // `ls` sees them all running.
+    let first = &ts[0];
+    let o = common::lxc_rs(&["ls", "-P", first.lxcpath_str(), "--running", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(rows[0]["name"], first.name.as_str(), "{rows}");
+    assert_eq!(rows[0]["state"], "RUNNING", "{rows}");
+
+    let outs: Vec<_> = std::thread::scope(|s| {
+        let hs: Vec<_> = ts
+            .iter()
+            .map(|t| s.spawn(move || t.lxc(&["stop", "-t", "10"])))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (t, o) in ts.iter().zip(&outs) {
+        assert!(o.status.success(), "stop {}: {}", t.name, show(o));
+        assert_eq!(t.state(), "STOPPED", "{}", t.name);
+    }
+    for t in &ts {
+        t.assert_nothing_left();
+    }
+}
+
+#[test]
+fn an_lxc_created_busybox_container_runs() {
+    require_root!();
+    if Command::new("lxc-create")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: LXC's lxc-create is not installed (apt-get install lxc)");
+        return;
+    }
+    let t = TestContainer::new("lxcmade");
+    // An empty config: /etc/lxc/default.conf names a bridge and a profile this host lacks.
+    let empty = t.lxcpath.join("empty.conf");
+    fs::write(&empty, "").unwrap();
+    let o = Command::new("lxc-create")
+        .args(["-P", t.lxcpath_str(), "-n", &t.name, "-t", "busybox", "-f"])
+        .arg(&empty)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "lxc-create: {}", show(&o));
+
+    t.ok(&["start"]);
+    assert_eq!(t.state(), "RUNNING");
+    let o = common::lxc_rs(&["ls", "-P", t.lxcpath_str(), "--fancy"]);
+    assert!(stdout(&o).contains("RUNNING"), "{}", show(&o));
+    t.ok(&["stop"]);
+    assert_eq!(t.state(), "STOPPED");
+    t.assert_nothing_left();
+
+    let o = Command::new("lxc-destroy")
+        .args(["-P", t.lxcpath_str(), "-n", &t.name])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "lxc-destroy: {}", show(&o));
+}
+
+#[test]
+fn execute_with_only_a_config_file() {
+    require_root!();
+    // The config (and rootfs) of one container, run under another name that is not defined.
+    let base = TestContainer::busybox("execfb");
+    let t = TestContainer::new("execf");
+    let cfg = base.config_file();
+    let o = t.lxc(&["execute", "-f", cfg.to_str().unwrap(), "--", "hostname"]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    // lxc.uts.name comes from the file.
+    assert_eq!(stdout(&o).trim(), base.name);
+    let o = t.lxc(&[
+        "execute",
+        "-f",
+        cfg.to_str().unwrap(),
+        "-s",
+        "lxc.uts.name=other",
+        "--",
+        "hostname",
+    ]);
+    assert_eq!(stdout(&o).trim(), "other", "{}", show(&o));
+    assert!(!t.lxcpath.join(&t.name).exists());
+    t.assert_nothing_left();
+}
+
+#[test]
+fn foreground_wait_and_forced_destroy() {
+    require_root!();
+    let t = TestContainer::busybox("fgwait");
+    // -F: lxc-rs is the monitor and exits with init's status.
+    let o = t.lxc(&["start", "-F", "--", "/bin/sh", "-c", "exit 5"]);
+    assert_eq!(o.status.code(), Some(5), "{}", show(&o));
+    t.assert_nothing_left();
+
+    // lxc-wait waits for a container that is not running yet.
+    let mut waiter = Command::new(common::BIN)
+        .args(["wait", "-n", &t.name, "-P", t.lxcpath_str()])
+        .args(["-s", "RUNNING", "-t", "30"])
+        .spawn()
+        .unwrap();
+    t.ok(&["start"]);
+    assert!(waiter.wait().unwrap().success(), "wait -s RUNNING failed");
+
+    // While it runs the leftover check sees it, so "nothing left" means something.
+    let left = t.leftovers();
+    for what in ["cgroup ", "process ", "socket "] {
+        assert!(
+            left.iter().any(|l| l.starts_with(what)),
+            "no {what}found for a running container: {left:#?}"
+        );
+    }
+
+    // A running container is not destroyed without --force.
+    let o = t.lxc(&["destroy"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert!(stderr(&o).contains("is running"), "{}", show(&o));
+    assert_eq!(t.state(), "RUNNING");
+
+    // Waiting for STOPPED while another process stops it.
+    let mut waiter = Command::new(common::BIN)
+        .args(["wait", "-n", &t.name, "-P", t.lxcpath_str()])
+        .args(["-s", "STOPPED", "-t", "30"])
+        .spawn()
+        .unwrap();
+    t.ok(&["destroy", "--force"]);
+    assert!(waiter.wait().unwrap().success(), "wait -s STOPPED failed");
+    assert!(!t.lxcpath.join(&t.name).exists());
+    t.assert_nothing_left();
+}
