@@ -193,6 +193,15 @@ pub struct Terminals {
     pub ttys: Vec<(OwnedFd, PathBuf)>,
 }
 
+/// What the network subsystem decided before clone (its PreClone hook puts this in the
+/// start's `StateMap`): whether the container shares the host's network namespace, and whether
+/// the new namespace's loopback device comes up (LXC: only for `type = empty` with `flags = up`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetNamespace {
+    pub share_host: bool,
+    pub loopback_up: bool,
+}
+
 /// What a phase hook gets to work with.
 pub struct HookCtx<'a> {
     pub name: &'a str,

@@ -37,6 +37,7 @@ pub enum KeyPattern {
     /// The key itself, e.g. `lxc.uts.name`.
     Exact(&'static str),
     /// An indexed key such as `lxc.net.[i].type`: `prefix` is `lxc.net.`, `suffix` is `type`.
+    /// An empty `suffix` matches the bare index, `lxc.net.[i]`.
     Indexed {
         prefix: &'static str,
         suffix: &'static str,
@@ -56,7 +57,11 @@ impl KeyPattern {
                 .map(|_| None),
             KeyPattern::Indexed { prefix, suffix } => {
                 let rest = key.strip_prefix(prefix)?;
-                let (idx, sub) = rest.split_once('.')?;
+                let (idx, sub) = match rest.split_once('.') {
+                    Some((idx, sub)) if !suffix.is_empty() => (idx, sub),
+                    None if suffix.is_empty() => (rest, ""),
+                    _ => return None,
+                };
                 if sub != suffix || idx.is_empty() || !idx.bytes().all(|b| b.is_ascii_digit()) {
                     return None;
                 }
@@ -70,6 +75,7 @@ impl KeyPattern {
         match *self {
             KeyPattern::Exact(k) => k.to_string(),
             KeyPattern::Prefix(p) => format!("{p}*"),
+            KeyPattern::Indexed { prefix, suffix: "" } => format!("{prefix}[i]"),
             KeyPattern::Indexed { prefix, suffix } => format!("{prefix}[i].{suffix}"),
         }
     }
@@ -101,6 +107,35 @@ pub struct KeyDef {
     pub clear: Option<ClearFn>,
     /// One line for `--help`-style listings.
     pub doc: &'static str,
+}
+
+/// Checks a registration makes against the rest of the config for its keys, where a value's
+/// meaning depends on other keys (LXC's network setters: `macvlan.mode` needs `type = macvlan`
+/// first; a network that does not exist cannot be printed or cleared). The config engine runs
+/// them before it applies, prints or clears one of `owner`'s keys; each error is the "expected
+/// ..." text of an invalid-value error.
+pub struct KeyRules {
+    pub owner: &'static str,
+    /// Before a value is applied (an empty one too). `Ok(Some(v))`: use `v` instead, as both
+    /// the saved and the parsed value (a random MAC filled in once).
+    pub set: fn(config: &Config, key: &str, value: &str) -> Result<Option<String>, String>,
+    /// Before a key is printed.
+    pub get: fn(config: &Config, key: &str) -> Result<(), String>,
+    /// Before a key is cleared.
+    pub clear: fn(config: &Config, key: &str) -> Result<(), String>,
+    /// `get_keys` for prefixes starting with `.0`, answered by `.1` (`None`: LXC fails).
+    pub subkeys: Option<(&'static str, SubkeysFn)>,
+}
+
+pub type SubkeysFn = fn(config: &Config, prefix: &str) -> Option<Vec<String>>;
+
+/// The key rules linked in.
+#[distributed_slice]
+pub static KEY_RULES: [KeyRules];
+
+/// The rules of a registration's keys, if it has any.
+pub fn key_rules(owner: &str) -> Option<&'static KeyRules> {
+    KEY_RULES.iter().find(|r| r.owner == owner)
 }
 
 /// A start-phase hook: `run` is called in `phase`, hooks of one phase ordered by `order`.

@@ -63,7 +63,15 @@ pub(crate) fn strtoul(s: &str, base: u32) -> (u64, usize, bool) {
     if overflow {
         return (u64::MAX, i, true);
     }
-    (if negative { value.wrapping_neg() } else { value }, i, false)
+    (
+        if negative {
+            value.wrapping_neg()
+        } else {
+            value
+        },
+        i,
+        false,
+    )
 }
 
 /// LXC's `get_u16(&v, s, 0)`: `strtoul` base 0, the whole string, at most 0xffff.
@@ -334,7 +342,15 @@ mod tests {
     fn pton4_like_glibc() {
         assert_eq!(inet_pton4("1.2.3.4"), Some(Ipv4Addr::new(1, 2, 3, 4)));
         assert_eq!(inet_pton4("0.0.0.0"), Some(Ipv4Addr::UNSPECIFIED));
-        for bad in ["01.2.3.4", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1..2.3", " 1.2.3.4", "1.2.3.4."] {
+        for bad in [
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "256.1.1.1",
+            "1..2.3",
+            " 1.2.3.4",
+            "1.2.3.4.",
+        ] {
             assert_eq!(inet_pton4(bad), None, "{bad}");
         }
     }
@@ -357,7 +373,16 @@ mod tests {
             let a = inet_pton6(input).unwrap_or_else(|| panic!("{input}"));
             assert_eq!(inet_ntop6(&a), printed, "{input}");
         }
-        for bad in [":", ":1", "1:", "1::2::3", "12345::", "1:2:3:4:5:6:7:8:9", "::1.2.3", "g::"] {
+        for bad in [
+            ":",
+            ":1",
+            "1:",
+            "1::2::3",
+            "12345::",
+            "1:2:3:4:5:6:7:8:9",
+            "::1.2.3",
+            "g::",
+        ] {
             assert_eq!(inet_pton6(bad), None, "{bad}");
         }
     }

@@ -24,6 +24,13 @@ pub enum Error {
         origin: Option<Origin>,
     },
 
+    #[error("{key}{}: LXC applies this to the loopback device of a network of type empty; this build does not yet", at(.origin))]
+    LoopbackSetting {
+        key: String,
+        index: u32,
+        origin: Option<Origin>,
+    },
+
     #[error("{key}: network {index} has no type (its type was cleared)")]
     NoType { key: String, index: u32 },
 
@@ -50,7 +57,8 @@ impl Error {
             Error::Entry { key, .. }
             | Error::NeedsPlugin { key, .. }
             | Error::NoType { key, .. }
-            | Error::LoopbackName { key, .. } => key,
+            | Error::LoopbackName { key, .. }
+            | Error::LoopbackSetting { key, .. } => key,
         }
     }
 
@@ -58,9 +66,9 @@ impl Error {
     pub fn into_hook(self, phase: Phase) -> lxc_core::Error {
         let key = match &self {
             Error::Entry { key, origin, .. } => format!("{key}{}", at(&Some(origin.clone()))),
-            Error::NeedsPlugin { key, origin, .. } | Error::LoopbackName { key, origin, .. } => {
-                format!("{key}{}", at(origin))
-            }
+            Error::NeedsPlugin { key, origin, .. }
+            | Error::LoopbackName { key, origin, .. }
+            | Error::LoopbackSetting { key, origin, .. } => format!("{key}{}", at(origin)),
             Error::NoType { key, .. } => key.clone(),
         };
         let message = match &self {
@@ -71,6 +79,9 @@ impl Error {
             Error::NoType { index, .. } => {
                 format!("network {index} has no type (its type was cleared)")
             }
+            Error::LoopbackSetting { .. } => "LXC applies this to the loopback device of a \
+                                               network of type empty; this build does not yet"
+                .to_string(),
             Error::LoopbackName { name, .. } => format!(
                 "a network of type empty is the loopback device and must be named lo, not {name:?}"
             ),

@@ -464,7 +464,6 @@ fn gateway_dev_supported() -> bool {
 /// Read a value the way the subkey's LXC setter does, without looking at the interface. The
 /// error says what was expected.
 pub(crate) fn parse_value(sub: Sub, value: &str) -> Result<Val, String> {
-    let uint_prefix = |p: &str| safe_uint(p);
     Ok(match sub {
         Sub::Type => Val::Type(NetType::from_name(value).ok_or_else(|| {
             "a network type: empty, veth, macvlan, ipvlan, phys, vlan or none".to_string()
@@ -490,14 +489,11 @@ pub(crate) fn parse_value(sub: Sub, value: &str) -> Result<Val, String> {
             IpvlanMode::from_name(value)
                 .ok_or_else(|| format!("an ipvlan mode: {}", IpvlanMode::NAMES.trim_end()))?,
         ),
-        Sub::IpvlanIsolation => Val::Isolation(IpvlanIsolation::from_name(value).ok_or_else(
-            || {
-                format!(
-                    "an ipvlan isolation: {}",
-                    IpvlanIsolation::NAMES.trim_end()
-                )
-            },
-        )?),
+        Sub::IpvlanIsolation => {
+            Val::Isolation(IpvlanIsolation::from_name(value).ok_or_else(|| {
+                format!("an ipvlan isolation: {}", IpvlanIsolation::NAMES.trim_end())
+            })?)
+        }
         Sub::VethMode => Val::Veth(
             VethMode::from_name(value)
                 .ok_or_else(|| format!("a veth mode: {}", VethMode::NAMES.trim_end()))?,
@@ -506,9 +502,9 @@ pub(crate) fn parse_value(sub: Sub, value: &str) -> Result<Val, String> {
             Some(n) if n > 0 => Val::Int(n),
             _ => return Err("a positive number of queues".into()),
         },
-        Sub::VlanId => {
-            Val::U16(get_u16(value).ok_or("a VLAN id from 0 to 65535 (decimal, 0x hex or 0 octal)")?)
-        }
+        Sub::VlanId => Val::U16(
+            get_u16(value).ok_or("a VLAN id from 0 to 65535 (decimal, 0x hex or 0 octal)")?,
+        ),
         Sub::VethVlanId if value == "none" => Val::VethVlan(-1),
         Sub::VethVlanId | Sub::VethVlanTaggedId => {
             let id = get_u16(value)
@@ -516,7 +512,11 @@ pub(crate) fn parse_value(sub: Sub, value: &str) -> Result<Val, String> {
                 .ok_or_else(|| {
                     format!(
                         "a VLAN id from 0 to {BRIDGE_VLAN_ID_MAX}{}",
-                        if sub == Sub::VethVlanId { " or none" } else { "" }
+                        if sub == Sub::VethVlanId {
+                            " or none"
+                        } else {
+                            ""
+                        }
                     )
                 })?;
             if sub == Sub::VethVlanId {
@@ -541,7 +541,7 @@ pub(crate) fn parse_value(sub: Sub, value: &str) -> Result<Val, String> {
                 None => None,
             };
             let prefix = match prefix {
-                Some(p) => uint_prefix(p).ok_or(WANT)?,
+                Some(p) => safe_uint(p).ok_or(WANT)?,
                 None => class_prefix(addr),
             };
             if prefix > 32 {
@@ -561,7 +561,7 @@ pub(crate) fn parse_value(sub: Sub, value: &str) -> Result<Val, String> {
         Sub::Ipv6Address => {
             const WANT: &str = "an IPv6 address `addr[/prefix]`";
             let (addr, prefix) = match value.split_once('/') {
-                Some((a, p)) => (a, uint_prefix(p).ok_or(WANT)?),
+                Some((a, p)) => (a, safe_uint(p).ok_or(WANT)?),
                 None => (value, 64),
             };
             Val::V6(Ipv6Cidr {
@@ -572,7 +572,7 @@ pub(crate) fn parse_value(sub: Sub, value: &str) -> Result<Val, String> {
         Sub::VethIpv4Route => {
             const WANT: &str = "an IPv4 route `a.b.c.d/prefix` (prefix 0-32)";
             let (addr, prefix) = value.split_once('/').ok_or(WANT)?;
-            let prefix = uint_prefix(prefix).filter(|p| *p <= 32).ok_or(WANT)?;
+            let prefix = safe_uint(prefix).filter(|p| *p <= 32).ok_or(WANT)?;
             let addr = inet_pton4(addr).ok_or(WANT)?;
             Val::V4(Ipv4Cidr {
                 addr,
@@ -583,7 +583,7 @@ pub(crate) fn parse_value(sub: Sub, value: &str) -> Result<Val, String> {
         Sub::VethIpv6Route => {
             const WANT: &str = "an IPv6 route `addr/prefix` (prefix 0-128)";
             let (addr, prefix) = value.split_once('/').ok_or(WANT)?;
-            let prefix = uint_prefix(prefix).filter(|p| *p <= 128).ok_or(WANT)?;
+            let prefix = safe_uint(prefix).filter(|p| *p <= 128).ok_or(WANT)?;
             Val::V6(Ipv6Cidr {
                 addr: inet_pton6(addr).ok_or(WANT)?,
                 prefix,
@@ -876,7 +876,12 @@ pub(crate) fn format_sub(dev: &NetDev, sub: Sub) -> Result<String, String> {
 pub type NetDevs = BTreeMap<u32, NetDev>;
 
 /// One config entry's effect on the networks. A clear is an entry with an empty value.
-pub(crate) fn step(devs: &mut NetDevs, key: &str, value: &str, origin: &Origin) -> Result<(), String> {
+pub(crate) fn step(
+    devs: &mut NetDevs,
+    key: &str,
+    value: &str,
+    origin: &Origin,
+) -> Result<(), String> {
     let Some(nk) = split_key(key) else {
         return Err("not a network key".into());
     };

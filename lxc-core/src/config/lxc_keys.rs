@@ -93,7 +93,8 @@ pub const LXC_CONFIG_ITEMS: &[&str] = &[
     "lxc.proc",
 ];
 
-/// (key or prefix ending in '.', provider). Exact keys and prefixes, checked longest first.
+/// (key or prefix ending in '.', provider). Exact keys and prefixes, checked longest first;
+/// `[i]` stands for a network index (decimal digits).
 /// Keys the core owns are always linked in; they are listed so the table covers LXC entirely.
 const LXC_KEYS: &[(&str, &str)] = &[
     ("lxc.log.file", "feature lxc_log"),
@@ -104,7 +105,14 @@ const LXC_KEYS: &[(&str, &str)] = &[
     ("lxc.seccomp.notify.proxy", "feature seccomp_notify"),
     ("lxc.seccomp.allow_nesting", "feature seccomp_allow_nesting"),
     ("lxc.net", "the lxc-net subsystem"),
-    ("lxc.net.", "the lxc-net subsystem"),
+    ("lxc.net.[i]", "the lxc-net subsystem"),
+    ("lxc.net.[i].", "the lxc-net subsystem"),
+    ("lxc.net.[i].veth.ipv4.route", "feature network_veth_routes"),
+    ("lxc.net.[i].veth.ipv6.route", "feature network_veth_routes"),
+    ("lxc.net.[i].ipvlan.mode", "feature network_ipvlan"),
+    ("lxc.net.[i].ipvlan.isolation", "feature network_ipvlan"),
+    ("lxc.net.[i].l2proxy", "feature network_l2proxy"),
+    ("lxc.net.[i].veth.mode", "feature network_veth_router"),
     ("lxc.console.", "the lxc-console subsystem"),
     ("lxc.console.logfile", "feature console_log"),
     ("lxc.console.rotate", "feature console_log"),
@@ -155,14 +163,25 @@ const LXC_KEYS: &[(&str, &str)] = &[
     ("lxc.proc.", "the core"),
 ];
 
+/// A table entry against (the rest of) a key: a prefix ending in `.` needs more after it.
+fn table_key_matches(k: &str, key: &str) -> bool {
+    if k.ends_with('.') {
+        key.len() > k.len() && key.starts_with(k)
+    } else {
+        key == k
+    }
+}
+
 /// What provides a key LXC defines, or `None` for a key LXC does not know either.
 pub fn provider_of(key: &str) -> Option<&'static str> {
     let mut best: Option<(usize, &'static str)> = None;
     for &(k, provider) in LXC_KEYS {
-        let hit = if k.ends_with('.') {
-            key.len() > k.len() && key.starts_with(k)
-        } else {
-            key == k
+        let hit = match k.split_once("[i]") {
+            Some((before, after)) => key.strip_prefix(before).is_some_and(|rest| {
+                let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+                digits > 0 && table_key_matches(after, &rest[digits..])
+            }),
+            None => table_key_matches(k, key),
         };
         if hit && best.is_none_or(|(len, _)| k.len() > len) {
             best = Some((k.len(), provider));

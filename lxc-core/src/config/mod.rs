@@ -419,6 +419,17 @@ impl Config {
             origin: origin.clone(),
             expected,
         };
+        let replaced;
+        let (raw, value) = match registry::key_rules(r.owner) {
+            Some(rules) => match (rules.set)(self, key, value).map_err(invalid)? {
+                Some(v) => {
+                    replaced = v;
+                    (replaced.as_str(), replaced.as_str())
+                }
+                None => (raw, value),
+            },
+            None => (raw, value),
+        };
         if value.is_empty() {
             let rule = if core {
                 crate::keys::on_empty(key)
@@ -502,6 +513,14 @@ impl Config {
                 .collect());
         }
         let r = Self::resolve(key, &Origin::api())?;
+        if let Some(rules) = registry::key_rules(r.owner) {
+            (rules.get)(self, key).map_err(|expected| Error::InvalidValue {
+                key: key.to_string(),
+                value: String::new(),
+                origin: Origin::api(),
+                expected,
+            })?;
+        }
         if r.owner == crate::keys::CORE {
             if let Some(why) = crate::keys::get_refused(key) {
                 return Err(Error::InvalidValue {
@@ -526,6 +545,14 @@ impl Config {
     pub fn clear(&mut self, key: &str) -> Result<()> {
         if key != "lxc.include" {
             let r = Self::resolve(key, &Origin::api())?;
+            if let Some(rules) = registry::key_rules(r.owner) {
+                (rules.clear)(self, key).map_err(|expected| Error::InvalidValue {
+                    key: key.to_string(),
+                    value: String::new(),
+                    origin: Origin::api(),
+                    expected,
+                })?;
+            }
             self.clear_memory(key, r);
         }
         self.drop_saved_lines(key);

@@ -636,6 +636,13 @@ pub fn get_keys(config: &Config, prefix: Option<&str>) -> Option<Vec<String>> {
         keys.extend(extra);
         return Some(keys);
     };
+    for rules in registry::KEY_RULES.iter() {
+        if let Some((p, list)) = rules.subkeys {
+            if prefix.starts_with(p) {
+                return list(config, prefix);
+            }
+        }
+    }
     if let Some(rest) = prefix.strip_prefix("lxc.net.") {
         return net_subkeys(config, rest);
     }

@@ -115,7 +115,7 @@ fn run(ctx: &mut HookCtx<'_>, chan: &Channel, plan: &ChildPlan) -> Result<Never,
         sys::unshare(libc::CLONE_NEWCGROUP)
             .map_err(fail(Phase::Clone, "unshare cgroup namespace"))?;
     }
-    if plan.ns.has(libc::CLONE_NEWNET) {
+    if plan.ns.has(libc::CLONE_NEWNET) && plan.ns.loopback_up {
         sys::loopback_up().map_err(fail(Phase::Clone, "bring up loopback"))?;
     }
 

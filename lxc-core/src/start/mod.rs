@@ -93,13 +93,6 @@ fn init_argv(config: &Config, opts: &StartOptions) -> Vec<String> {
     }
 }
 
-/// Whether the config asks for the host's network namespace (`lxc.net.0.type = none`).
-fn shares_host_net(config: &Config) -> bool {
-    config
-        .entries()
-        .any(|e| e.key.starts_with("lxc.net.") && e.key.ends_with(".type") && e.value == "none")
-}
-
 /// Run the start up to a running init. On error everything made is undone.
 pub fn start(t: &Target<'_>, opts: &StartOptions) -> Result<Started, Error> {
     let mut undo = UndoStack::default();
@@ -132,7 +125,6 @@ fn start_inner(
             message: "execute needs a command (after --, or lxc.execute.cmd)".into(),
         });
     }
-    let ns = spec::namespaces(t.config, t.lxcpath, shares_host_net(t.config))?;
     let maps = spec::idmaps(t.config);
 
     // PreClone: subsystems (cgroups, ...), then the terminals, then the pre-start hook.
@@ -140,6 +132,12 @@ fn start_inner(
         let mut ctx = hook_ctx(t, opts.mode, Phase::PreClone, None, undo, state);
         run_hooks(&mut ctx, Phase::PreClone)?;
     }
+    // The network subsystem's PreClone hook decides whether the host's namespace is shared.
+    let net = state.get::<crate::phase::NetNamespace>();
+    let share_net = net.is_some_and(|n| n.share_host);
+    let loopback_up = net.is_some_and(|n| n.loopback_up);
+    let mut ns = spec::namespaces(t.config, t.lxcpath, share_net)?;
+    ns.loopback_up = loopback_up;
     let userns = ns_user(&maps, ns.has(libc::CLONE_NEWUSER));
     let console_peer = allocate_terminals(t, opts, &userns, state)?;
     {

@@ -92,6 +92,9 @@ pub struct Share {
 pub struct NsPlan {
     /// CLONE_NEW* flags for clone3 (cgroup and time are unshared later, in the child).
     pub clone_flags: i32,
+    /// Bring `lo` up in a new network namespace (LXC does for an `empty` network with
+    /// `flags = up`).
+    pub loopback_up: bool,
     pub new_cgroup: bool,
     pub share: Vec<Share>,
 }
@@ -153,6 +156,7 @@ pub fn namespaces(
     let new_cgroup = flags & libc::CLONE_NEWCGROUP != 0;
     Ok(NsPlan {
         clone_flags: flags & !(libc::CLONE_NEWCGROUP | libc::CLONE_NEWTIME),
+        loopback_up: false,
         new_cgroup,
         share,
     })
