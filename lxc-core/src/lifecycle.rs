@@ -258,6 +258,7 @@ impl Container {
         self.wait_on(&mut client, State::Stopped, timeout)
             .and_then(|ok| {
                 if ok {
+                    self.wait_gone();
                     Ok(())
                 } else {
                     Err(Error::Start {
@@ -268,6 +269,15 @@ impl Container {
             })
     }
 
+    /// After STOPPED, the monitor is on its way out; wait (briefly) until its socket is gone so
+    /// that `is_running()` and `destroy()` right after `stop()` see a stopped container.
+    fn wait_gone(&self) {
+        let until = Instant::now() + Duration::from_secs(2);
+        while self.is_running() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
     /// `shutdown`: send `lxc.signal.halt` (SIGPWR by default) and wait up to `timeout` for
     /// STOPPED. Returns false when it did not stop in time (the caller may then `stop`).
     pub fn shutdown(&self, timeout: Option<Duration>) -> Result<bool, Error> {
@@ -276,7 +286,11 @@ impl Container {
             return Ok(true);
         }
         self.call(Request::Shutdown)?;
-        self.wait_on(&mut client, State::Stopped, timeout)
+        let stopped = self.wait_on(&mut client, State::Stopped, timeout)?;
+        if stopped {
+            self.wait_gone();
+        }
+        Ok(stopped)
     }
 
     /// `freeze`: freeze every process of the container (cgroup freezer); FROZEN when done.
