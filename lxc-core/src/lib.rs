@@ -17,6 +17,7 @@ pub mod start;
 pub mod state;
 pub mod sys;
 pub mod template;
+pub mod timing;
 
 pub use config::Config;
 pub use container::{list_defined_containers, Container};

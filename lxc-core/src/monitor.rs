@@ -134,7 +134,9 @@ pub fn run(
         s.report(&Ok(()));
     }
     loop {
+        let running = crate::timing::phase("Running");
         let exit = m.serve();
+        drop(running);
         // A reboot from inside a pid namespace ends its init with SIGHUP (reboot(2)).
         let reboot = m.rebooting || exit == Exit::Signal(libc::SIGHUP);
         if reboot {
@@ -475,6 +477,7 @@ impl Monitor<'_> {
     /// Stop phase: subsystem hooks, the stop hook, undo what the start made, post-stop hook,
     /// and release the watchdog.
     fn teardown(&mut self, target: &str) {
+        let _t = crate::timing::phase("Stop");
         let mut undo = self.undo.take();
         let env = crate::hooks::HookEnv {
             target: Some(target),

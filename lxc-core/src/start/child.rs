@@ -134,6 +134,7 @@ fn run(ctx: &mut HookCtx<'_>, chan: &Channel, plan: &ChildPlan) -> Result<Never,
     };
 
     for phase in [Phase::ChildMounts, Phase::ChildPivot, Phase::ChildFinal] {
+        let _t = crate::timing::phase(phase.name());
         ctx.phase = phase;
         for (owner, hook) in registry::hooks_for(phase) {
             let _span = tracing::debug_span!("hook", %phase, owner).entered();

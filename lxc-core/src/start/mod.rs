@@ -127,7 +127,9 @@ fn start_inner(
     }
     let maps = spec::idmaps(t.config);
 
+    crate::timing::init();
     // PreClone: subsystems (cgroups, ...), then the terminals, then the pre-start hook.
+    let pre_clone = crate::timing::phase("PreClone");
     {
         let mut ctx = hook_ctx(t, opts.mode, Phase::PreClone, None, undo, state);
         run_hooks(&mut ctx, Phase::PreClone)?;
@@ -145,13 +147,16 @@ fn start_inner(
         crate::hooks::run(&ctx, "pre-start")?;
     }
 
+    drop(pre_clone);
     // Clone.
+    let clone_timer = crate::timing::phase("Clone");
     let (mon_end, child_end) = sys::seqpacket_pair().map_err(|e| sys_err(t, "socketpair", e))?;
     let _span = tracing::debug_span!("phase", phase = "Clone").entered();
     let forked = sys::clone3_pidfd(ns.clone_flags as u64).map_err(|e| sys_err(t, "clone3", e))?;
     let (pid, pidfd) = match forked {
         Forked::Child => {
             drop(mon_end);
+            std::mem::forget(clone_timer);
             let mut ctx = hook_ctx(t, opts.mode, Phase::ChildMounts, None, undo, state);
             let plan = child::ChildPlan {
                 ns,
@@ -164,6 +169,7 @@ fn start_inner(
     };
     drop(child_end);
     drop(_span);
+    drop(clone_timer);
     let chan = Channel::new(mon_end);
     let result = drive_child(
         t,
@@ -201,6 +207,7 @@ fn drive_child(
     undo: &mut UndoStack,
     state: &mut StateMap,
 ) -> Result<(), Error> {
+    let host_setup = crate::timing::phase("HostSetup");
     if !maps.is_empty() {
         write_idmaps(pid, maps)?;
     }
@@ -208,6 +215,7 @@ fn drive_child(
         let mut ctx = hook_ctx(t, opts.mode, Phase::HostSetup, Some(pid), undo, state);
         run_hooks(&mut ctx, Phase::HostSetup)?;
     }
+    drop(host_setup);
     chan.send(&Msg::Go)
         .map_err(|e| sys_err(t, "send go-ahead to child", e))?;
     loop {
