@@ -35,6 +35,14 @@ impl StatusPipe {
     }
 }
 
+/// What becomes of a connection after a request.
+enum After {
+    Keep,
+    Close,
+    /// It registered as a state client for these states.
+    Waiter(Vec<State>),
+}
+
 struct Monitor<'a> {
     t: Target<'a>,
     opts: StartOptions,
@@ -247,15 +255,19 @@ impl Monitor<'_> {
                 self.accept_all();
             }
             let base = 2;
-            let mut drop_conns = Vec::new();
-            for i in 0..n_conns {
-                if readable[base + i] {
-                    if let Some(c) = self.handle(i) {
-                        drop_conns.push(c);
-                    }
+            // Connections accepted just now sit after the first n_conns and are kept as they are.
+            let conns = std::mem::take(&mut self.conns);
+            for (i, mut c) in conns.into_iter().enumerate() {
+                if i >= n_conns || !readable[base + i] {
+                    self.conns.push(c);
+                    continue;
+                }
+                match self.handle(&mut c) {
+                    After::Keep => self.conns.push(c),
+                    After::Close => {}
+                    After::Waiter(states) => self.waiters.push((c, states)),
                 }
             }
-            self.finish_conns(drop_conns);
             let wbase = base + n_conns;
             let mut gone = Vec::new();
             for i in 0..n_waiters {
@@ -292,12 +304,12 @@ impl Monitor<'_> {
         }
     }
 
-    /// Answer one request on connection `i`. Returns the index back when the connection is
-    /// done (closed, broken, or turned into a state client).
-    fn handle(&mut self, i: usize) -> Option<usize> {
-        let req = match self.conns[i].read_request() {
+    /// Answer one request on a connection, and say what becomes of it.
+    fn handle(&mut self, conn: &mut Conn) -> After {
+        let peer_uid = conn.peer_uid();
+        let req = match conn.read_request() {
             Ok(Some(r)) => r,
-            Ok(None) | Err(_) => return Some(i),
+            Ok(None) | Err(_) => return After::Close,
         };
         let _span = tracing::debug_span!("request", request = req.name()).entered();
         let mut fds: Vec<OwnedFd> = Vec::new();
@@ -319,7 +331,7 @@ impl Monitor<'_> {
                 };
                 if self.state == State::Frozen {
                     // Frozen tasks do not act on signals, not even SIGKILL, until thawed.
-                    let _ = self.ext_call(i, "cgroup.thaw");
+                    let _ = self.ext_call(peer_uid, "cgroup.thaw");
                 }
                 self.rebooting = false;
                 self.set_state(State::Stopping);
@@ -327,7 +339,7 @@ impl Monitor<'_> {
             }
             Request::Freeze => {
                 self.set_state(State::Freezing);
-                match self.ext_call(i, "cgroup.freeze") {
+                match self.ext_call(peer_uid, "cgroup.freeze") {
                     Ok(_) => {
                         self.set_state(State::Frozen);
                         Response::Ok
@@ -338,7 +350,7 @@ impl Monitor<'_> {
                     }
                 }
             }
-            Request::Unfreeze => match self.ext_call(i, "cgroup.thaw") {
+            Request::Unfreeze => match self.ext_call(peer_uid, "cgroup.thaw") {
                 Ok(_) => {
                     self.set_state(State::Thawed);
                     self.set_state(State::Running);
@@ -361,13 +373,10 @@ impl Monitor<'_> {
             },
             Request::AddStateClient { states } => {
                 let resp = Response::State(self.state);
-                let mut c = self.conns.swap_remove(i);
-                if c.respond(&resp, &[]).is_ok() {
-                    self.waiters.push((c, states));
-                }
-                // swap_remove moved the last connection into slot i: it is handled on the
-                // next poll round, which is fine since it stays readable.
-                return None;
+                return match conn.respond(&resp, &[]) {
+                    Ok(()) => After::Waiter(states),
+                    Err(_) => After::Close,
+                };
             }
             Request::GetCgroupPaths => Response::CgroupPaths(
                 self.statemap
@@ -375,7 +384,7 @@ impl Monitor<'_> {
                     .map(|p| p.0.clone())
                     .unwrap_or_default(),
             ),
-            Request::Ext { name, body } => match self.ext_call_body(i, &name, &body) {
+            Request::Ext { name, body } => match self.ext_call_body(peer_uid, &name, &body) {
                 Ok((b, f)) => {
                     fds = f;
                     Response::Ext(b)
@@ -384,16 +393,16 @@ impl Monitor<'_> {
             },
         };
         let borrowed: Vec<BorrowedFd<'_>> = fds.iter().map(|f| f.as_fd()).collect();
-        match self.conns[i].respond(&resp, &borrowed) {
-            Ok(()) => None,
-            Err(_) => Some(i),
+        match conn.respond(&resp, &borrowed) {
+            Ok(()) => After::Keep,
+            Err(_) => After::Close,
         }
     }
 
     /// Run a request handler an extension or subsystem registered (by name).
     fn ext_call_body(
         &mut self,
-        conn: usize,
+        peer_uid: u32,
         name: &str,
         body: &[u8],
     ) -> Result<(Vec<u8>, Vec<OwnedFd>), String> {
@@ -403,7 +412,7 @@ impl Monitor<'_> {
         let mut ctx = CommandCtx {
             name: self.t.name,
             init_pid: Some(self.pid),
-            peer_uid: self.conns.get(conn).map(|c| c.peer_uid()).unwrap_or(0),
+            peer_uid,
             state: &mut self.statemap,
             fds_out: Vec::new(),
         };
@@ -411,18 +420,8 @@ impl Monitor<'_> {
         r.map(|b| (b, ctx.fds_out))
     }
 
-    fn ext_call(&mut self, conn: usize, name: &str) -> Result<Vec<u8>, String> {
-        self.ext_call_body(conn, name, &[]).map(|(b, _)| b)
-    }
-
-    fn finish_conns(&mut self, mut done: Vec<usize>) {
-        done.sort_unstable();
-        done.dedup();
-        for i in done.into_iter().rev() {
-            if i < self.conns.len() {
-                self.conns.remove(i);
-            }
-        }
+    fn ext_call(&mut self, peer_uid: u32, name: &str) -> Result<Vec<u8>, String> {
+        self.ext_call_body(peer_uid, name, &[]).map(|(b, _)| b)
     }
 
     fn signal(&self, sig: i32) -> Response {

@@ -308,11 +308,39 @@ mod tests {
     }
 
     #[test]
-    fn facade_features_are_read_and_mirrored() {
-        let root = workspace_root();
-        let features = features_of(&root.join("lxc/Cargo.toml")).unwrap();
+    fn facade_features_are_read() {
+        let features = features_of(&workspace_root().join("lxc/Cargo.toml")).unwrap();
         assert!(features.iter().any(|f| f == "lxc_log"), "{features:?}");
         assert!(!features.iter().any(|f| f == "default"));
-        check_cli_mirrors(&root.join("lxc-cli/Cargo.toml"), &features).unwrap();
+        let mut sorted = features.clone();
+        sorted.sort();
+        assert_eq!(features, sorted);
+    }
+
+    #[test]
+    fn cli_features_must_mirror_the_facade() {
+        let dir = std::env::temp_dir().join(format!("lxcrs-t-xtask-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let manifest = dir.join("Cargo.toml");
+        let facade = vec!["a".to_string(), "b".to_string()];
+
+        std::fs::write(
+            &manifest,
+            "[features]\ndefault = [\"lxc/default\"]\na = [\"lxc/a\"]\nb = [\"lxc/b\"]\n",
+        )
+        .unwrap();
+        let mirrored = check_cli_mirrors(&manifest, &facade);
+
+        std::fs::write(&manifest, "[features]\na = [\"lxc/a\"]\nc = []\n").unwrap();
+        let broken = check_cli_mirrors(&manifest, &facade);
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        mirrored.unwrap();
+        let msg = broken.unwrap_err().to_string();
+        assert!(msg.contains("b = [\"lxc/b\"] is missing"), "{msg}");
+        assert!(
+            msg.contains("c is not a feature of the lxc facade"),
+            "{msg}"
+        );
     }
 }

@@ -29,10 +29,17 @@ pub fn fail(msg: impl Into<String>) -> Error {
     Error::Failed(msg.into())
 }
 
-/// The workspace root: xtask lives one level below it, wherever the clone is.
+/// The workspace root: xtask lives one level below it. `cargo run` sets CARGO_MANIFEST_DIR for
+/// the process; that is preferred over the compile-time value because two clones sharing one
+/// CARGO_TARGET_DIR reuse one xtask binary, built in whichever clone came first.
 pub fn workspace_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or(manifest_dir)
 }
 
 /// A cargo command run from the workspace root. `cargo run` tells us which cargo started us, so
