@@ -50,48 +50,5 @@ pub fn parse_syslog(_key: &str, value: &str) -> Result<String, String> {
         })
 }
 
-/// LXC's `path_simplify`: collapse repeated slashes, drop `.` components, a leading `./` and
-/// trailing slashes; `..` is kept. An empty result is `/` for an absolute path, else `.`.
-pub fn path_simplify(path: &str) -> String {
-    if path.is_empty() {
-        return String::new();
-    }
-    let b = path.as_bytes();
-    let absolute = b[0] == b'/';
-    let is_dot_component = |i: usize| b[i] == b'.' && (i + 1 == b.len() || b[i + 1] == b'/');
-    let mut out: Vec<u8> = Vec::with_capacity(b.len());
-    let mut i = 0;
-    let mut ignore_slash = false;
-    if is_dot_component(0) {
-        ignore_slash = true;
-        i = 1;
-    }
-    let mut slash = false;
-    while i < b.len() {
-        let c = b[i];
-        if c == b'/' {
-            slash = true;
-            i += 1;
-            continue;
-        }
-        if slash {
-            if is_dot_component(i) {
-                i += 1;
-                continue;
-            }
-            slash = false;
-            if ignore_slash {
-                ignore_slash = false;
-            } else {
-                out.push(b'/');
-            }
-        }
-        out.push(c);
-        i += 1;
-    }
-    if out.is_empty() {
-        out.push(if absolute { b'/' } else { b'.' });
-    }
-    // Only ASCII bytes were removed or added, so the result is still UTF-8.
-    String::from_utf8_lossy(&out).into_owned()
-}
+/// LXC's `path_simplify`, shared with the core's path-valued keys.
+pub use lxc_core::keys::parse::path_simplify;
