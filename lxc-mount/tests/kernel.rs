@@ -197,7 +197,7 @@ fn missing_source_fails_naming_key_line_and_path() {
         .unwrap_or_else(|| panic!("no error reported\n{}", r.raw));
     let src = format!("/nonexistent-lxcrs-t-src-{}", std::process::id());
     assert!(
-        e.starts_with("phase ChildMounts: mount: lxc.mount.entry: "),
+        e.starts_with("phase ChildMounts: mount: lxc.mount.entry ("),
         "{e}"
     );
     assert!(e.contains("lxc.mount.entry ("), "{e}");
