@@ -112,7 +112,7 @@ pub enum Error {
         source: io::Error,
     },
 
-    #[error("phase {phase}: {owner}{}: {message}", key_suffix(.key))]
+    #[error("phase {phase}: {owner}{}: {message}", key_suffix(.key, .message))]
     Hook {
         phase: Phase,
         owner: &'static str,
@@ -129,8 +129,12 @@ fn list(errors: &[Error]) -> String {
         .join("\n")
 }
 
-fn key_suffix(key: &Option<String>) -> String {
-    key.as_ref().map(|k| format!(": {k}")).unwrap_or_default()
+/// ": KEY", unless the message already starts with the key (then it is said once).
+fn key_suffix(key: &Option<String>, message: &str) -> String {
+    match key {
+        Some(k) if !message.starts_with(k.as_str()) => format!(": {k}"),
+        _ => String::new(),
+    }
 }
 
 impl Error {

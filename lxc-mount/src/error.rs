@@ -123,8 +123,7 @@ impl MountError {
             e => lxc_core::Error::Hook {
                 phase,
                 owner: "mount",
-                // The message already starts with the key and where it was written.
-                key: None,
+                key: Some(e.site().key.clone()),
                 message: e.to_string(),
             },
         }
