@@ -2,8 +2,8 @@
 //! `-l PRIORITY`, `-o LOGFILE` and `-q` go before or after the subcommand. `-f FILE` and
 //! `-s KEY=VALUE` belong to the commands that read a config (`start`, `execute`, `config ...`;
 //! `create -f` is the base config), because LXC's tools use those letters for other things too
-//! (`destroy -f`, `ls -f`, `wait -s`, `info -s`); before the subcommand they still reach a
-//! command that takes them.
+//! (`destroy -f`, `ls -f`, `wait -s`, `info -s`, `attach -s`); before the subcommand they still
+//! reach a command that takes them.
 //!
 //! Each command group lives in its own module under `cmd/`; a new command (create, start,
 //! stop, ...) is a new variant of [`Command`] and a new module.
@@ -152,7 +152,10 @@ pub enum Command {
     Execute(cmd::start::ExecuteArgs),
 
     /// Stop a container: shut it down, and kill it if it does not stop in time (like lxc-stop)
-    #[command(after_help = "Examples:\n  lxc-rs stop -n web -t 10\n  lxc-rs stop -n web -k")]
+    #[command(
+        after_help = "Examples:\n  lxc-rs stop -n web -t 10\n  lxc-rs stop -n web -k\n  \
+                      lxc-rs stop -n web -r   (reboot)"
+    )]
     Stop(cmd::stop::StopArgs),
 
     /// Wait until a container reaches a state (like lxc-wait)
@@ -169,6 +172,36 @@ pub enum Command {
                       lxc-rs info -n web -c lxc.uts.name"
     )]
     Info(cmd::info::InfoArgs),
+
+    /// Freeze every process of a running container (like lxc-freeze)
+    #[command(after_help = "Example:\n  lxc-rs freeze -n web && lxc-rs state -n web   (FROZEN)")]
+    Freeze(cmd::running::FreezeArgs),
+
+    /// Thaw a frozen container (like lxc-unfreeze)
+    #[command(after_help = "Example:\n  lxc-rs unfreeze -n web")]
+    Unfreeze(cmd::running::FreezeArgs),
+
+    /// Reboot a container and wait until it runs again with a new init (like lxc-stop -r);
+    /// exit status 1 if it did not come back in time
+    #[command(
+        after_help = "Examples:\n  lxc-rs reboot -n web -t 30\n  lxc-rs reboot -n web -W   \
+                      (only ask)"
+    )]
+    Reboot(cmd::running::RebootArgs),
+
+    /// Print or set a cgroup file of a running container (like lxc-cgroup)
+    #[command(
+        after_help = "Examples:\n  lxc-rs cgroup -n web memory.limit_in_bytes\n  \
+                      lxc-rs cgroup -n web memory.limit_in_bytes 256M"
+    )]
+    Cgroup(cmd::running::CgroupArgs),
+
+    /// Run a command, or a shell, inside a running container and exit with its status
+    /// (like lxc-attach)
+    #[command(after_help = "Examples:\n  lxc-rs attach -n web -- ps\n  \
+                      lxc-rs attach -n web --clear-env -v TERM=xterm -u 1000 -- /bin/sh -l\n  \
+                      lxc-rs attach -n web -s 'UTSNAME|NETWORK' -- ip addr   (host's files)")]
+    Attach(cmd::attach::AttachArgs),
 }
 
 impl Command {
@@ -187,6 +220,11 @@ impl Command {
             Command::Wait(_) => "wait",
             Command::State(_) => "state",
             Command::Info(_) => "info",
+            Command::Freeze(_) => "freeze",
+            Command::Unfreeze(_) => "unfreeze",
+            Command::Reboot(_) => "reboot",
+            Command::Cgroup(_) => "cgroup",
+            Command::Attach(_) => "attach",
         }
     }
 
@@ -252,6 +290,11 @@ fn run(cli: &Cli, g: &Global) -> Result<ExitCode, CliError> {
         Command::Wait(a) => cmd::stop::wait(a, g),
         Command::State(a) => cmd::info::state(a, g),
         Command::Info(a) => cmd::info::info(a, g),
+        Command::Freeze(a) => cmd::running::freeze(a, g),
+        Command::Unfreeze(a) => cmd::running::unfreeze(a, g),
+        Command::Reboot(a) => cmd::running::reboot(a, g),
+        Command::Cgroup(a) => cmd::running::cgroup(a, g),
+        Command::Attach(a) => cmd::attach::attach(a, g),
     }
 }
 

@@ -101,7 +101,7 @@ pub enum Error {
     #[error("{name}: command {request}: {message}")]
     Command {
         name: String,
-        request: &'static str,
+        request: String,
         message: String,
     },
 

@@ -16,7 +16,7 @@ use crate::sys::{self, Exit};
 /// How long a client waits for the monitor to answer one request.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub(crate) fn cmd_err(name: &str, request: &'static str, e: commands::Error) -> Error {
+pub(crate) fn cmd_err(name: &str, request: &str, e: commands::Error) -> Error {
     if e.is_not_running() {
         Error::NotRunning {
             name: name.to_string(),
@@ -24,7 +24,7 @@ pub(crate) fn cmd_err(name: &str, request: &'static str, e: commands::Error) -> 
     } else {
         Error::Command {
             name: name.to_string(),
-            request,
+            request: request.to_string(),
             message: e.to_string(),
         }
     }
@@ -49,7 +49,11 @@ impl Container {
     }
 
     fn call(&self, req: Request) -> Result<(Response, Vec<OwnedFd>), Error> {
-        let what = req.name();
+        // An extension's request is named by the extension's name (`cgroup.get`).
+        let what = match &req {
+            Request::Ext { name, .. } => name.clone(),
+            other => other.name().to_string(),
+        };
         match commands::call(self.config_path(), self.name(), &req, COMMAND_TIMEOUT) {
             Ok((Response::Error { message }, _)) => Err(Error::Command {
                 name: self.name().to_string(),
@@ -57,7 +61,7 @@ impl Container {
                 message,
             }),
             Ok(r) => Ok(r),
-            Err(e) => Err(cmd_err(self.name(), what, e)),
+            Err(e) => Err(cmd_err(self.name(), &what, e)),
         }
     }
 
@@ -234,10 +238,10 @@ impl Container {
         }
     }
 
-    fn unexpected(&self, request: &'static str, r: Response) -> Error {
+    fn unexpected(&self, request: &str, r: Response) -> Error {
         Error::Command {
             name: self.name().to_string(),
-            request,
+            request: request.to_string(),
             message: format!("unexpected answer {r:?}"),
         }
     }
@@ -333,33 +337,47 @@ impl Container {
     }
 
     /// `lxc-wait -s 'A|B'`: until the container is in one of `states`; the state reached, or
-    /// `None` when `timeout` passed.
+    /// `None` when `timeout` passed. Like LXC's wait, a container that is not running (or whose
+    /// monitor goes away) is looked for again until the timeout, so waiting for RUNNING also
+    /// catches a start that has not happened yet.
     pub fn wait_any(
         &self,
         states: &[State],
         timeout: Option<Duration>,
     ) -> Result<Option<State>, Error> {
-        let (mut client, now) = match self.state_client(states) {
-            Ok(x) => x,
-            Err(Error::NotRunning { .. }) => {
-                return Ok(states.contains(&State::Stopped).then_some(State::Stopped))
-            }
-            Err(e) => return Err(e),
-        };
-        if states.contains(&now) {
-            return Ok(Some(now));
-        }
         let deadline = timeout.map(|t| Instant::now() + t);
+        let left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
         loop {
-            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            if left == Some(Duration::ZERO) {
-                return Ok(None);
+            let mut client = match self.state_client(states) {
+                Ok((_, now)) if states.contains(&now) => return Ok(Some(now)),
+                Ok((client, _)) => Some(client),
+                Err(Error::NotRunning { .. }) if states.contains(&State::Stopped) => {
+                    return Ok(Some(State::Stopped))
+                }
+                Err(Error::NotRunning { .. }) => None,
+                Err(e) => return Err(e),
+            };
+            if let Some(c) = client.as_mut() {
+                loop {
+                    if left() == Some(Duration::ZERO) {
+                        return Ok(None);
+                    }
+                    match c.wait(left()) {
+                        Ok(Some(s)) if states.contains(&s) => return Ok(Some(s)),
+                        // The monitor went away: look for the next one below.
+                        Ok(Some(State::Stopped)) => break,
+                        Ok(Some(_)) => continue,
+                        Ok(None) => return Ok(None),
+                        Err(e) => return Err(cmd_err(self.name(), "wait", e)),
+                    }
+                }
             }
-            match client.wait(left) {
-                Ok(Some(s)) if states.contains(&s) => return Ok(Some(s)),
-                Ok(Some(_)) => continue,
-                Ok(None) => return Ok(None),
-                Err(e) => return Err(cmd_err(self.name(), "wait", e)),
+            // Not running: look again shortly, as lxc-wait does.
+            let pause = Duration::from_millis(50);
+            match left() {
+                Some(l) if l.is_zero() => return Ok(None),
+                Some(l) => std::thread::sleep(l.min(pause)),
+                None => std::thread::sleep(pause),
             }
         }
     }

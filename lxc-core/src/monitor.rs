@@ -60,6 +60,31 @@ struct Monitor<'a> {
     undo: UndoStack,
     statemap: StateMap,
     watchdog: Option<OwnedFd>,
+    /// A signal for init held until init catches it, and until when to hold it.
+    pending: Option<(i32, std::time::Instant)>,
+}
+
+/// How long a signal is held for an init that does not catch it yet.
+const PENDING_SIGNAL_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Whether `pid` takes `sig`: it has a handler (SigCgt) or blocks it to read it with sigwait
+/// (SigBlk, as execute's small init does), per /proc/PID/status.
+fn init_catches(pid: i32, sig: i32) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return true;
+    };
+    let mask = |field: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+    };
+    match (mask("SigCgt:"), mask("SigBlk:")) {
+        (Some(caught), Some(blocked)) => {
+            (1..=64).contains(&sig) && (caught | blocked) & (1u64 << (sig - 1)) != 0
+        }
+        _ => true,
+    }
 }
 
 /// Run a container in this process as its monitor, until init exits. `status` (daemon mode)
@@ -85,7 +110,7 @@ pub fn run(
             } else {
                 Error::Command {
                     name: name.to_string(),
-                    request: "bind",
+                    request: "bind".into(),
                     message: e.to_string(),
                 }
             };
@@ -136,6 +161,7 @@ pub fn run(
         undo,
         statemap,
         watchdog: None,
+        pending: None,
     };
     m.watchdog = m.spawn_watchdog();
     if let Some(s) = status {
@@ -233,7 +259,8 @@ impl Monitor<'_> {
                         n_terms += 1;
                     }
                 }
-                match sys::poll_readable(&fds, -1) {
+                let timeout = if self.pending.is_some() { 20 } else { -1 };
+                match sys::poll_readable(&fds, timeout) {
                     Ok(r) => (r, self.conns.len(), self.waiters.len(), n_terms),
                     Err(e) => {
                         tracing::error!(error = %e, "poll failed");
@@ -251,6 +278,17 @@ impl Monitor<'_> {
                     }
                 }
             }
+            self.flush_pending();
+            // Hung-up state clients first (a state client only ever reads; readable means it
+            // hung up): handling a request below may change the state and drop waiters, after
+            // which these indices would no longer be right.
+            let wbase = 2 + n_conns;
+            let mut i = 0;
+            self.waiters.retain(|_| {
+                let hung_up = i < n_waiters && readable.get(wbase + i).copied().unwrap_or(false);
+                i += 1;
+                !hung_up
+            });
             if readable[1] {
                 self.accept_all();
             }
@@ -266,19 +304,6 @@ impl Monitor<'_> {
                     After::Keep => self.conns.push(c),
                     After::Close => {}
                     After::Waiter(states) => self.waiters.push((c, states)),
-                }
-            }
-            let wbase = base + n_conns;
-            let mut gone = Vec::new();
-            for i in 0..n_waiters {
-                if readable.get(wbase + i).copied().unwrap_or(false) {
-                    gone.push(i);
-                }
-            }
-            for i in gone.into_iter().rev() {
-                // A state client only ever reads; readable means it hung up.
-                if i < self.waiters.len() {
-                    self.waiters.remove(i);
                 }
             }
             let tbase = wbase + n_waiters;
@@ -424,7 +449,35 @@ impl Monitor<'_> {
         self.ext_call_body(peer_uid, name, &[]).map(|(b, _)| b)
     }
 
-    fn signal(&self, sig: i32) -> Response {
+    /// Signal init. A pid namespace's init ignores signals it has no handler for, and a fresh
+    /// init (right after a start or reboot) may not have installed its handlers yet: such a
+    /// signal is held and sent once init catches it (see `flush_pending`), rather than lost.
+    fn signal(&mut self, sig: i32) -> Response {
+        if sig != libc::SIGKILL && !init_catches(self.pid, sig) {
+            tracing::debug!(
+                pid = self.pid,
+                sig,
+                "init does not catch the signal yet: holding it"
+            );
+            self.pending = Some((sig, std::time::Instant::now() + PENDING_SIGNAL_WAIT));
+            return Response::Ok;
+        }
+        self.pending = None;
+        self.send(sig)
+    }
+
+    /// Send a held signal once init catches it (or, after `PENDING_SIGNAL_WAIT`, anyway).
+    fn flush_pending(&mut self) {
+        let Some((sig, until)) = self.pending else {
+            return;
+        };
+        if init_catches(self.pid, sig) || std::time::Instant::now() >= until {
+            self.pending = None;
+            let _ = self.send(sig);
+        }
+    }
+
+    fn send(&self, sig: i32) -> Response {
         match sys::pidfd_send_signal(self.pidfd.as_fd(), sig) {
             Ok(()) => Response::Ok,
             Err(e) => Response::error(format!("signal {sig} to init {}: {e}", self.pid)),
@@ -460,6 +513,7 @@ impl Monitor<'_> {
         self.teardown("reboot");
         self.set_state(State::Starting);
         self.rebooting = false;
+        self.pending = None;
         let started = {
             let _span = tracing::info_span!("start", container = self.t.name).entered();
             start::start(&self.t, &self.opts)?

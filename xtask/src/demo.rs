@@ -28,35 +28,78 @@ impl Demo {
     }
 
     /// The demo's script: each entry is the arguments of one `lxc-rs` command line, run in order;
-    /// the demo stops at the first that fails. Lifecycle commands join here as they land, e.g.
-    /// `create -n NAME -P LXCPATH -f CONFIG`, `start`, `execute -- /bin/true`, `attach -- ps`,
-    /// `stop`, `destroy` (see [`Demo::container_args`]).
+    /// the demo stops at the first that fails (and then removes the container).
     fn script(&self) -> Vec<(&'static str, Vec<String>)> {
         let config = self.config.display().to_string();
+        let c = self.container_args();
+        let with = |cmd: &[&str], rest: &[&str]| -> Vec<String> {
+            let mut v: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
+            v.extend(c.iter().cloned());
+            v.extend(rest.iter().map(|s| s.to_string()));
+            v
+        };
         vec![
             ("config check", args(["config", "check", &config])),
             ("extensions", args(["extensions"])),
             ("checkconfig", args(["checkconfig"])),
+            (
+                "create",
+                with(&["create"], &["-t", "busybox", "-f", &config]),
+            ),
+            (
+                "execute",
+                with(
+                    &["execute"],
+                    &["--", "/bin/sh", "-c", "echo hello from $(hostname), pid $$"],
+                ),
+            ),
+            ("start", with(&["start"], &[])),
+            ("info", with(&["info"], &[])),
+            (
+                "attach",
+                with(
+                    &["attach"],
+                    &[
+                        "--",
+                        "/bin/sh",
+                        "-c",
+                        "echo attached to $(hostname) as uid $(id -u); ps",
+                    ],
+                ),
+            ),
+            ("freeze", with(&["freeze"], &[])),
+            ("info (frozen)", with(&["info"], &[])),
+            ("unfreeze", with(&["unfreeze"], &[])),
+            ("stop", with(&["stop"], &[])),
+            ("destroy", with(&["destroy"], &[])),
         ]
     }
 
-    /// `-n NAME -P LXCPATH`, what every lifecycle command of the script will take.
-    #[allow(dead_code)]
+    /// `-n NAME -P LXCPATH`, what every lifecycle command of the script takes.
     fn container_args(&self) -> Vec<String> {
         let lxcpath = self.lxcpath.display().to_string();
         args(["-n", NAME, "-P", &lxcpath])
     }
 
-    /// A busybox container as LXC's busybox template would describe it (the rootfs is laid out
-    /// there by the create step, once it exists).
+    /// Remove what an earlier (interrupted) run or a failed step left: stop, then destroy.
+    fn clean(&self, exe: &Path) {
+        for sub in [&["stop", "-k"][..], &["destroy"][..]] {
+            let _ = Command::new(exe)
+                .args(sub)
+                .args(self.container_args())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+    }
+
+    /// The base config for `create -f`: the busybox template adds the rootfs and its own keys.
     fn config_text(&self) -> String {
-        let rootfs = self.lxcpath.join(NAME).join("rootfs");
         let log = self.dir.join(format!("{NAME}.log"));
         format!(
             "\
 # A busybox container, written by `cargo xtask demo`.
 lxc.uts.name = {NAME}
-lxc.rootfs.path = dir:{rootfs}
 lxc.mount.auto = proc:mixed sys:ro cgroup:mixed
 lxc.tty.max = 1
 lxc.pty.max = 1024
@@ -64,7 +107,6 @@ lxc.cap.drop = sys_module mac_admin mac_override sys_time
 lxc.log.level = INFO
 lxc.log.file = {log}
 ",
-            rootfs = rootfs.display(),
             log = log.display(),
         )
     }
@@ -99,10 +141,14 @@ pub fn run() -> Result<()> {
     let what = format!("write {}", demo.config.display());
     r.step("config", &what, || demo.write_config())?;
 
+    demo.clean(&exe);
     for (name, argv) in script {
         let mut cmd = Command::new(&exe);
         cmd.args(argv);
-        r.command(name, cmd)?;
+        if let Err(e) = r.command(name, cmd) {
+            demo.clean(&exe);
+            return Err(e);
+        }
     }
     eprintln!(
         "\ndemo finished: config, log and lxcpath are in {}",

@@ -60,7 +60,6 @@ pub fn destroy(a: &DestroyArgs, g: &Global) -> Result<ExitCode, CliError> {
             Ok(()) | Err(lxc::Error::NotRunning { .. }) => {}
             Err(e) => return Err(e.into()),
         }
-        super::wait_monitor_gone(&c);
     }
     c.destroy()?;
     Ok(ExitCode::SUCCESS)

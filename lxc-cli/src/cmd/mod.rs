@@ -1,18 +1,20 @@
 //! One module per command group. A lifecycle command (create, start, stop, ...) is added as a
 //! new module here and a new variant of `crate::Command`.
 
+pub mod attach;
 pub mod checkconfig;
 pub mod config;
 pub mod create;
 pub mod extensions;
 pub mod info;
 pub mod ls;
+pub mod running;
 pub mod start;
 pub mod stop;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::error::CliError;
 use crate::Global;
@@ -48,11 +50,7 @@ pub fn lxcpath(g: &Global) -> PathBuf {
 /// commands that only talk to its monitor or look at its directory, so that a config file
 /// edited into something broken while the container runs does not keep anyone from stopping it.
 pub fn bare_handle(name: &str, lxcpath: &Path) -> Result<lxc::Container, CliError> {
-    // `Container::new` loads the config of a defined container; under /dev/null nothing is
-    // defined (it is not a directory), and moving the handle does not load anything.
-    let mut c = lxc::Container::new(name, Some(Path::new("/dev/null")))?;
-    c.set_config_path(lxcpath);
-    Ok(c)
+    Ok(lxc::Container::new_unloaded(name, Some(lxcpath))?)
 }
 
 /// The container `-n` names, config not read (see [`bare_handle`]).
@@ -65,7 +63,8 @@ pub fn handle(g: &Global) -> Result<lxc::Container, CliError> {
 pub fn with_config(g: &Global) -> Result<lxc::Container, CliError> {
     let mut c = handle(g)?;
     match &g.rcfile {
-        Some(f) => c.load_config(Some(f))?,
+        // Like lxc-start -f: the file is the config, and hooks see it as LXC_CONFIG_FILE.
+        Some(f) => c.set_config_file(f)?,
         None if c.is_defined() => c.load_config(None)?,
         None => {}
     }
@@ -90,14 +89,4 @@ pub fn apply_defines(config: &mut lxc::Config, defines: &[(String, String)]) -> 
 /// LXC's timeouts in seconds: -1 (or any negative) waits forever.
 pub fn timeout(secs: i64) -> Option<Duration> {
     u64::try_from(secs).ok().map(Duration::from_secs)
-}
-
-/// After a container reached STOPPED its monitor still exits: wait (briefly) until nobody
-/// answers on its command socket, so that what runs next (`destroy`, a new `start`) does not
-/// find it "running".
-pub fn wait_monitor_gone(c: &lxc::Container) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while c.is_running() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }

@@ -14,7 +14,8 @@ pub struct StopArgs {
     #[arg(short = 'k', long, conflicts_with = "nokill")]
     pub kill: bool,
 
-    /// Seconds to wait for the shutdown before killing it; -1 waits forever (default 60)
+    /// Seconds to wait for the shutdown before killing it (with -r: for the reboot); -1 waits
+    /// forever (default 60)
     #[arg(
         short = 't',
         long,
@@ -28,9 +29,13 @@ pub struct StopArgs {
     #[arg(long)]
     pub nokill: bool,
 
-    /// Ask for the shutdown and return without waiting (same as -t 0)
+    /// Ask for the shutdown (or reboot) and return without waiting (same as -t 0)
     #[arg(short = 'W', long)]
     pub nowait: bool,
+
+    /// Reboot instead: wait up to the timeout until it runs again (same as `lxc-rs reboot`)
+    #[arg(short = 'r', long, conflicts_with_all = ["kill", "nokill"])]
+    pub reboot: bool,
 }
 
 #[derive(Debug, Args)]
@@ -71,6 +76,10 @@ pub fn stop(a: &StopArgs, g: &Global) -> Result<ExitCode, CliError> {
             message: format!("{} is not running", c.name()),
         });
     }
+    if a.reboot {
+        let secs = if a.nowait { 0 } else { a.timeout.unwrap_or(60) };
+        return super::running::reboot_within(&c, secs);
+    }
     let result = if a.kill {
         c.stop()
     } else {
@@ -101,7 +110,6 @@ pub fn stop(a: &StopArgs, g: &Global) -> Result<ExitCode, CliError> {
         Ok(()) | Err(lxc::Error::NotRunning { .. }) => {}
         Err(e) => return Err(e.into()),
     }
-    super::wait_monitor_gone(&c);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -110,9 +118,25 @@ pub fn stop(a: &StopArgs, g: &Global) -> Result<ExitCode, CliError> {
 pub fn wait(a: &WaitArgs, g: &Global) -> Result<ExitCode, CliError> {
     let c = super::handle(g)?;
     let wanted = &a.state.0;
+    // STOPPED is always asked for: when the container stops, its monitor (the only one that
+    // can announce the other states) is gone, and we go back to waiting for a new start.
+    let mut asked = wanted.clone();
+    if !asked.contains(&lxc::State::Stopped) {
+        asked.push(lxc::State::Stopped);
+    }
     let deadline = super::timeout(a.timeout).map(|t| Instant::now() + t);
     loop {
-        if wanted.contains(&c.state()) {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if c.is_running() {
+            match c.wait_any(&asked, left) {
+                Ok(Some(s)) if wanted.contains(&s) => return Ok(ExitCode::SUCCESS),
+                // It stopped (not what we wait for), or the time is up: the loop decides.
+                Ok(_) => {}
+                // The monitor went away while we asked: the loop looks again.
+                Err(e) if c.is_running() => return Err(e.into()),
+                Err(_) => {}
+            }
+        } else if wanted.contains(&lxc::State::Stopped) {
             return Ok(ExitCode::SUCCESS);
         }
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
@@ -123,21 +147,10 @@ pub fn wait(a: &WaitArgs, g: &Global) -> Result<ExitCode, CliError> {
                 names.join("|")
             )));
         }
-        match wanted.as_slice() {
-            // One state and a monitor to ask: it tells us when, no polling.
-            [one] if c.is_running() => match c.wait(*one, left) {
-                Ok(true) => return Ok(ExitCode::SUCCESS),
-                Ok(false) => {}
-                // The monitor went away while we asked: the loop looks again.
-                Err(e) if c.is_running() => return Err(e.into()),
-                Err(_) => {}
-            },
-            // No monitor yet (or several states, which the API cannot wait for at once):
-            // look again shortly, as lxc-wait does.
-            _ => {
-                let nap = Duration::from_millis(50);
-                std::thread::sleep(left.map_or(nap, |l| l.min(nap)));
-            }
+        if !c.is_running() {
+            // No monitor to ask: look again shortly, as lxc-wait does.
+            let nap = Duration::from_millis(50);
+            std::thread::sleep(left.map_or(nap, |l| l.min(nap)));
         }
     }
 }

@@ -41,7 +41,7 @@ pub fn reboot2(c: &Container, timeout: i32) -> Result<bool, Error> {
             Err(e) => {
                 return Err(Error::Command {
                     name: c.name().to_string(),
-                    request: "reboot2",
+                    request: "reboot2".into(),
                     message: e.to_string(),
                 })
             }

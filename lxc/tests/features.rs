@@ -1,0 +1,67 @@
+//! The facade's promise, checked for whatever feature set this test is built with (the
+//! `cargo xtask test-matrix` builds it with none, each alone, and all): an extension is
+//! reported exactly when its feature is on, and its config keys are supported exactly then.
+
+/// Every extension the facade has a feature for, and whether it is on in this build.
+fn extensions() -> Vec<(&'static str, bool)> {
+    vec![
+        ("lxc_log", cfg!(feature = "lxc_log")),
+        (
+            "lxc_config_item_is_supported",
+            cfg!(feature = "lxc_config_item_is_supported"),
+        ),
+        ("pidfd", cfg!(feature = "pidfd")),
+        ("init_pidfd", cfg!(feature = "init_pidfd")),
+        ("reboot2", cfg!(feature = "reboot2")),
+    ]
+}
+
+#[test]
+fn reported_extensions_are_exactly_the_enabled_features() {
+    let mut want: Vec<&str> = extensions()
+        .into_iter()
+        .filter(|(_, on)| *on)
+        .map(|(n, _)| n)
+        .collect();
+    want.sort_unstable();
+    assert_eq!(lxc::api_extensions(), want);
+    for (name, on) in extensions() {
+        assert_eq!(lxc::has_api_extension(name), on, "{name}");
+    }
+    assert!(!lxc::has_api_extension("seccomp_notify"), "not built yet");
+}
+
+#[test]
+fn extension_keys_follow_their_feature() {
+    let on = cfg!(feature = "lxc_log");
+    for key in ["lxc.log.file", "lxc.log.level", "lxc.log.syslog"] {
+        assert_eq!(lxc::config_item_is_supported(key), on, "{key}");
+    }
+    // The always-on parts: the core, cgroup, mount and network base keys.
+    for key in [
+        "lxc.uts.name",
+        "lxc.rootfs.path",
+        "lxc.mount.entry",
+        "lxc.cgroup.memory.limit_in_bytes",
+        "lxc.net.0.type",
+    ] {
+        assert!(lxc::config_item_is_supported(key), "{key}");
+    }
+    // Keys of subsystems that are not built yet, and typos.
+    assert!(!lxc::config_item_is_supported("lxc.seccomp.profile"));
+    assert!(!lxc::config_item_is_supported("lxc.no.such.key"));
+}
+
+#[test]
+fn a_key_of_a_missing_extension_is_refused_as_not_in_this_build() {
+    let mut c = lxc::Config::new();
+    let r = c.set("lxc.log.level", "DEBUG");
+    if cfg!(feature = "lxc_log") {
+        r.expect("lxc_log is built in");
+        assert_eq!(c.get("lxc.log.level").expect("get"), "DEBUG");
+    } else {
+        let e = r.expect_err("lxc_log is not built in").to_string();
+        assert!(e.contains("not supported by this build"), "{e}");
+        assert!(e.contains("lxc_log"), "{e}");
+    }
+}
