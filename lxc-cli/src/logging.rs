@@ -45,6 +45,13 @@ mod imp {
             .map(Some)
             .map_err(|e| CliError::Log(e.to_string()))
     }
+
+    /// The container's `lxc.log.file` / `lxc.log.level` take over (unless `-o` was given), so
+    /// its monitor logs where its config says, as LXC's does.
+    pub fn apply_container(c: &lxc::Container) -> Result<(), CliError> {
+        let opts = lxc::log::container_log_options(c.name(), c.config_path(), c.config());
+        lxc::log::log_apply_container(&opts).map_err(|e| CliError::Log(e.to_string()))
+    }
 }
 
 #[cfg(not(feature = "lxc_log"))]
@@ -73,11 +80,20 @@ mod imp {
     pub fn init(_g: &Global) -> Result<Option<Guard>, CliError> {
         Ok(None)
     }
+
+    pub fn apply_container(_c: &lxc::Container) -> Result<(), CliError> {
+        Ok(())
+    }
 }
 
 /// clap value parser for `-l`: the priority must be one LXC knows.
 pub fn parse_priority(s: &str) -> Result<String, String> {
     imp::parse_priority(s)
+}
+
+/// Switch to the container's own log settings before it starts.
+pub fn apply_container(c: &lxc::Container) -> Result<(), CliError> {
+    imp::apply_container(c)
 }
 
 /// Set up the log for this run; keep the guard alive until the command is done.

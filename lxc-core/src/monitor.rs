@@ -65,11 +65,17 @@ struct Monitor<'a> {
 }
 
 /// How long a signal is held for an init that does not catch it yet.
-const PENDING_SIGNAL_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+const PENDING_SIGNAL_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
-/// Whether `pid` takes `sig`: it has a handler (SigCgt) or blocks it to read it with sigwait
-/// (SigBlk, as execute's small init does), per /proc/PID/status.
+/// Whether `pid` takes `sig`: it has a handler (SigCgt), blocks it (SigBlk), or sits in
+/// sigtimedwait (busybox's init and execute's small init wait for their signals that way; the
+/// kernel shows the waited-for signals as unblocked meanwhile).
 fn init_catches(pid: i32, sig: i32) -> bool {
+    let waiting = std::fs::read_to_string(format!("/proc/{pid}/wchan"))
+        .is_ok_and(|w| w.contains("sigtimedwait"));
+    if waiting {
+        return true;
+    }
     let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
         return true;
     };

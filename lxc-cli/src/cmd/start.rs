@@ -51,6 +51,7 @@ fn exit_code(exit: lxc::Exit) -> ExitCode {
 
 pub fn start(a: &StartArgs, g: &Global) -> Result<ExitCode, CliError> {
     let c = super::with_config(g)?;
+    crate::logging::apply_container(&c)?;
     let opts = lxc::StartOptions {
         mode: lxc::StartMode::Start,
         argv: a.argv.clone(),
@@ -70,5 +71,6 @@ pub fn start(a: &StartArgs, g: &Global) -> Result<ExitCode, CliError> {
 /// namespaces. Nothing is created under the lxcpath for it (the command socket is abstract).
 pub fn execute(a: &ExecuteArgs, g: &Global) -> Result<ExitCode, CliError> {
     let c = super::with_config(g)?;
+    crate::logging::apply_container(&c)?;
     Ok(exit_code(c.execute(&a.argv)?))
 }
