@@ -59,7 +59,8 @@ struct Monitor<'a> {
     waiters: Vec<(Conn, Vec<State>)>,
     undo: UndoStack,
     statemap: StateMap,
-    watchdog: Option<OwnedFd>,
+    /// The watchdog's pipe and pidfd.
+    watchdog: Option<(OwnedFd, Option<OwnedFd>)>,
     /// A signal for init held until init catches it, and until when to hold it.
     pending: Option<(i32, std::time::Instant)>,
 }
@@ -197,12 +198,15 @@ impl Monitor<'_> {
     /// A process that outlives a killed monitor just long enough to remove what the start
     /// made (cgroups). It holds a copy of the undo stack and waits on a pipe: a byte means the
     /// monitor cleaned up itself; end of file without one means the monitor died.
-    fn spawn_watchdog(&mut self) -> Option<OwnedFd> {
+    fn spawn_watchdog(&mut self) -> Option<(OwnedFd, Option<OwnedFd>)> {
         let (rd, wr) = sys::pipe().ok()?;
         match sys::fork() {
-            Ok(Some(_pid)) => {
+            Ok(Some(pid)) => {
                 drop(rd);
-                Some(wr)
+                let pidfd = sys::pidfd_open(pid)
+                    .map_err(|e| tracing::warn!(error = %e, "cannot track the cleanup watchdog"))
+                    .ok();
+                Some((wr, pidfd))
             }
             Ok(None) => {
                 drop(wr);
@@ -580,8 +584,13 @@ impl Monitor<'_> {
                 tracing::warn!(error = %e, "post-stop hook failed");
             }
         }
-        if let Some(w) = self.watchdog.take() {
-            let _ = sys::write_all(w.as_fd(), b"1");
+        if let Some((pipe, pidfd)) = self.watchdog.take() {
+            let _ = sys::write_all(pipe.as_fd(), b"1");
+            // Until it has run, the watchdog holds copies of our fds, the command socket among
+            // them: wait for it, so that nobody finds this container's socket after STOPPED.
+            if let Some(pidfd) = pidfd {
+                let _ = sys::pidfd_wait(pidfd.as_fd(), false);
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 //! `cargo xtask <task>`: the project's own tasks (demo, tests, feature matrix), written in Rust so
 //! they run the same on a developer's machine and in CI with nothing but cargo installed.
 
+mod bench;
 mod demo;
 mod deps;
 mod matrix;
@@ -23,6 +24,10 @@ tasks:
                        (e.g. `cargo xtask test -- -p lxc-core -- --nocapture`)
   test-matrix          build and test lxc + lxc-rs with no API extension, each one alone and all
                        of them, and check that `lxc-rs extensions` lists exactly the enabled ones
+  bench                lxc-rs against LXC, runc, crun and an unshare floor: lifecycle (hot and
+                       cold), one veth, peak memory, 50 containers, config parsing, and where an
+                       lxc-rs start spends its time; installs what it compares against, needs
+                       root, writes <target>/bench/report.{md,json,svg} (a few minutes)
   help                 print this message
 
 Builds go to $CARGO_TARGET_DIR when it is set, else to target/.
@@ -38,6 +43,7 @@ fn main() -> ExitCode {
         "demo" => no_args(task, rest).and_then(|()| demo::run()),
         "test" => test_args(rest).and_then(test::run),
         "test-matrix" => no_args(task, rest).and_then(|()| matrix::run()),
+        "bench" => no_args(task, rest).and_then(|()| bench::run()),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -1,0 +1,276 @@
+//! `cargo xtask bench`: lxc-rs side by side with LXC, runc, crun and a bare `unshare` floor, in
+//! one run on one machine, so the ratios are fair even where absolute times drift.
+//!
+//! It installs what it compares against, builds lxc-rs in release, prepares one busybox rootfs
+//! with an lxc-rs container, an LXC container and an OCI bundle over it (all under
+//! `/tmp/lxcrs-bench-<pid>/`, removed at the end whatever happens), measures, and writes
+//! `<target>/bench/report.{md,json,svg}`. Targets are reported as met or not; nothing asserts.
+
+mod chart;
+mod hyperfine;
+mod lifecycle;
+mod machine;
+mod memory;
+mod micro;
+mod phases;
+mod report;
+mod runtimes;
+mod scale;
+mod setup;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use report::{Outcome, Report, Table};
+use runtimes::{LXC_EXECUTE, RS_EXECUTE};
+
+use crate::run::{fail, secs, target_dir, workspace_root, Result, Runner};
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_interrupt(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Ctrl-C (or SIGTERM) kills what the bench is running (it shares our process group), but not
+/// the bench itself: it stops at the next step and its guard removes what it made. Commands it
+/// starts get the default action back at exec.
+fn catch_interrupts() {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe {
+            libc::signal(sig, on_interrupt as *const () as libc::sighandler_t);
+        }
+    }
+}
+
+fn interrupted() -> Result<()> {
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        Err(fail("interrupted: cleaning up"))
+    } else {
+        Ok(())
+    }
+}
+
+pub fn run() -> Result<()> {
+    catch_interrupts();
+    let t0 = Instant::now();
+    let out_dir = target_dir()?.join("bench");
+    let mut r = Runner::new("bench", 12);
+
+    r.step(
+        "install",
+        "LXC, runc, crun, busybox, hyperfine and GNU time when missing",
+        setup::ensure_bench_packages,
+    )?;
+    let built = r.step(
+        "build",
+        "lxc-rs and the config-load timer, release profile",
+        setup::build_release,
+    )?;
+    eprintln!("lxc-rs: {}", built.lxc_rs.display());
+
+    interrupted()?;
+    // From here on everything made on the host is under `w`, and dropping it removes it.
+    let w = setup::Workdir::create(&built.lxc_rs)?;
+    r.step(
+        "prepare",
+        &format!(
+            "busybox containers for lxc-rs and LXC, an OCI bundle, under {}",
+            w.root.display()
+        ),
+        || w.prepare(),
+    )?;
+    interrupted()?;
+    let load_at_start = machine::load_average();
+    let (rts, left_out) = r.step("probe", "run each runtime once", || {
+        Ok(lifecycle::probe_all(runtimes::lifecycle(&w)))
+    })?;
+    interrupted()?;
+    let rs_exec = rts.iter().find(|x| x.name == RS_EXECUTE);
+    let lxc_exec = rts.iter().find(|x| x.name == LXC_EXECUTE);
+
+    let hot: Outcome<Table> = r
+        .step(
+            "lifecycle-hot",
+            &format!("{} runs each, back to back", lifecycle::HOT_RUNS),
+            || {
+                lifecycle::measure(
+                    &rts,
+                    &left_out,
+                    3,
+                    lifecycle::HOT_RUNS,
+                    None,
+                    &w.path("hot.json"),
+                )
+            },
+        )
+        .into();
+    interrupted()?;
+    let cold: Outcome<Table> = r
+        .step(
+            "lifecycle-cold",
+            &format!(
+                "{} runs each, `{}` before every run",
+                lifecycle::COLD_RUNS,
+                lifecycle::COLD_GAP
+            ),
+            || {
+                lifecycle::measure(
+                    &rts,
+                    &left_out,
+                    1,
+                    lifecycle::COLD_RUNS,
+                    Some(lifecycle::COLD_GAP),
+                    &w.path("cold.json"),
+                )
+            },
+        )
+        .into();
+    interrupted()?;
+    let veth = match (rs_exec, lxc_exec) {
+        (Some(rs), Some(lxc)) => r
+            .step(
+                "veth",
+                "lxc-rs execute and lxc-execute with one veth",
+                || lifecycle::veth(rs, lxc, &w.path("veth.json")),
+            )
+            .into(),
+        _ => Outcome::Skipped(format!("needs both {RS_EXECUTE} and {LXC_EXECUTE} to run")),
+    };
+    interrupted()?;
+    let memory = r
+        .step(
+            "memory",
+            &format!("peak RSS, {} lifecycles each", memory::RUNS),
+            || memory::measure(&rts, &left_out, &w.path("memory")),
+        )
+        .into();
+    interrupted()?;
+    let scale = r
+        .step(
+            "scale",
+            &format!(
+                "{} containers started at once then stopped at once, {} rounds, lxc-rs and LXC",
+                scale::CONTAINERS,
+                scale::ROUNDS
+            ),
+            || scale::measure(&w),
+        )
+        .into();
+    interrupted()?;
+    let config_load = r
+        .step(
+            "micro",
+            &format!("load a {}-line config, lxc-rs and liblxc", micro::LINES),
+            || micro::config_load(&w.path("micro"), &built.config_load),
+        )
+        .into();
+    interrupted()?;
+    let (console_log, seccomp_notify) = match micro::extensions(&built.lxc_rs) {
+        Ok(ext) => (
+            micro::not_yet(&ext, "console_log"),
+            micro::not_yet(&ext, "seccomp_notify"),
+        ),
+        Err(e) => (
+            Outcome::Failed(e.to_string()),
+            Outcome::Failed(e.to_string()),
+        ),
+    };
+    interrupted()?;
+    let phases = match rs_exec {
+        Some(rs) => r
+            .step(
+                "phases",
+                &format!(
+                    "{} lxc-rs executes with {}",
+                    phases::RUNS,
+                    "LXC_RS_PHASE_TIMES"
+                ),
+                || phases::measure(rs, &w.path("phases")),
+            )
+            .into(),
+        None => Outcome::Skipped(format!("{RS_EXECUTE} did not run")),
+    };
+
+    interrupted()?;
+    let mut report = Report {
+        command: "cargo xtask bench".into(),
+        date: machine::now(),
+        machine: machine::machine(load_at_start),
+        versions: machine::versions(&built.lxc_rs, &workspace_root()),
+        lifecycle_hot: hot,
+        lifecycle_cold: cold,
+        veth,
+        memory,
+        scale,
+        config_load,
+        console_log,
+        seccomp_notify,
+        phases,
+        verdicts: Vec::new(),
+        method: method(),
+    };
+    report.compute_verdicts();
+    r.step(
+        "report",
+        &format!(
+            "report.md, report.json, report.svg in {}",
+            out_dir.display()
+        ),
+        || write_report(&report, &out_dir),
+    )?;
+    drop(w);
+
+    println!("{}", report::summary_md(&report));
+    println!(
+        "Full report: {} (and report.json, report.svg); the bench took {}.",
+        out_dir.join("report.md").display(),
+        secs(t0.elapsed())
+    );
+    if report.any_failed() {
+        return Err(fail(
+            "some measurements failed (see FAILED in the report); the rest were reported",
+        ));
+    }
+    Ok(())
+}
+
+fn write_report(report: &Report, dir: &Path) -> Result<()> {
+    setup::mkdir(dir)?;
+    let json = serde_json::to_string_pretty(report)
+        .map_err(|e| fail(format!("cannot serialize the report: {e}")))?;
+    setup::write(&dir.join("report.json"), &json)?;
+    setup::write(&dir.join("report.md"), &report::full_md(report))?;
+    let mut panels: Vec<(&str, &Table)> = Vec::new();
+    if let Some(t) = report.lifecycle_hot.measured() {
+        panels.push(("Lifecycle, hot: back to back", t));
+    }
+    if let Some(t) = report.lifecycle_cold.measured() {
+        panels.push(("Lifecycle, cold: 0.5 s idle before each run", t));
+    }
+    if panels.is_empty() {
+        return Ok(());
+    }
+    chart::write_svg(&dir.join("report.svg"), &panels)
+}
+
+/// How each figure was made, for the report's last section.
+fn method() -> Vec<String> {
+    [
+        "Containers: lxc-rs's from `lxc-rs create -t busybox`, LXC's from `lxc-create -t busybox -f <empty file>` (so /etc/lxc/default.conf adds no network); both templates write the same config (mount.auto cgroup:mixed proc:mixed sys:ro, autodev, 7 mount entries, 5 ttys, no network). The OCI bundle is `runc spec` with process.args [\"/bin/true\"], terminal false, root = lxc-rs's busybox rootfs read-write, and the spec's own namespaces (mount pid uts ipc network), mounts, masked paths and capabilities.",
+        "Lifecycle: `hyperfine -N` (no shell for any row), all rows in one invocation; hot = 3 warm-up runs then 40 runs back to back; cold = 1 warm-up then 12 runs with `--prepare 'sleep 0.5'` (an idle gap before each run). lxc-rs / LXC run `execute -- /bin/true` or `start -F -- /bin/true`; `runc run` and `crun run` delete their container on exit, so one fixed id each serves every run and no wrapper is needed to make ids unique.",
+        "crun 1.8 refuses this host's hybrid cgroup layout, so it runs as `unshare -m sh -c 'mount -t tmpfs none /sys/fs/cgroup/unified && exec crun run ...'` (the mount is private to that namespace). `crun wrapper alone` times that wrapper running `true`; `crun run (minus wrapper)` subtracts its median from each crun sample, and is the crun figure the targets use.",
+        "Floor: `unshare --mount --pid --uts --ipc --net --fork chroot ROOTFS /bin/true`: the same namespaces and rootfs, no cgroups, mounts, devices or security set-up.",
+        "One veth: `-s lxc.net.0.type=veth` on lxc-rs execute and lxc-execute (no link: the host end stays unattached); added time = median with veth minus median without, from one hyperfine invocation of 30 runs each. lxc-rs's rows are tried first and skipped with the runtime's own error while it has no veth plugin.",
+        "Peak memory: `/usr/bin/time -f %M` around one lifecycle, 10 times per row, rows interleaved. %M is wait4's ru_maxrss for time's child: the largest max RSS among that process and the descendants reaped inside its tree (not a sum). Every row keeps its processes in that tree (the lxc-rs and LXC commands are the monitor and reap init; runc and crun run as subreapers), so each row's largest process is counted; a daemon reaped outside the tree would not be.",
+        "50 containers: per runtime, 50 copies of its busybox container's config (only lxc.uts.name differs; no network; busybox init) over its one rootfs. Start wave: 50 `lxc-rs start` / `lxc-start -d` at once, until all have exited (both return once the container runs). Stop wave: 50 `stop -k` at once (both return once it has stopped). Total = both waves; 3 rounds, alternating which runtime goes first.",
+        "Config parsing: a 2000-line config (mount entries, device rules, environment, caps, prlimits, sysctls, hooks, comments). lxc-rs: `Config::load` timed in-process by a release-built helper linking the same extensions as lxc-rs. liblxc: a C program (cc -O2, `pkg-config --cflags --libs lxc`) doing clear_config + load_config on one lxc_container. 9 batches of 50 loads each; a sample is one batch's mean per load.",
+        "Phases: 30 `lxc-rs execute` runs (after 2 warm-ups), each with LXC_RS_PHASE_TIMES set to its own file; per phase the median start (ms after PreClone began) and duration. `outside any phase` = median wall time minus the median end of the last phase.",
+        "Ratios: `lxc-rs / this` divides the lxc-rs row's median (named in brackets) by the row's median: below 1, lxc-rs is faster or smaller.",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}

@@ -1,0 +1,381 @@
+//! What the bench needs before it measures anything: the tools it compares against, release
+//! builds of lxc-rs and the config-load timer, and one work directory holding every container,
+//! bundle and file it makes, removed again by a guard whatever happens.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::run::{capture_stdout, cargo, check_status, display, fail, json_string_field, Result};
+
+/// Debian packages the bench runs, beyond what `deps::ensure_apt_packages` installs for every
+/// task (lxc, lxc-dev, busybox-static, pkg-config are there).
+const BENCH_PACKAGES: &[(&str, &str)] = &[
+    ("runc", "`runc run`, one of the runtimes compared"),
+    ("crun", "`crun run`, one of the runtimes compared"),
+    ("hyperfine", "times every lifecycle row in one invocation"),
+    ("time", "/usr/bin/time -f %M: the peak RSS of each runtime"),
+];
+
+/// Install the missing [`BENCH_PACKAGES`] (the bench runs as root: it starts containers).
+pub fn ensure_bench_packages() -> Result<()> {
+    if !is_root()? {
+        return Err(fail(
+            "the bench starts containers with LXC, runc, crun and lxc-rs: run it as root",
+        ));
+    }
+    crate::deps::ensure_apt_packages()?;
+    let missing: Vec<(&str, &str)> = BENCH_PACKAGES
+        .iter()
+        .copied()
+        .filter(|(pkg, _)| !dpkg_installed(pkg))
+        .collect();
+    if missing.is_empty() {
+        let names: Vec<&str> = BENCH_PACKAGES.iter().map(|(p, _)| *p).collect();
+        eprintln!("bench packages present: {}", names.join(" "));
+        return Ok(());
+    }
+    for (pkg, why) in &missing {
+        eprintln!("installing {pkg}: {why}");
+    }
+    let names: Vec<&str> = missing.iter().map(|(p, _)| *p).collect();
+    let mut update = Command::new("apt-get");
+    update.arg("update");
+    run_apt(update)?;
+    let mut install = Command::new("apt-get");
+    install
+        .args(["install", "-y", "--no-install-recommends"])
+        .args(&names);
+    run_apt(install)?;
+    let still: Vec<&str> = names.into_iter().filter(|p| !dpkg_installed(p)).collect();
+    if still.is_empty() {
+        Ok(())
+    } else {
+        Err(fail(format!(
+            "apt-get finished but these packages are still missing: {}",
+            still.join(" ")
+        )))
+    }
+}
+
+fn run_apt(mut cmd: Command) -> Result<()> {
+    // apt's chatter goes to stderr with our progress: stdout is the bench's summary alone.
+    cmd.env("DEBIAN_FRONTEND", "noninteractive")
+        .stdin(Stdio::null())
+        .stdout(std::io::stderr());
+    eprintln!("$ DEBIAN_FRONTEND=noninteractive {}", display(&cmd));
+    check_status(&mut cmd)
+}
+
+fn dpkg_installed(pkg: &str) -> bool {
+    package_version(pkg).is_some()
+}
+
+/// The installed version of a Debian package, `None` when it is not (fully) installed.
+pub fn package_version(pkg: &str) -> Option<String> {
+    let out = Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}\t${Version}", pkg])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (status, version) = text.split_once('\t')?;
+    (out.status.success() && status == "install ok installed").then(|| version.to_string())
+}
+
+fn is_root() -> Result<bool> {
+    let status = fs::read_to_string("/proc/self/status")
+        .map_err(|e| fail(format!("cannot read /proc/self/status: {e}")))?;
+    let euid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1))
+        .ok_or_else(|| fail("/proc/self/status has no Uid: line"))?;
+    Ok(euid == "0")
+}
+
+/// The two release binaries the bench runs.
+pub struct Built {
+    pub lxc_rs: PathBuf,
+    pub config_load: PathBuf,
+}
+
+/// Build `lxc-rs` and the config-load timer in release, in one cargo invocation so the library
+/// is compiled once, with the same features for both.
+pub fn build_release() -> Result<Built> {
+    let mut cmd = cargo([
+        "build",
+        "--release",
+        "--message-format=json-render-diagnostics",
+        "-p",
+        "lxc-cli",
+        "--bin",
+        "lxc-rs",
+        "-p",
+        "xtask",
+        "--bin",
+        "lxcrs-bench-config-load",
+        "--features",
+        "xtask/bench-config-load",
+    ]);
+    eprintln!("$ {}", display(&cmd));
+    let out = capture_stdout(&mut cmd)?;
+    let executable = |name: &str| {
+        out.lines()
+            .filter(|l| l.contains("\"reason\":\"compiler-artifact\""))
+            .filter_map(|l| json_string_field(l, "executable"))
+            .map(PathBuf::from)
+            .find(|p| p.file_name().is_some_and(|n| n == name))
+            .ok_or_else(|| fail(format!("cargo built no `{name}` executable")))
+    };
+    Ok(Built {
+        lxc_rs: executable("lxc-rs")?,
+        config_load: executable("lxcrs-bench-config-load")?,
+    })
+}
+
+/// Everything one bench run makes on the host lives under `/tmp/lxcrs-bench-<pid>/` and is
+/// named `lxcrs-bench-<pid>-*`; dropping this guard stops what still runs and removes it all.
+pub struct Workdir {
+    pub root: PathBuf,
+    /// `lxcrs-bench-<pid>`: the prefix of every container name and OCI id.
+    pub tag: String,
+    pub lxc_rs: PathBuf,
+    /// lxcpath of the lxc-rs containers.
+    pub rs_path: PathBuf,
+    /// lxcpath of the LXC containers.
+    pub lxc_path: PathBuf,
+    /// The OCI bundle shared by runc and crun.
+    pub bundle: PathBuf,
+}
+
+impl Workdir {
+    pub fn create(lxc_rs: &Path) -> Result<Workdir> {
+        let tag = format!("lxcrs-bench-{}", std::process::id());
+        let root = std::env::temp_dir().join(&tag);
+        if root.exists() {
+            return Err(fail(format!(
+                "{} already exists (a bench with this pid was interrupted?): remove it first",
+                root.display()
+            )));
+        }
+        let w = Workdir {
+            rs_path: root.join("rs"),
+            lxc_path: root.join("lxc"),
+            bundle: root.join("oci"),
+            root,
+            tag,
+            lxc_rs: lxc_rs.to_path_buf(),
+        };
+        for dir in [&w.root, &w.rs_path, &w.lxc_path, &w.bundle] {
+            mkdir(dir)?;
+        }
+        Ok(w)
+    }
+
+    pub fn rs_name(&self) -> String {
+        format!("{}-rs", self.tag)
+    }
+
+    pub fn lxc_name(&self) -> String {
+        format!("{}-lxc", self.tag)
+    }
+
+    pub fn runc_id(&self) -> String {
+        format!("{}-runc", self.tag)
+    }
+
+    pub fn crun_id(&self) -> String {
+        format!("{}-crun", self.tag)
+    }
+
+    /// The busybox rootfs every runtime runs: lxc-rs's container's (LXC's container has an
+    /// identical one of its own, made by LXC's busybox template).
+    pub fn rootfs(&self) -> PathBuf {
+        self.rs_path.join(self.rs_name()).join("rootfs")
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    /// The lxc-rs container (`lxc-rs create -t busybox`), the LXC one (`lxc-create -t busybox`
+    /// with an empty config, so /etc/lxc/default.conf's network is not added; both templates
+    /// write the same config) and the OCI bundle over lxc-rs's rootfs.
+    pub fn prepare(&self) -> Result<()> {
+        let rs = self.rs_name();
+        let mut create = Command::new(&self.lxc_rs);
+        create.args(["create", "-t", "busybox", "-n", &rs, "-P"]);
+        create.arg(&self.rs_path);
+        quiet(&mut create)?;
+
+        let empty = self.path("empty.conf");
+        write(&empty, "")?;
+        let mut create = Command::new("lxc-create");
+        create
+            .arg("-P")
+            .arg(&self.lxc_path)
+            .args(["-n", &self.lxc_name(), "-t", "busybox", "-f"])
+            .arg(&empty);
+        quiet(&mut create)?;
+
+        self.write_bundle()
+    }
+
+    /// `runc spec`, then the same container as the others: /bin/true on the busybox rootfs,
+    /// no terminal, writable root, and the spec's namespaces (mount pid uts ipc net).
+    fn write_bundle(&self) -> Result<()> {
+        let mut spec = Command::new("runc");
+        spec.arg("spec").current_dir(&self.bundle);
+        quiet(&mut spec)?;
+        let path = self.bundle.join("config.json");
+        let text = fs::read_to_string(&path)
+            .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
+        let mut config: Value = serde_json::from_str(&text)
+            .map_err(|e| fail(format!("{}: not JSON: {e}", path.display())))?;
+        config["process"]["args"] = serde_json::json!(["/bin/true"]);
+        config["process"]["terminal"] = Value::Bool(false);
+        config["root"] = serde_json::json!({
+            "path": self.rootfs().display().to_string(),
+            "readonly": false,
+        });
+        let namespaces: Vec<&str> = config["linux"]["namespaces"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|n| n["type"].as_str()).collect())
+            .unwrap_or_default();
+        for ns in ["mount", "pid", "uts", "ipc", "network"] {
+            if !namespaces.contains(&ns) {
+                return Err(fail(format!(
+                    "`runc spec` made no {ns} namespace (has {namespaces:?}): the rows would \
+                     not compare the same containers"
+                )));
+            }
+        }
+        let text = serde_json::to_string_pretty(&config)
+            .map_err(|e| fail(format!("cannot write the OCI config: {e}")))?;
+        write(&path, &text)
+    }
+
+    /// Stop whatever of ours still runs, and delete what runc and crun may have kept.
+    fn stop_everything(&self) {
+        for name in running(
+            Command::new(&self.lxc_rs)
+                .arg("ls")
+                .arg("-P")
+                .arg(&self.rs_path),
+        ) {
+            if name.starts_with(&self.tag) {
+                let mut stop = Command::new(&self.lxc_rs);
+                stop.args(["stop", "-k", "-n", &name, "-P"])
+                    .arg(&self.rs_path);
+                let _ = quiet(&mut stop);
+            }
+        }
+        for name in running(
+            Command::new("lxc-ls")
+                .arg("-1")
+                .arg("-P")
+                .arg(&self.lxc_path),
+        ) {
+            if name.starts_with(&self.tag) {
+                let mut stop = Command::new("lxc-stop");
+                stop.args(["-k", "-n", &name, "-P"]).arg(&self.lxc_path);
+                let _ = quiet(&mut stop);
+            }
+        }
+        // `run` deletes its container when it exits; these only matter after an interruption.
+        let _ = Command::new("runc")
+            .args(["delete", "--force", &self.runc_id()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let script = format!(
+            "{CRUN_HIDE_UNIFIED} && exec crun delete --force {}",
+            self.crun_id()
+        );
+        let _ = Command::new("unshare")
+            .args(["-m", "sh", "-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// crun refuses this host's hybrid cgroup layout; in a private mount namespace (unshare -m makes
+/// its mounts private), a tmpfs over the cgroup2 mount makes it see plain cgroup v1. The host's
+/// mounts are never changed.
+pub const CRUN_HIDE_UNIFIED: &str = "mount -t tmpfs none /sys/fs/cgroup/unified";
+
+impl Drop for Workdir {
+    fn drop(&mut self) {
+        self.stop_everything();
+        // A mount left under the work dir (nothing we run should leave one on the host) would
+        // make remove_dir_all reach into what it covers: keep the directory then.
+        let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let root = self.root.display().to_string();
+        let ours: Vec<&str> = mounts
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4))
+            .filter(|m| m.starts_with(&root))
+            .collect();
+        if !ours.is_empty() {
+            eprintln!(
+                "bench: NOT removing {root}: still mounted under it: {}",
+                ours.join(" ")
+            );
+            return;
+        }
+        match fs::remove_dir_all(&self.root) {
+            Ok(()) => eprintln!("bench: removed {root}"),
+            Err(e) => eprintln!("bench: cannot remove {root}: {e}"),
+        }
+    }
+}
+
+/// The names an `ls`-like command prints, one per line (nothing when it fails).
+fn running(cmd: &mut Command) -> Vec<String> {
+    let Ok(out) = cmd
+        .arg("--running")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+    else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Run a set-up command; its output is shown only when it fails.
+pub fn quiet(cmd: &mut Command) -> Result<String> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| fail(format!("cannot run `{}`: {e}", display(cmd))))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(fail(format!(
+            "`{}` failed ({}): {}{}",
+            display(cmd),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr).trim_end()
+        )))
+    }
+}
+
+pub fn mkdir(dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))
+}
+
+pub fn write(path: &Path, text: &str) -> Result<()> {
+    fs::write(path, text).map_err(|e| fail(format!("cannot write {}: {e}", path.display())))
+}
