@@ -193,31 +193,69 @@ pub enum Lookup {
     Unknown,
 }
 
+/// The registry's keys, indexed once: exact keys by name, the indexed and prefix patterns in
+/// registration order. Loading a config resolves every line, so this is on the hot path.
+struct KeyIndex {
+    exact: std::collections::HashMap<&'static str, (&'static KeyDef, &'static str)>,
+    patterns: Vec<(&'static KeyDef, &'static str)>,
+}
+
+fn key_index() -> &'static KeyIndex {
+    static INDEX: std::sync::OnceLock<KeyIndex> = std::sync::OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut index = KeyIndex {
+            exact: std::collections::HashMap::new(),
+            patterns: Vec::new(),
+        };
+        for reg in REGISTRY.iter() {
+            for def in reg.keys {
+                match def.pattern {
+                    // The first registration of a key wins, as in a linear search.
+                    KeyPattern::Exact(k) => {
+                        index.exact.entry(k).or_insert((def, reg.name));
+                    }
+                    _ => index.patterns.push((def, reg.name)),
+                }
+            }
+        }
+        index
+    })
+}
+
 /// Resolve a key: exact matches win over indexed ones, indexed over prefixes, and a longer
 /// prefix over a shorter one (so `lxc.cgroup.dir` is not taken for a `lxc.cgroup.*` setting).
 pub fn lookup(key: &str) -> Lookup {
+    let index = key_index();
+    if let Some(&(def, owner)) = index.exact.get(key) {
+        return Lookup::Supported(ResolvedKey {
+            def,
+            owner,
+            index: None,
+        });
+    }
     let mut best: Option<(u8, usize, ResolvedKey)> = None;
-    for reg in REGISTRY.iter() {
-        for def in reg.keys {
-            let Some(index) = def.pattern.matches(key) else {
-                continue;
-            };
-            let rank = match def.pattern {
-                KeyPattern::Exact(_) => (3, 0),
-                KeyPattern::Indexed { .. } => (2, 0),
-                KeyPattern::Prefix(p) => (1, p.len()),
-            };
-            let cand = ResolvedKey {
-                def,
-                owner: reg.name,
-                index,
-            };
-            if best
-                .as_ref()
-                .is_none_or(|(r, l, _)| (rank.0, rank.1) > (*r, *l))
-            {
-                best = Some((rank.0, rank.1, cand));
-            }
+    for &(def, owner) in &index.patterns {
+        let Some(idx) = def.pattern.matches(key) else {
+            continue;
+        };
+        let rank = match def.pattern {
+            KeyPattern::Exact(_) => (3, 0),
+            KeyPattern::Indexed { .. } => (2, 0),
+            KeyPattern::Prefix(p) => (1, p.len()),
+        };
+        if best
+            .as_ref()
+            .is_none_or(|(r, l, _)| (rank.0, rank.1) > (*r, *l))
+        {
+            best = Some((
+                rank.0,
+                rank.1,
+                ResolvedKey {
+                    def,
+                    owner,
+                    index: idx,
+                },
+            ));
         }
     }
     if let Some((_, _, r)) = best {

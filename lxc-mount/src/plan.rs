@@ -133,8 +133,7 @@ impl MountPlan {
             Some((p, site)) if !p.is_empty() => Some(RootfsSpec {
                 storage: config
                     .entries()
-                    .filter(|e| e.key == "lxc.rootfs.path")
-                    .last()
+                    .rfind(|e| e.key == "lxc.rootfs.path")
                     .and_then(|e| e.raw.split_once(':'))
                     .map(|(t, _)| t.to_string()),
                 // The core's parser drops the storage type; drop it here if it did not.

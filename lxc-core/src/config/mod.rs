@@ -616,26 +616,34 @@ impl Config {
     }
 
     /// Every entry, in file order, included ones too.
-    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+    pub fn entries(&self) -> impl DoubleEndedIterator<Item = &Entry> {
         self.lines.iter().filter_map(|l| match l {
             Line::Entry(e) => Some(e),
             Line::Text(_) => None,
         })
     }
 
+    /// The newest entry of any of `keys`: searched from the end, so checks made on every set
+    /// stay cheap in long configs.
+    pub fn newest_of(&self, keys: &[&str]) -> Option<&Entry> {
+        self.entries()
+            .rev()
+            .find(|e| keys.contains(&e.key.as_str()))
+    }
+
     /// The last normalized value of a key.
     pub fn last(&self, key: &str) -> Option<&str> {
         self.entries()
-            .filter(|e| e.key == key)
-            .last()
+            .rev()
+            .find(|e| e.key == key)
             .map(|e| e.value.as_str())
     }
 
     /// Where the last value of a key came from (for error messages at start time).
     pub fn origin_of(&self, key: &str) -> Option<&Origin> {
         self.entries()
-            .filter(|e| e.key == key)
-            .last()
+            .rev()
+            .find(|e| e.key == key)
             .map(|e| &e.origin)
     }
 

@@ -567,11 +567,18 @@ pub fn on_empty(key: &str) -> OnEmpty {
 /// Checks of a new value against the rest of the config, as LXC's setters make them.
 pub fn check_set(config: &Config, key: &str, _value: &str) -> Result<(), String> {
     match key {
-        "lxc.cap.drop" if cap_state(config).0 => Err(
-            "capabilities to drop, but lxc.cap.keep is set (keeping and dropping capabilities \
+        // Only whether the newest cap line is a keep line matters here (cap_state's flag).
+        "lxc.cap.drop"
+            if config
+                .newest_of(&["lxc.cap.keep", "lxc.cap.drop"])
+                .is_some_and(|e| e.key == "lxc.cap.keep") =>
+        {
+            Err(
+                "capabilities to drop, but lxc.cap.keep is set (keeping and dropping capabilities \
              are mutually exclusive; clear lxc.cap.keep first)"
-                .into(),
-        ),
+                    .into(),
+            )
+        }
         "lxc.cap.keep" => {
             let (keep, list) = cap_state(config);
             if !keep && !list.is_empty() {

@@ -201,10 +201,7 @@ pub struct Rootfs {
 }
 
 pub fn rootfs(config: &Config) -> Rootfs {
-    let entry = config
-        .entries()
-        .filter(|e| e.key == "lxc.rootfs.path")
-        .last();
+    let entry = config.entries().rfind(|e| e.key == "lxc.rootfs.path");
     let bdev_type = entry.and_then(|e| {
         let (ty, _) = parse::split_rootfs_path(unquote(&e.raw));
         ty.map(parse::path_simplify)

@@ -216,8 +216,7 @@ pub fn create(lxcpath: &Path, name: &str, opts: &CreateOptions) -> Result<()> {
     // A rootfs the base config names is used as it is (and never removed), like LXC's.
     let given_rootfs = match base
         .entries()
-        .filter(|e| e.key == "lxc.rootfs.path")
-        .last()
+        .rfind(|e| e.key == "lxc.rootfs.path")
         .map(|e| e.raw.clone())
         .filter(|v| !v.is_empty())
     {
