@@ -3,7 +3,6 @@
 //! status (128 + N for a signal death).
 
 use std::ffi::CString;
-use std::os::fd::AsFd;
 
 use super::sync::Channel;
 use crate::sys;
@@ -31,30 +30,7 @@ pub fn run(
     let mut sigs = FORWARD.to_vec();
     sigs.push(libc::SIGCHLD);
     let old_mask = sys::block_signals(&sigs).map_err(|e| format!("block signals: {e}"))?;
-    let (err_rd, err_wr) = sys::pipe().map_err(|e| format!("pipe: {e}"))?;
-    let app = match sys::fork().map_err(|e| format!("fork: {e}"))? {
-        None => {
-            drop(err_rd);
-            let _ = sys::set_sigmask(&old_mask);
-            sys::reset_signal_handlers();
-            let e = sys::execvpe(cmd, argv, env);
-            let code = e.raw_os_error().unwrap_or(libc::EIO);
-            let _ = sys::write_all(err_wr.as_fd(), &code.to_le_bytes());
-            sys::exit_now(127)
-        }
-        Some(pid) => pid,
-    };
-    drop(err_wr);
-    let mut buf = [0u8; 4];
-    let n = sys::read(err_rd.as_fd(), &mut buf).unwrap_or(0);
-    if n == 4 {
-        let errno = i32::from_le_bytes(buf);
-        let _ = sys::wait_any(false);
-        return Err(format!(
-            "exec {cmd}: {}",
-            std::io::Error::from_raw_os_error(errno)
-        ));
-    }
+    let app = sys::spawn(cmd, argv, env, &old_mask).map_err(|e| format!("exec {cmd}: {e}"))?;
     // The command runs: closing our end of the sync channel tells the monitor so.
     let _ = chan;
     sys::close_from(3).ok();
