@@ -194,8 +194,17 @@ pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
 
 pub fn write_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
     while !buf.is_empty() {
+        let n = write_some(fd.as_raw_fd(), buf)?;
+        buf = &buf[n..];
+    }
+    Ok(())
+}
+
+/// One write, retried on EINTR. On a raw fd, so it also serves code between fork and exec.
+pub fn write_some(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    loop {
         // SAFETY: buf is a valid readable slice.
-        let n = unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) };
+        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
         if n < 0 {
             let e = io::Error::last_os_error();
             if e.kind() == io::ErrorKind::Interrupted {
@@ -203,16 +212,36 @@ pub fn write_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
             }
             return Err(e);
         }
-        buf = &buf[n as usize..];
+        return Ok(n as usize);
     }
-    Ok(())
 }
 
 /// One read; `Ok(0)` is end of file (or, on a seqpacket socket, the peer closed).
 pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    read_some(fd.as_raw_fd(), buf)
+}
+
+/// One read, retried on EINTR, on a raw fd.
+pub fn read_some(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
     loop {
         // SAFETY: buf is a valid writable slice.
-        let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        return Ok(n as usize);
+    }
+}
+
+/// poll(2) over prepared pollfds (an fd of -1 is skipped), retried on EINTR; how many are ready.
+pub fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<usize> {
+    loop {
+        // SAFETY: fds is a valid array of pollfd of the given length.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
         if n < 0 {
             let e = io::Error::last_os_error();
             if e.kind() == io::ErrorKind::Interrupted {
@@ -234,18 +263,7 @@ pub fn poll_readable(fds: &[BorrowedFd<'_>], timeout_ms: i32) -> io::Result<Vec<
             revents: 0,
         })
         .collect();
-    loop {
-        // SAFETY: pfds is a valid array of pollfd of the given length.
-        let n = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout_ms) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        break;
-    }
+    poll(&mut pfds, timeout_ms)?;
     Ok(pfds.iter().map(|p| p.revents != 0).collect())
 }
 

@@ -5,74 +5,8 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use lxc_core::keys::parse::c_isspace;
 
-/// C's `strtoul(s, &end, base)`: leading white space, an optional sign, `0x`/`0` prefixes for
-/// base 0 or 16. Returns the value C returns (a negative number wraps, an overflow gives
-/// `u64::MAX`), the bytes consumed (0: no digits) and whether it overflowed (`ERANGE`).
-pub(crate) fn strtoul(s: &str, base: u32) -> (u64, usize, bool) {
-    let s = s.as_bytes();
-    let mut i = 0;
-    while i < s.len() && c_isspace(s[i]) {
-        i += 1;
-    }
-    let mut negative = false;
-    if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
-        negative = s[i] == b'-';
-        i += 1;
-    }
-    let mut base = base;
-    let rest = &s[i..];
-    // "0x" is a prefix only when a hex digit follows; else C reads the "0" alone.
-    if (base == 0 || base == 16)
-        && rest.len() > 2
-        && rest[0] == b'0'
-        && (rest[1] | 0x20) == b'x'
-        && rest[2].is_ascii_hexdigit()
-    {
-        base = 16;
-        i += 2;
-    } else if base == 0 {
-        base = if rest.first() == Some(&b'0') { 8 } else { 10 };
-    }
-    let start = i;
-    let mut value: u64 = 0;
-    let mut overflow = false;
-    while i < s.len() {
-        let d = match s[i] {
-            c @ b'0'..=b'9' => u32::from(c - b'0'),
-            c @ b'a'..=b'z' => u32::from(c - b'a') + 10,
-            c @ b'A'..=b'Z' => u32::from(c - b'A') + 10,
-            _ => break,
-        };
-        if d >= base {
-            break;
-        }
-        match value
-            .checked_mul(u64::from(base))
-            .and_then(|m| m.checked_add(u64::from(d)))
-        {
-            Some(v) => value = v,
-            None => overflow = true,
-        }
-        i += 1;
-    }
-    if i == start {
-        return (0, 0, false);
-    }
-    if overflow {
-        return (u64::MAX, i, true);
-    }
-    (
-        if negative {
-            value.wrapping_neg()
-        } else {
-            value
-        },
-        i,
-        false,
-    )
-}
+pub(crate) use lxc_core::keys::parse::strtoul;
 
 /// LXC's `get_u16(&v, s, 0)`: `strtoul` base 0, the whole string, at most 0xffff.
 pub(crate) fn get_u16(s: &str) -> Option<u16> {

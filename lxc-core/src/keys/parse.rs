@@ -91,6 +91,21 @@ fn c_strtou(s: &[u8], base: u32) -> CNum {
     }
 }
 
+/// C's `strtoul(s, &end, base)`: the value C returns (a negative number wraps, an overflow
+/// gives `u64::MAX`), the bytes consumed (0: no digits) and whether it overflowed (`ERANGE`).
+pub fn strtoul(s: &str, base: u32) -> (u64, usize, bool) {
+    let n = c_strtou(s.as_bytes(), base);
+    if n.end == 0 {
+        (0, 0, false)
+    } else if n.overflow {
+        (u64::MAX, n.end, true)
+    } else if n.negative {
+        (n.magnitude.wrapping_neg(), n.end, false)
+    } else {
+        (n.magnitude, n.end, false)
+    }
+}
+
 /// LXC's `lxc_safe_ulong`: no `-`, base 0, the whole string must be the number.
 pub fn safe_ulong(s: &str) -> Option<u64> {
     let b = s.as_bytes();
