@@ -5,7 +5,6 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-
 pub(crate) use lxc_core::keys::parse::strtoul;
 
 /// LXC's `get_u16(&v, s, 0)`: `strtoul` base 0, the whole string, at most 0xffff.
