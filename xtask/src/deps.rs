@@ -37,14 +37,19 @@ const APT_PACKAGES: &[(&str, &str)] = &[
 /// Install the missing packages of [`APT_PACKAGES`] with apt-get (as root), or explain what to
 /// install when we are not root.
 pub fn ensure_apt_packages() -> Result<()> {
+    ensure(APT_PACKAGES)
+}
+
+/// Install the missing packages of `packages` (name, why it is needed).
+pub fn ensure(packages: &[(&str, &str)]) -> Result<()> {
     let mut missing = Vec::new();
-    for &(pkg, why) in APT_PACKAGES {
+    for &(pkg, why) in packages {
         if !dpkg_installed(pkg)? {
             missing.push((pkg, why));
         }
     }
     if missing.is_empty() {
-        let names: Vec<&str> = APT_PACKAGES.iter().map(|(p, _)| *p).collect();
+        let names: Vec<&str> = packages.iter().map(|(p, _)| *p).collect();
         eprintln!("apt packages present: {}", names.join(" "));
         return Ok(());
     }
@@ -90,8 +95,10 @@ pub fn ensure_apt_packages() -> Result<()> {
 }
 
 fn run_apt(mut cmd: Command) -> Result<()> {
+    // apt's chatter goes to stderr with our progress, so stdout stays a task's own output.
     cmd.env("DEBIAN_FRONTEND", "noninteractive")
-        .stdin(Stdio::null());
+        .stdin(Stdio::null())
+        .stdout(std::io::stderr());
     eprintln!("$ DEBIAN_FRONTEND=noninteractive {}", display(&cmd));
     check_status(&mut cmd)
 }
@@ -120,7 +127,7 @@ fn dpkg_installed(pkg: &str) -> Result<bool> {
 }
 
 /// The effective uid from /proc (std has no geteuid, and this saves a libc dependency).
-fn is_root() -> Result<bool> {
+pub fn is_root() -> Result<bool> {
     let status = std::fs::read_to_string("/proc/self/status")
         .map_err(|e| fail(format!("cannot read /proc/self/status: {e}")))?;
     let euid = status

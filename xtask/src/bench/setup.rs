@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::run::{capture_stdout, cargo, check_status, display, fail, json_string_field, Result};
+use crate::run::{capture_stdout, cargo, display, fail, json_string_field, Result};
 
 /// Debian packages the bench runs, beyond what `deps::ensure_apt_packages` installs for every
 /// task (lxc, lxc-dev, busybox-static, pkg-config are there).
@@ -21,56 +21,13 @@ const BENCH_PACKAGES: &[(&str, &str)] = &[
 
 /// Install the missing [`BENCH_PACKAGES`] (the bench runs as root: it starts containers).
 pub fn ensure_bench_packages() -> Result<()> {
-    if !is_root()? {
+    if !crate::deps::is_root()? {
         return Err(fail(
             "the bench starts containers with LXC, runc, crun and lxc-rs: run it as root",
         ));
     }
     crate::deps::ensure_apt_packages()?;
-    let missing: Vec<(&str, &str)> = BENCH_PACKAGES
-        .iter()
-        .copied()
-        .filter(|(pkg, _)| !dpkg_installed(pkg))
-        .collect();
-    if missing.is_empty() {
-        let names: Vec<&str> = BENCH_PACKAGES.iter().map(|(p, _)| *p).collect();
-        eprintln!("bench packages present: {}", names.join(" "));
-        return Ok(());
-    }
-    for (pkg, why) in &missing {
-        eprintln!("installing {pkg}: {why}");
-    }
-    let names: Vec<&str> = missing.iter().map(|(p, _)| *p).collect();
-    let mut update = Command::new("apt-get");
-    update.arg("update");
-    run_apt(update)?;
-    let mut install = Command::new("apt-get");
-    install
-        .args(["install", "-y", "--no-install-recommends"])
-        .args(&names);
-    run_apt(install)?;
-    let still: Vec<&str> = names.into_iter().filter(|p| !dpkg_installed(p)).collect();
-    if still.is_empty() {
-        Ok(())
-    } else {
-        Err(fail(format!(
-            "apt-get finished but these packages are still missing: {}",
-            still.join(" ")
-        )))
-    }
-}
-
-fn run_apt(mut cmd: Command) -> Result<()> {
-    // apt's chatter goes to stderr with our progress: stdout is the bench's summary alone.
-    cmd.env("DEBIAN_FRONTEND", "noninteractive")
-        .stdin(Stdio::null())
-        .stdout(std::io::stderr());
-    eprintln!("$ DEBIAN_FRONTEND=noninteractive {}", display(&cmd));
-    check_status(&mut cmd)
-}
-
-fn dpkg_installed(pkg: &str) -> bool {
-    package_version(pkg).is_some()
+    crate::deps::ensure(BENCH_PACKAGES)
 }
 
 /// The installed version of a Debian package, `None` when it is not (fully) installed.
@@ -84,17 +41,6 @@ pub fn package_version(pkg: &str) -> Option<String> {
     let text = String::from_utf8_lossy(&out.stdout);
     let (status, version) = text.split_once('\t')?;
     (out.status.success() && status == "install ok installed").then(|| version.to_string())
-}
-
-fn is_root() -> Result<bool> {
-    let status = fs::read_to_string("/proc/self/status")
-        .map_err(|e| fail(format!("cannot read /proc/self/status: {e}")))?;
-    let euid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_whitespace().nth(1))
-        .ok_or_else(|| fail("/proc/self/status has no Uid: line"))?;
-    Ok(euid == "0")
 }
 
 /// The two release binaries the bench runs.
