@@ -486,3 +486,47 @@ fn foreground_wait_and_forced_destroy() {
     assert!(!t.lxcpath.join(&t.name).exists());
     t.assert_nothing_left();
 }
+
+/// `lxc.namespace.keep`, `lxc.namespace.clone` (with a time namespace) and
+/// `lxc.namespace.share.*`: what init's /proc/PID/ns links show.
+#[test]
+fn namespace_keep_clone_and_share() {
+    require_root!();
+    let host = |ns: &str| ns_link("self", ns);
+
+    // Keep the host's network namespace. Init is `sleep`, not busybox's init: its rcS would run
+    // udhcpc, which must never talk to the host's network.
+    let a = TestContainer::busybox("nsa");
+    a.append_config("lxc.namespace.keep = net\n");
+    a.ok(&["start", "--", "/bin/sleep", "600"]);
+    let apid = a.init_pid().to_string();
+    assert_eq!(ns_link(&apid, "net"), host("net"), "keep net");
+    assert_ne!(ns_link(&apid, "uts"), host("uts"), "uts still new");
+
+    let t = TestContainer::busybox("nst");
+    t.append_config("lxc.namespace.clone = mnt pid uts ipc cgroup time\n");
+    t.ok(&["start", "--", "/bin/sleep", "600"]);
+    let tpid = t.init_pid().to_string();
+    assert_ne!(ns_link(&tpid, "time"), host("time"), "new time namespace");
+    assert_eq!(
+        ns_link(&tpid, "net"),
+        host("net"),
+        "net not in lxc.namespace.clone"
+    );
+
+    // Share the first container's uts namespace by its init's pid, and its ipc namespace by
+    // path. (By name needs both in one lxcpath; these fixtures each have their own.)
+    let b = TestContainer::busybox("nsb");
+    let uts = format!("lxc.namespace.share.uts={apid}");
+    let ipc = format!("lxc.namespace.share.ipc=/proc/{tpid}/ns/ipc");
+    b.ok(&["start", "-s", &uts, "-s", &ipc]);
+    let bpid = b.init_pid().to_string();
+    assert_eq!(ns_link(&bpid, "uts"), ns_link(&apid, "uts"), "shared uts");
+    assert_eq!(ns_link(&bpid, "ipc"), ns_link(&tpid, "ipc"), "shared ipc");
+    assert_ne!(ns_link(&bpid, "mnt"), ns_link(&apid, "mnt"), "own mnt");
+
+    for c in [&b, &t, &a] {
+        c.ok(&["stop", "-k"]);
+        c.assert_nothing_left();
+    }
+}

@@ -90,7 +90,7 @@ pub struct Share {
 /// Which namespaces the start creates and which it joins.
 #[derive(Debug, Clone)]
 pub struct NsPlan {
-    /// CLONE_NEW* flags for clone3 (cgroup and time are unshared later, in the child).
+    /// CLONE_NEW* flags for clone3 (cgroup is unshared later, in the child).
     pub clone_flags: i32,
     /// Bring `lo` up in a new network namespace (LXC does for an `empty` network with
     /// `flags = up`).
@@ -155,7 +155,10 @@ pub fn namespaces(
     }
     let new_cgroup = flags & libc::CLONE_NEWCGROUP != 0;
     Ok(NsPlan {
-        clone_flags: flags & !(libc::CLONE_NEWCGROUP | libc::CLONE_NEWTIME),
+        // A time namespace is created by clone3 itself, with zero offsets (setting offsets is the
+        // time_namespace extension's lxc.time.offset.*, which must happen before any process
+        // enters it). The cgroup namespace is unshared later, after the cgroup attach.
+        clone_flags: flags & !libc::CLONE_NEWCGROUP,
         loopback_up: false,
         new_cgroup,
         share,
