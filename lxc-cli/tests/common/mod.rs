@@ -224,6 +224,11 @@ impl Drop for TestContainer {
         let result =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.assert_nothing_left()));
         let _ = fs::remove_dir_all(&self.lxcpath);
+        // LXC's own tools (used by the LXC-made container test) leave their lock directory for
+        // the lxcpath under /run/lxc/lock; it carries our unique name, so it is ours to remove.
+        if let Ok(rel) = self.lxcpath.strip_prefix("/") {
+            let _ = fs::remove_dir_all(Path::new("/run/lxc/lock").join(rel));
+        }
         if !std::thread::panicking() {
             if let Err(e) = result {
                 std::panic::resume_unwind(e);

@@ -280,6 +280,11 @@ impl Drop for Workdir {
             Ok(()) => eprintln!("bench: removed {root}"),
             Err(e) => eprintln!("bench: cannot remove {root}: {e}"),
         }
+        // liblxc keeps lock directories per lxcpath under /run/lxc/lock; ours carry the work
+        // dir's unique name.
+        if let Ok(rel) = self.root.strip_prefix("/") {
+            let _ = fs::remove_dir_all(Path::new("/run/lxc/lock").join(rel));
+        }
     }
 }
 
