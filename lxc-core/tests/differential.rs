@@ -1,9 +1,9 @@
 //! Differential test of the config engine against liblxc itself (Debian's LXC 5.0.2).
 //!
-//! A small C program (`tests/c/lxc_oracle.c`) is built against liblxc and driven over a pipe:
-//! it sets, gets, clears, saves and loads config items through LXC's own API. For every key the
-//! core registers (prefix keys instantiated with sample subkeys), every value in the table below
-//! goes through both engines and the answers must agree:
+//! A small C program (lxc-testkit's `c/lxc_oracle.c`) is built against liblxc and driven over a
+//! pipe: it sets, gets, clears, saves and loads config items through LXC's own API. For every
+//! key the core registers (prefix keys instantiated with sample subkeys), every value in the
+//! table below goes through both engines and the answers must agree:
 //!
 //! - the same acceptance of the value, and the same printed value of every key afterwards,
 //! - the same after `clear_config_item`, and after setting the key to an empty value,
@@ -17,28 +17,18 @@
 //! so the list stays honest.
 //!
 //! Skips (with the reason printed) only when liblxc's development files or a C compiler are
-//! missing. Everything it makes lives under /tmp/lxcrs-t-diff-<pid> and is removed after.
+//! missing. Everything it makes lives under /tmp/lxcrs-t-diff-<pid> and is removed after, with
+//! liblxc's lock directory for it (/run/lxc/lock/tmp/lxcrs-t-diff-<pid>).
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::path::Path;
 
 use lxc_core::config::lxc_keys::{LXC_CONFIG_ITEMS, LXC_SUBKEYS};
 use lxc_core::registry::{self, KeyPattern};
 use lxc_core::Config;
+use lxc_testkit::{Allow, Harness, Oracle, TestDir};
 
 // ---------------------------------------------------------------------------------------------
 // Differences kept on purpose.
-
-/// A difference between LXC and lxc-rs that is deliberate. `case` is matched against the name
-/// of the check that differs (see `Diff::check`): an exact match, or a prefix when it ends in
-/// `*`.
-struct Allow {
-    case: &'static str,
-    reason: &'static str,
-}
 
 const ATOMIC: &str = "lxc-rs applies a value all or nothing; LXC's setter stores the number (or \
                       the tokens before a bad one) before it checks the rest, so a rejected \
@@ -464,161 +454,6 @@ fn sample_keys() -> Vec<String> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The oracle.
-
-fn esc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b <= 0x20 || b >= 0x7f || b == b'\\' {
-            let _ = write!(out, "\\x{b:02x}");
-        } else {
-            out.push(b as char);
-        }
-    }
-    out
-}
-
-fn unesc(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() + 1 && b.get(i + 1) == Some(&b'x') {
-            let hex = std::str::from_utf8(&b[i + 2..i + 4]).expect("escape");
-            out.push(u8::from_str_radix(hex, 16).expect("hex escape"));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-struct Oracle {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-}
-
-impl Oracle {
-    /// Build the C helper, or say why it cannot be built here.
-    fn build(dir: &Path) -> Result<PathBuf, String> {
-        let flags = Command::new("pkg-config")
-            .args(["--cflags", "--libs", "lxc"])
-            .output()
-            .map_err(|e| format!("pkg-config not runnable: {e}"))?;
-        if !flags.status.success() {
-            return Err(format!(
-                "pkg-config does not know lxc (install lxc-dev): {}",
-                String::from_utf8_lossy(&flags.stderr).trim()
-            ));
-        }
-        let flags = String::from_utf8_lossy(&flags.stdout).into_owned();
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/lxc_oracle.c");
-        let bin = dir.join("lxc_oracle");
-        let out = Command::new("cc")
-            .arg("-O1")
-            .arg("-Wall")
-            .arg("-o")
-            .arg(&bin)
-            .arg(&src)
-            .args(flags.split_whitespace())
-            .output()
-            .map_err(|e| format!("no C compiler (cc): {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "building {} failed: {}",
-                src.display(),
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        Ok(bin)
-    }
-
-    fn spawn(bin: &Path, dir: &Path, name: &str) -> Oracle {
-        let empty = dir.join("empty.conf");
-        std::fs::write(&empty, "").expect("write empty config");
-        // save_config makes <lxcpath>/<name> but not the lxcpath itself.
-        std::fs::create_dir_all(dir.join("lxcpath")).expect("make the lxcpath");
-        let mut child = Command::new(bin)
-            .arg(name)
-            .arg(dir.join("lxcpath"))
-            .arg(&empty)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            // liblxc logs every refused value on stderr; that is expected noise here.
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the oracle");
-        let stdin = child.stdin.take().expect("oracle stdin");
-        let stdout = BufReader::new(child.stdout.take().expect("oracle stdout"));
-        Oracle {
-            child,
-            stdin,
-            stdout,
-        }
-    }
-
-    fn cmd(&mut self, words: &[&str]) -> String {
-        let line: Vec<String> = words
-            .iter()
-            .enumerate()
-            .map(|(i, w)| if i == 0 { w.to_string() } else { esc(w) })
-            .collect();
-        writeln!(self.stdin, "{}", line.join(" ")).expect("write to oracle");
-        self.stdin.flush().expect("flush oracle");
-        let mut answer = String::new();
-        self.stdout.read_line(&mut answer).expect("read oracle");
-        let answer = answer.trim_end_matches('\n').to_string();
-        assert!(
-            !answer.is_empty() && !answer.starts_with("bad-"),
-            "oracle did not understand {line:?}: {answer:?}"
-        );
-        answer
-    }
-
-    fn ok(&mut self, words: &[&str]) -> bool {
-        match self.cmd(words).as_str() {
-            "ok" => true,
-            "err" => false,
-            other => panic!("oracle answered {other:?} to {words:?}"),
-        }
-    }
-
-    fn value(&mut self, words: &[&str]) -> Option<String> {
-        let a = self.cmd(words);
-        if a == "err" {
-            return None;
-        }
-        Some(unesc(a.strip_prefix("val ").expect("val answer")))
-    }
-
-    fn reset(&mut self) {
-        assert!(self.ok(&["reset"]), "oracle reset failed");
-    }
-}
-
-impl Drop for Oracle {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The test's private directory, removed on drop together with the lock directory liblxc
-/// makes for its lxcpath (/run/lxc/lock/<lxcpath>).
-struct TmpDir(PathBuf);
-
-impl Drop for TmpDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-        let rel = self.0.strip_prefix("/").unwrap_or(&self.0);
-        let _ = std::fs::remove_dir_all(Path::new("/run/lxc/lock").join(rel));
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // The comparison.
 
 /// One side's answer to an operation.
@@ -628,150 +463,66 @@ enum Answer {
     Value(Option<String>),
 }
 
-type Snapshot = BTreeMap<String, Option<String>>;
-
 struct Diff {
-    tmp: PathBuf,
-    main: Oracle,
-    /// A second LXC that reads saved files, so the main one keeps its state.
-    aux: Oracle,
+    /// LXC's side (the compared oracle and the one that reads saved files) and the tally.
+    h: Harness,
     ours: Config,
-    keys: Vec<String>,
-    failures: Vec<String>,
-    allowed_hits: Vec<(String, &'static str)>,
-    used_allows: Vec<bool>,
-    checks: usize,
     lxc_save_refused: Vec<String>,
 }
 
 impl Diff {
-    fn allowed(&mut self, case: &str) -> Option<&'static str> {
-        for (i, a) in ALLOWED.iter().enumerate() {
-            let hit = match a.case.strip_suffix('*') {
-                Some(p) => case.starts_with(p),
-                None => case == a.case,
-            };
-            if hit {
-                self.used_allows[i] = true;
-                return Some(a.reason);
-            }
-        }
-        None
-    }
-
-    /// Record a difference under the check's name unless it is allowed.
-    fn check<T: std::fmt::Debug + PartialEq>(&mut self, case: &str, what: &str, lxc: T, ours: T) {
-        self.checks += 1;
-        if lxc == ours {
-            return;
-        }
-        let msg = format!("{case}: {what}: LXC {lxc:?}, lxc-rs {ours:?}");
-        match self.allowed(case) {
-            Some(reason) => self.allowed_hits.push((msg, reason)),
-            None => self.failures.push(msg),
-        }
-    }
-
-    fn snapshot_lxc(oracle: &mut Oracle, keys: &[String]) -> Snapshot {
-        keys.iter()
-            .map(|k| (k.clone(), oracle.value(&["get", k])))
-            .collect()
-    }
-
-    fn snapshot_ours(config: &Config, keys: &[String]) -> Snapshot {
-        keys.iter()
-            .map(|k| (k.clone(), config.get(k).ok()))
-            .collect()
-    }
-
-    fn compare_snapshots(&mut self, case: &str, lxc: &Snapshot, ours: &Snapshot) {
-        for (k, l) in lxc {
-            let o = ours.get(k).cloned().flatten();
-            self.check(case, &format!("get {k}"), l.clone(), o);
-        }
-    }
-
     /// Compare every key's printed value in both engines' current state.
     fn compare_state(&mut self, case: &str) {
-        let keys = self.keys.clone();
-        let l = Self::snapshot_lxc(&mut self.main, &keys);
-        let o = Self::snapshot_ours(&self.ours, &keys);
-        self.compare_snapshots(case, &l, &o);
+        let ours = &self.ours;
+        self.h.compare_state(case, |k| ours.get(k).ok());
     }
 
     fn reset(&mut self) {
-        self.main.reset();
+        self.h.main.reset();
         self.ours = Config::new();
     }
 
     fn op(&mut self, case: &str, op: &Op) {
         let (l, o) = match op {
             Op::Set(k, val) => (
-                Answer::Ok(self.main.ok(&["set", k, val])),
+                Answer::Ok(self.h.main.set(k, val)),
                 Answer::Ok(self.ours.set(k, val).is_ok()),
             ),
             Op::Clear(k) => (
-                Answer::Ok(self.main.ok(&["clear", k])),
+                Answer::Ok(self.h.main.clear(k)),
                 Answer::Ok(self.ours.clear(k).is_ok()),
             ),
             Op::Get(k) => (
-                Answer::Value(self.main.value(&["get", k])),
+                Answer::Value(self.h.main.get(k)),
                 Answer::Value(self.ours.get(k).ok()),
             ),
         };
-        self.check(case, &format!("{op:?}"), l, o);
+        self.h.check(case, &format!("{op:?}"), l, o);
     }
 
     /// Save both configs; both engines read both files; every reading must agree with every
     /// other.
     fn compare_saved(&mut self, case: &str) {
-        let ours_file = self.tmp.join("saved-by-lxc-rs.conf");
-        let lxc_file = self.tmp.join("saved-by-lxc.conf");
-        self.ours.save(&ours_file).expect("save ours");
-        let mut files = vec![("lxc-rs's file", ours_file)];
+        let ours = &self.ours;
+        let lxc_saved = self.h.compare_saved(
+            case,
+            |f| ours.save(f).expect("save ours"),
+            |f| Config::load(f).ok(),
+            |c, k| c.get(k).ok(),
+        );
         // LXC's save chowns the container directory into the id map when there is one, which
         // needs a map for root in both uids and gids; with a single map it refuses to save.
         // Then only lxc-rs's file is read.
-        if self.main.ok(&["save", &lxc_file.display().to_string()]) {
-            files.push(("LXC's file", lxc_file));
-        } else {
+        if !lxc_saved {
             self.lxc_save_refused.push(case.to_string());
-        }
-        let keys = self.keys.clone();
-        let mut readings: Vec<(String, bool, Snapshot)> = Vec::new();
-        for (label, file) in &files {
-            self.aux.reset();
-            let ok = self.aux.ok(&["load", &file.display().to_string()]);
-            readings.push((
-                format!("LXC reading {label}"),
-                ok,
-                Self::snapshot_lxc(&mut self.aux, &keys),
-            ));
-            let ours = Config::load(file);
-            let ok = ours.is_ok();
-            let snap = ours
-                .map(|c| Self::snapshot_ours(&c, &keys))
-                .unwrap_or_default();
-            readings.push((format!("lxc-rs reading {label}"), ok, snap));
-        }
-        let (first_label, first_ok, first) = readings[0].clone();
-        for (label, ok, snap) in readings.iter().skip(1) {
-            let c = format!("{case} saved: {first_label} vs {label}");
-            self.check(&c, "load", first_ok, *ok);
-            if *ok && first_ok {
-                self.compare_snapshots(&c, &first, snap);
-            }
         }
     }
 
     /// Load one config file in both engines and compare.
     fn compare_file(&mut self, case: &str, text: &str) {
-        let file = self.tmp.join("input.conf");
-        std::fs::write(&file, text).expect("write input config");
-        self.main.reset();
-        let lxc_ok = self.main.ok(&["load", &file.display().to_string()]);
+        let (file, lxc_ok) = self.h.load_file(text);
         let ours = Config::load(&file);
-        self.check(case, "load", lxc_ok, ours.is_ok());
+        self.h.check(case, "load", lxc_ok, ours.is_ok());
         self.ours = ours.unwrap_or_default();
         self.compare_state(case);
         if lxc_ok {
@@ -1074,13 +825,8 @@ fn files(tmp: &Path) -> Vec<(&'static str, String)> {
 
 #[test]
 fn config_engine_matches_liblxc() {
-    let tmp = TmpDir(PathBuf::from(format!(
-        "/tmp/lxcrs-t-diff-{}",
-        std::process::id()
-    )));
-    let _ = std::fs::remove_dir_all(&tmp.0);
-    std::fs::create_dir_all(&tmp.0).expect("make the test directory");
-    let bin = match Oracle::build(&tmp.0) {
+    let tmp = TestDir::fresh("lxcrs-t-diff");
+    let bin = match Oracle::build(tmp.path()) {
         Ok(b) => b,
         Err(why) => {
             eprintln!("SKIP config_engine_matches_liblxc: {why}");
@@ -1088,31 +834,24 @@ fn config_engine_matches_liblxc() {
         }
     };
     std::fs::write(
-        tmp.0.join("inc.conf"),
+        tmp.path().join("inc.conf"),
         "lxc.uts.name = included\nlxc.pty.max = 2\n",
     )
     .expect("write include file");
-    std::fs::create_dir_all(tmp.0.join("inc.d")).expect("make include dir");
+    std::fs::create_dir_all(tmp.path().join("inc.d")).expect("make include dir");
     std::fs::write(
-        tmp.0.join("inc.d/10-a.conf"),
+        tmp.path().join("inc.d/10-a.conf"),
         "lxc.mount.entry = /x x none bind 0 0\n",
     )
     .expect("write include dir file");
-    std::fs::write(tmp.0.join("inc.d/ignored.txt"), "lxc.tty.max = 1\n").expect("write");
+    std::fs::write(tmp.path().join("inc.d/ignored.txt"), "lxc.tty.max = 1\n").expect("write");
 
     let mut keys = sample_keys();
     // LXC cannot print lxc.include (ENOSYS); lxc-rs lists the include lines. Compared apart.
     keys.retain(|k| k != "lxc.include");
     let mut d = Diff {
-        tmp: tmp.0.clone(),
-        main: Oracle::spawn(&bin, &tmp.0, "lxcrs-t-diff-main"),
-        aux: Oracle::spawn(&bin, &tmp.0, "lxcrs-t-diff-aux"),
+        h: Harness::new(&bin, tmp.path(), "lxcrs-t-diff", keys.clone(), ALLOWED),
         ours: Config::new(),
-        keys: keys.clone(),
-        failures: Vec::new(),
-        allowed_hits: Vec::new(),
-        used_allows: vec![false; ALLOWED.len()],
-        checks: 0,
         lxc_save_refused: Vec::new(),
     };
 
@@ -1122,7 +861,7 @@ fn config_engine_matches_liblxc() {
 
     let mut missing = Vec::new();
     for key in sample_keys() {
-        let Some(values) = values_for(&key, &tmp.0) else {
+        let Some(values) = values_for(&key, tmp.path()) else {
             missing.push(key);
             continue;
         };
@@ -1131,16 +870,16 @@ fn config_engine_matches_liblxc() {
                 let accepted_case =
                     format!("{} {key}={val:?}", if good { "set" } else { "rejected" });
                 d.reset();
-                let lxc_ok = d.main.ok(&["set", &key, val]);
+                let lxc_ok = d.h.main.set(&key, val);
                 let ours_ok = d.ours.set(&key, val).is_ok();
                 if lxc_ok != good {
-                    d.failures.push(format!(
+                    d.h.failures.push(format!(
                         "{accepted_case}: the value table says LXC {} it, LXC {} it",
                         if good { "accepts" } else { "refuses" },
                         if lxc_ok { "accepts" } else { "refuses" }
                     ));
                 }
-                d.check(&accepted_case, "set", lxc_ok, ours_ok);
+                d.h.check(&accepted_case, "set", lxc_ok, ours_ok);
                 d.compare_state(&accepted_case);
                 if !lxc_ok {
                     continue;
@@ -1195,13 +934,13 @@ fn config_engine_matches_liblxc() {
         d.compare_saved(name);
     }
 
-    for (name, text) in files(&tmp.0) {
+    for (name, text) in files(tmp.path()) {
         d.compare_file(name, &text);
     }
 
     // get_keys: LXC's list, narrowed to what this build supports, in LXC's order.
     d.reset();
-    let lxc_all = d.main.value(&["keys"]).expect("LXC get_keys");
+    let lxc_all = d.h.main.keys(None).expect("LXC get_keys");
     let lxc_supported: Vec<String> = lxc_all
         .lines()
         .filter(|k| lxc_core::config_item_is_supported(k))
@@ -1211,23 +950,23 @@ fn config_engine_matches_liblxc() {
         if !lxc_core::config_item_is_supported(k) {
             let p = lxc_core::config::lxc_keys::provider_of(k);
             if p == Some("the core") || p.is_none() {
-                d.failures.push(format!(
+                d.h.failures.push(format!(
                     "get_keys: LXC's key {k} is neither supported nor provided"
                 ));
             }
         }
     }
     let ours_all = lxc_core::keys::list_keys(&Config::new(), None);
-    d.check("get_keys", "all keys", lxc_supported, ours_all);
+    d.h.check("get_keys", "all keys", lxc_supported, ours_all);
     let table: Vec<&str> = LXC_CONFIG_ITEMS
         .iter()
         .copied()
         .filter(|k| !k.ends_with('.'))
         .collect();
     let lxc_names: Vec<&str> = lxc_all.lines().collect();
-    d.check("get_keys", "LXC_CONFIG_ITEMS", lxc_names, table);
+    d.h.check("get_keys", "LXC_CONFIG_ITEMS", lxc_names, table);
     for (prefix, _) in LXC_SUBKEYS {
-        let lxc = d.main.value(&["keys", prefix]).map(|s| {
+        let lxc = d.h.main.keys(Some(prefix)).map(|s| {
             s.lines()
                 .filter(|sub| {
                     *sub == "autodevtmpfssize"
@@ -1238,15 +977,15 @@ fn config_engine_matches_liblxc() {
         });
         let lxc = lxc.filter(|l| !l.is_empty());
         let ours = lxc_core::keys::get_keys(&Config::new(), Some(prefix));
-        d.check("get_keys", &format!("subkeys of {prefix}"), lxc, ours);
+        d.h.check("get_keys", &format!("subkeys of {prefix}"), lxc, ours);
     }
-    let lxc = d.main.value(&["keys", "lxc.nosuch"]);
+    let lxc = d.h.main.keys(Some("lxc.nosuch"));
     let ours = lxc_core::keys::get_keys(&Config::new(), Some("lxc.nosuch"));
-    d.check("get_keys", "unknown prefix", lxc.is_some(), ours.is_some());
+    d.h.check("get_keys", "unknown prefix", lxc.is_some(), ours.is_some());
 
     // lxc.include cannot be read back from LXC; check what its setter does instead.
     d.reset();
-    let inc = tmp.0.join("inc.conf").display().to_string();
+    let inc = tmp.path().join("inc.conf").display().to_string();
     d.op("include via set", &set("lxc.include", &inc));
     d.compare_state("include via set");
     d.compare_saved("include via set");
@@ -1254,14 +993,7 @@ fn config_engine_matches_liblxc() {
     d.compare_state("include clear");
     d.compare_saved("include clear");
 
-    println!(
-        "{} comparisons against liblxc, {} allowed differences:",
-        d.checks,
-        d.allowed_hits.len()
-    );
-    for (msg, reason) in &d.allowed_hits {
-        println!("  allowed: {msg}\n    because {reason}");
-    }
+    d.h.print_allowed();
     if !d.lxc_save_refused.is_empty() {
         println!(
             "LXC refused to save (a uid or gid map without the other), only lxc-rs's file read \
@@ -1270,17 +1002,12 @@ fn config_engine_matches_liblxc() {
         );
     }
     assert!(
-        d.failures.is_empty(),
+        d.h.failures.is_empty(),
         "{} differences from liblxc:\n{}",
-        d.failures.len(),
-        d.failures.join("\n")
+        d.h.failures.len(),
+        d.h.failures.join("\n")
     );
-    let unused: Vec<&str> = ALLOWED
-        .iter()
-        .zip(&d.used_allows)
-        .filter(|(_, used)| !**used)
-        .map(|(a, _)| a.case)
-        .collect();
+    let unused = d.h.unused_allows();
     assert!(
         unused.is_empty(),
         "allow-list entries that match no difference any more: {unused:?}"

@@ -1,8 +1,8 @@
 //! Differential test of the network keys against liblxc itself (Debian's LXC 5.0.2).
 //!
-//! The config oracle of lxc-core (`lxc-core/tests/c/lxc_oracle.c`, a small driver around
-//! liblxc's set/get/clear/save/load/get_keys) is built the same way lxc-core's differential test
-//! builds it. For every network key this crate registers, good and bad values go through both
+//! The config oracle of lxc-testkit (`lxc-core/testkit/c/lxc_oracle.c`, a small driver around
+//! liblxc's set/get/clear/save/load/get_keys) is built and driven the way lxc-core's
+//! differential test does it. For every network key this crate registers, good and bad values go through both
 //! engines; after each step every network key of three interfaces is printed by both and must
 //! agree, and saved files must read back the same in both engines. Sequences cover what happens
 //! between keys (a type resetting the interface, gateway flags, indices, clears), files cover
@@ -14,25 +14,15 @@
 //! reason; an entry that matches nothing fails the test.
 //!
 //! Skips (saying why) only when liblxc's development files or a C compiler are missing.
-//! Everything it makes lives under /tmp/lxcrs-t-netdiff-<pid> and is removed after.
-
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+//! Everything it makes lives under /tmp/lxcrs-t-netdiff-<pid> and is removed after, with
+//! liblxc's lock directory for it (/run/lxc/lock/tmp/lxcrs-t-netdiff-<pid>).
 
 use lxc_core::registry::{self, KeyPattern};
 use lxc_core::Config;
+use lxc_testkit::{Allow, Harness, Oracle, TestDir};
 
 // ---------------------------------------------------------------------------------------------
 // Differences kept on purpose.
-
-struct Allow {
-    /// The case name, or a prefix of it ending in `*`.
-    case: &'static str,
-    reason: &'static str,
-}
 
 const ALLOCATES: &str = "LXC allocates network N (as type empty) before it looks at the key or \
                          value of a `set lxc.net.N.*`, so a refused set still adds a network; \
@@ -237,156 +227,6 @@ fn snapshot_keys() -> Vec<String> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The oracle: lxc-core's C driver around liblxc, built here the way lxc-core builds it.
-
-fn esc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b <= 0x20 || b >= 0x7f || b == b'\\' {
-            let _ = write!(out, "\\x{b:02x}");
-        } else {
-            out.push(b as char);
-        }
-    }
-    out
-}
-
-fn unesc(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && b.get(i + 1) == Some(&b'x') && i + 4 <= b.len() {
-            let hex = std::str::from_utf8(&b[i + 2..i + 4]).expect("escape");
-            out.push(u8::from_str_radix(hex, 16).expect("hex escape"));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-struct Oracle {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-}
-
-impl Oracle {
-    fn build(dir: &Path) -> Result<PathBuf, String> {
-        let flags = Command::new("pkg-config")
-            .args(["--cflags", "--libs", "lxc"])
-            .output()
-            .map_err(|e| format!("pkg-config not runnable: {e}"))?;
-        if !flags.status.success() {
-            return Err(format!(
-                "pkg-config does not know lxc (install lxc-dev): {}",
-                String::from_utf8_lossy(&flags.stderr).trim()
-            ));
-        }
-        let flags = String::from_utf8_lossy(&flags.stdout).into_owned();
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../lxc-core/tests/c/lxc_oracle.c");
-        if !src.is_file() {
-            return Err(format!("the oracle's source {} is missing", src.display()));
-        }
-        let bin = dir.join("lxc_oracle");
-        let out = Command::new("cc")
-            .args(["-O1", "-Wall", "-o"])
-            .arg(&bin)
-            .arg(&src)
-            .args(flags.split_whitespace())
-            .output()
-            .map_err(|e| format!("no C compiler (cc): {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "building {} failed: {}",
-                src.display(),
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        Ok(bin)
-    }
-
-    fn spawn(bin: &Path, dir: &Path, name: &str) -> Oracle {
-        let empty = dir.join("empty.conf");
-        std::fs::write(&empty, "").expect("write empty config");
-        std::fs::create_dir_all(dir.join("lxcpath")).expect("make the lxcpath");
-        let mut child = Command::new(bin)
-            .arg(name)
-            .arg(dir.join("lxcpath"))
-            .arg(&empty)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            // liblxc logs every refused value on stderr; expected noise here.
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the oracle");
-        let stdin = child.stdin.take().expect("oracle stdin");
-        let stdout = BufReader::new(child.stdout.take().expect("oracle stdout"));
-        Oracle {
-            child,
-            stdin,
-            stdout,
-        }
-    }
-
-    fn cmd(&mut self, words: &[&str]) -> String {
-        let line: Vec<String> = words
-            .iter()
-            .enumerate()
-            .map(|(i, w)| if i == 0 { w.to_string() } else { esc(w) })
-            .collect();
-        writeln!(self.stdin, "{}", line.join(" ")).expect("write to oracle");
-        self.stdin.flush().expect("flush oracle");
-        let mut answer = String::new();
-        self.stdout.read_line(&mut answer).expect("read oracle");
-        let answer = answer.trim_end_matches('\n').to_string();
-        assert!(
-            !answer.is_empty() && !answer.starts_with("bad-"),
-            "oracle did not understand {line:?}: {answer:?}"
-        );
-        answer
-    }
-
-    fn ok(&mut self, words: &[&str]) -> bool {
-        match self.cmd(words).as_str() {
-            "ok" => true,
-            "err" => false,
-            other => panic!("oracle answered {other:?} to {words:?}"),
-        }
-    }
-
-    fn value(&mut self, words: &[&str]) -> Option<String> {
-        let a = self.cmd(words);
-        if a == "err" {
-            return None;
-        }
-        Some(unesc(a.strip_prefix("val ").expect("val answer")))
-    }
-
-    fn reset(&mut self) {
-        assert!(self.ok(&["reset"]), "oracle reset failed");
-    }
-}
-
-impl Drop for Oracle {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-struct TmpDir(PathBuf);
-
-impl Drop for TmpDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Our side.
 
 /// lxc-rs's config engine, with the network rules applied the way the engine is meant to apply
@@ -469,8 +309,6 @@ impl Ours {
 // ---------------------------------------------------------------------------------------------
 // The comparison.
 
-type Snapshot = BTreeMap<String, Option<String>>;
-
 #[derive(Debug, Clone)]
 enum Op {
     Set(&'static str, &'static str),
@@ -482,95 +320,43 @@ enum Op {
 use Op::{Clear as C, Get as G, Keys as K, Set as S};
 
 struct Diff {
-    tmp: PathBuf,
-    main: Oracle,
-    aux: Oracle,
+    /// LXC's side (the compared oracle and the one that reads saved files) and the tally.
+    h: Harness,
     ours: Ours,
-    keys: Vec<String>,
-    failures: Vec<String>,
-    allowed_hits: Vec<(String, &'static str)>,
-    used_allows: Vec<bool>,
-    checks: usize,
     notes: Vec<String>,
 }
 
 impl Diff {
-    fn allowed(&mut self, case: &str) -> Option<&'static str> {
-        for (i, a) in ALLOWED.iter().enumerate() {
-            let hit = match a.case.strip_suffix('*') {
-                Some(p) => case.starts_with(p),
-                None => case == a.case,
-            };
-            if hit {
-                self.used_allows[i] = true;
-                return Some(a.reason);
-            }
-        }
-        None
-    }
-
-    fn check<T: std::fmt::Debug + PartialEq>(&mut self, case: &str, what: &str, lxc: T, ours: T) {
-        self.checks += 1;
-        if lxc == ours {
-            return;
-        }
-        let msg = format!("{case}: {what}: LXC {lxc:?}, lxc-rs {ours:?}");
-        match self.allowed(case) {
-            Some(reason) => self.allowed_hits.push((msg, reason)),
-            None => self.failures.push(msg),
-        }
-    }
-
-    fn snapshot_lxc(oracle: &mut Oracle, keys: &[String]) -> Snapshot {
-        keys.iter()
-            .map(|k| (k.clone(), oracle.value(&["get", k])))
-            .collect()
-    }
-
-    fn snapshot_ours(config: &Config, wired: bool, keys: &[String]) -> Snapshot {
-        keys.iter()
-            .map(|k| (k.clone(), Ours::get_in(config, wired, k)))
-            .collect()
-    }
-
-    fn compare_snapshots(&mut self, case: &str, lxc: &Snapshot, ours: &Snapshot) {
-        for (k, l) in lxc {
-            let o = ours.get(k).cloned().flatten();
-            self.check(case, &format!("get {k}"), l.clone(), o);
-        }
-    }
-
     fn compare_state(&mut self, case: &str) {
-        let keys = self.keys.clone();
-        let l = Self::snapshot_lxc(&mut self.main, &keys);
-        let o = Self::snapshot_ours(&self.ours.config, self.ours.wired, &keys);
-        self.compare_snapshots(case, &l, &o);
+        let (config, wired) = (&self.ours.config, self.ours.wired);
+        self.h
+            .compare_state(case, |k| Ours::get_in(config, wired, k));
     }
 
     fn reset(&mut self) {
-        self.main.reset();
+        self.h.main.reset();
         self.ours.reset();
     }
 
     fn op(&mut self, case: &str, op: &Op) {
         match *op {
             S(k, v) => {
-                let l = self.main.ok(&["set", k, v]);
+                let l = self.h.main.set(k, v);
                 let o = self.ours.set(k, v);
-                self.check(case, &format!("set {k}={v:?}"), l, o);
+                self.h.check(case, &format!("set {k}={v:?}"), l, o);
             }
             C(k) => {
-                let l = self.main.ok(&["clear", k]);
+                let l = self.h.main.clear(k);
                 let o = self.ours.clear(k);
-                self.check(case, &format!("clear {k}"), l, o);
+                self.h.check(case, &format!("clear {k}"), l, o);
             }
             G(k) => {
-                let l = self.main.value(&["get", k]);
+                let l = self.h.main.get(k);
                 let o = self.ours.get(k);
-                self.check(case, &format!("get {k}"), l, o);
+                self.h.check(case, &format!("get {k}"), l, o);
             }
             K(k) => {
-                let l = self.main.value(&["keys", k]).map(|s| {
+                let l = self.h.main.keys(Some(k)).map(|s| {
                     s.lines()
                         .filter(|sub| {
                             let i = k.trim_start_matches("lxc.net.").split('.').next();
@@ -583,61 +369,35 @@ impl Diff {
                         .collect::<Vec<_>>()
                 });
                 let o = lxc_net::get_keys(&self.ours.config, k);
-                self.check(case, &format!("get_keys {k}"), l, o);
+                self.h.check(case, &format!("get_keys {k}"), l, o);
             }
         }
     }
 
     /// Save both; both engines read both files; every reading must agree with every other.
     fn compare_saved(&mut self, case: &str) {
-        let ours_file = self.tmp.join("saved-by-lxc-rs.conf");
-        let lxc_file = self.tmp.join("saved-by-lxc.conf");
-        self.ours.config.save(&ours_file).expect("save ours");
-        let mut files = vec![("lxc-rs's file", ours_file)];
-        if self.main.ok(&["save", &lxc_file.display().to_string()]) {
-            files.push(("LXC's file", lxc_file));
-        } else {
+        let (config, wired) = (&self.ours.config, self.ours.wired);
+        let lxc_saved = self.h.compare_saved(
+            case,
+            |f| config.save(f).expect("save ours"),
+            |f| Config::load(f).ok(),
+            |c, k| Ours::get_in(c, wired, k),
+        );
+        if !lxc_saved {
             self.notes.push(format!("{case}: LXC refused to save"));
-        }
-        let keys = self.keys.clone();
-        let mut readings: Vec<(String, bool, Snapshot)> = Vec::new();
-        for (label, file) in &files {
-            self.aux.reset();
-            let ok = self.aux.ok(&["load", &file.display().to_string()]);
-            readings.push((
-                format!("LXC reading {label}"),
-                ok,
-                Self::snapshot_lxc(&mut self.aux, &keys),
-            ));
-            let ours = Config::load(file);
-            let ok = ours.is_ok();
-            let snap = ours
-                .map(|c| Self::snapshot_ours(&c, self.ours.wired, &keys))
-                .unwrap_or_default();
-            readings.push((format!("lxc-rs reading {label}"), ok, snap));
-        }
-        let (first_label, first_ok, first) = readings[0].clone();
-        for (label, ok, snap) in readings.iter().skip(1) {
-            let c = format!("{case} saved: {first_label} vs {label}");
-            self.check(&c, "load", first_ok, *ok);
-            if *ok && first_ok {
-                self.compare_snapshots(&c, &first, snap);
-            }
         }
     }
 
     /// Load one config file in both engines and compare.
     fn compare_file(&mut self, case: &str, text: &str) {
-        let file = self.tmp.join("input.conf");
-        std::fs::write(&file, text).expect("write input config");
-        self.main.reset();
-        let lxc_ok = self.main.ok(&["load", &file.display().to_string()]);
+        let (file, lxc_ok) = self.h.load_file(text);
         let ours = Config::load(&file);
         if !self.ours.wired {
             if let Ok(c) = &ours {
                 if !lxc_ok {
                     // The engine cannot refuse what depends on other keys yet; the start does.
-                    self.check(case, "refused at start", true, lxc_net::netdevs(c).is_err());
+                    self.h
+                        .check(case, "refused at start", true, lxc_net::netdevs(c).is_err());
                     self.notes.push(format!(
                         "{case}: refused at start, not at load (the engine does not apply \
                          lxc_net::rules yet)"
@@ -655,7 +415,7 @@ impl Diff {
                 return;
             }
         }
-        self.check(case, "load", lxc_ok, ours.is_ok());
+        self.h.check(case, "load", lxc_ok, ours.is_ok());
         self.ours.config = ours.unwrap_or_default();
         if lxc_ok {
             self.compare_state(case);
@@ -954,13 +714,8 @@ fn fills(template: &str, v: &str) -> bool {
 
 #[test]
 fn network_keys_match_liblxc() {
-    let tmp = TmpDir(PathBuf::from(format!(
-        "/tmp/lxcrs-t-netdiff-{}",
-        std::process::id()
-    )));
-    let _ = std::fs::remove_dir_all(&tmp.0);
-    std::fs::create_dir_all(&tmp.0).expect("make the test directory");
-    let bin = match Oracle::build(&tmp.0) {
+    let tmp = TestDir::fresh("lxcrs-t-netdiff");
+    let bin = match Oracle::build(tmp.path()) {
         Ok(b) => b,
         Err(why) => {
             eprintln!("SKIP network_keys_match_liblxc: {why}");
@@ -974,15 +729,14 @@ fn network_keys_match_liblxc() {
         );
     }
     let mut d = Diff {
-        tmp: tmp.0.clone(),
-        main: Oracle::spawn(&bin, &tmp.0, "lxcrs-t-netdiff-main"),
-        aux: Oracle::spawn(&bin, &tmp.0, "lxcrs-t-netdiff-aux"),
+        h: Harness::new(
+            &bin,
+            tmp.path(),
+            "lxcrs-t-netdiff",
+            snapshot_keys(),
+            ALLOWED,
+        ),
         ours,
-        keys: snapshot_keys(),
-        failures: Vec::new(),
-        allowed_hits: Vec::new(),
-        used_allows: vec![false; ALLOWED.len()],
-        checks: 0,
         notes: Vec::new(),
     };
 
@@ -1006,16 +760,16 @@ fn network_keys_match_liblxc() {
                 let case = format!("{} {key}={val:?}", if good { "set" } else { "rejected" });
                 d.reset();
                 setup(&mut d, &case);
-                let lxc_ok = d.main.ok(&["set", key, val]);
+                let lxc_ok = d.h.main.set(key, val);
                 let ours_ok = d.ours.set(key, val);
                 if lxc_ok != good {
-                    d.failures.push(format!(
+                    d.h.failures.push(format!(
                         "{case}: the value table says LXC {} it, but LXC {} it",
                         if good { "accepts" } else { "refuses" },
                         if lxc_ok { "accepts" } else { "refuses" }
                     ));
                 }
-                d.check(&case, "set", lxc_ok, ours_ok);
+                d.h.check(&case, "set", lxc_ok, ours_ok);
                 d.compare_state(&case);
                 if !lxc_ok {
                     continue;
@@ -1074,40 +828,37 @@ fn network_keys_match_liblxc() {
     // uses (LXC saves a second random address when set through the API).
     for template in ["00:16:3e:xx:xx:xx", "xx:XX:xx:xx:xx:xx"] {
         d.reset();
-        assert!(d.main.ok(&["set", "lxc.net.0.type", "veth"]));
+        assert!(d.h.main.set("lxc.net.0.type", "veth"));
         assert!(d.ours.set("lxc.net.0.type", "veth"));
-        assert!(d.main.ok(&["set", "lxc.net.0.hwaddr", template]));
+        assert!(d.h.main.set("lxc.net.0.hwaddr", template));
         assert!(d.ours.set("lxc.net.0.hwaddr", template));
-        let l = d
-            .main
-            .value(&["get", "lxc.net.0.hwaddr"])
-            .unwrap_or_default();
+        let l = d.h.main.get("lxc.net.0.hwaddr").unwrap_or_default();
         let o = d.ours.get("lxc.net.0.hwaddr").unwrap_or_default();
-        d.check(
+        d.h.check(
             template,
             "LXC fills the template",
             true,
             fills(template, &l),
         );
-        d.check(
+        d.h.check(
             template,
             "lxc-rs fills the template",
             true,
             fills(template, &o),
         );
-        let saved = tmp.0.join("hw.conf");
+        let saved = tmp.path().join("hw.conf");
         d.ours.config.save(&saved).expect("save");
         let back = Config::load(&saved).expect("load");
         let b = back.get("lxc.net.0.hwaddr").unwrap_or_default();
         if d.ours.wired {
-            d.check(template, "lxc-rs saves the address it uses", o.clone(), b);
+            d.h.check(template, "lxc-rs saves the address it uses", o.clone(), b);
         } else {
             d.notes.push(format!(
                 "{template}: saved as written (the engine does not apply lxc_net::rules yet)"
             ));
         }
         // A file with a template: LXC saves the filled address; so does lxc-rs.
-        let file = tmp.0.join("hwin.conf");
+        let file = tmp.path().join("hwin.conf");
         std::fs::write(
             &file,
             format!("lxc.net.0.type = veth\nlxc.net.0.hwaddr = {template}\n"),
@@ -1115,7 +866,7 @@ fn network_keys_match_liblxc() {
         .expect("write");
         let c = Config::load(&file).expect("load template file");
         let used = c.get("lxc.net.0.hwaddr").unwrap_or_default();
-        d.check(
+        d.h.check(
             template,
             "lxc-rs fills a file's template",
             true,
@@ -1123,31 +874,19 @@ fn network_keys_match_liblxc() {
         );
     }
 
-    println!(
-        "{} comparisons against liblxc, {} allowed differences:",
-        d.checks,
-        d.allowed_hits.len()
-    );
-    for (msg, reason) in &d.allowed_hits {
-        println!("  allowed: {msg}\n    because {reason}");
-    }
+    d.h.print_allowed();
     for n in &d.notes {
         println!("  note: {n}");
     }
-    let unused: Vec<&str> = ALLOWED
-        .iter()
-        .zip(&d.used_allows)
-        .filter(|(_, used)| !**used)
-        .map(|(a, _)| a.case)
-        .collect();
+    let unused = d.h.unused_allows();
     assert!(
         unused.is_empty(),
         "allowed differences that no longer happen (remove them): {unused:?}"
     );
     assert!(
-        d.failures.is_empty(),
+        d.h.failures.is_empty(),
         "{} differences from liblxc:\n{}",
-        d.failures.len(),
-        d.failures.join("\n")
+        d.h.failures.len(),
+        d.h.failures.join("\n")
     );
 }

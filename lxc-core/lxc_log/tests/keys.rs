@@ -4,13 +4,13 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::str::FromStr;
 
 use lxc_core::{config_item_is_supported, has_api_extension, Config, Error as CoreError};
 use lxc_ext_lxc_log::{
     container_log_options, container_syslog, Facility, LogOptions, Priority, Syslog, DEV_LOG,
 };
+use lxc_testkit::{Oracle, TestDir};
 
 /// (value given to set_config_item, what get_config_item prints afterwards or None if the set
 /// fails) as measured with Debian's liblxc 5.0.2 (see `lxc_itself_agrees` below).
@@ -256,61 +256,24 @@ fn priorities_parse_print_and_map_to_tracing() {
     assert!("user".parse::<Facility>().is_err());
 }
 
-/// Differential: the same values through Debian's liblxc, when a C compiler and lxc-dev are
-/// installed. Only values that open no file are sent (LXC opens `lxc.log.file` while parsing),
-/// and the file cases use paths inside a temp dir.
+/// Differential: the same values through Debian's liblxc (lxc-testkit's oracle), when a C
+/// compiler and lxc-dev are installed. Only values that open no file are sent (LXC opens
+/// `lxc.log.file` while parsing), and the file cases use paths inside a temp dir.
 #[test]
 fn lxc_itself_agrees() {
     if !Path::new("/usr/include/lxc/lxccontainer.h").exists() {
         println!("skipped: lxc-dev headers are not installed");
         return;
     }
-    let dir = common::tempdir();
+    let dir = TestDir::fresh("lxcrs-t-log-keys");
     let d = dir.path().to_str().unwrap().to_string();
-    let src = dir.path().join("oracle.c");
-    std::fs::write(
-        &src,
-        r#"#include <lxc/lxccontainer.h>
-#include <stdio.h>
-#include <string.h>
-int main(int argc, char **argv) {
-    struct lxc_container *c = lxc_container_new("lxcrs-t-oracle", argv[1]);
-    char buf[8192];
-    if (!c) return 2;
-    for (int i = 2; i + 1 < argc; i += 2) {
-        c->clear_config_item(c, argv[i]);
-        bool ok = c->set_config_item(c, argv[i], argv[i + 1]);
-        buf[0] = 0;
-        c->get_config_item(c, argv[i], buf, sizeof buf);
-        printf("%d\t%s\n", ok ? 1 : 0, buf);
-    }
-    lxc_container_put(c);
-    return 0;
-}
-"#,
-    )
-    .unwrap();
-    let bin = dir.path().join("oracle");
-    let cc = Command::new("cc")
-        .arg(&src)
-        .arg("-o")
-        .arg(&bin)
-        .arg("-llxc")
-        .output();
-    match cc {
-        Ok(o) if o.status.success() => {}
-        Ok(o) => {
-            println!(
-                "skipped: cannot build the liblxc oracle: {}",
-                String::from_utf8_lossy(&o.stderr)
-            );
+    let bin = match Oracle::build(dir.path()) {
+        Ok(bin) => bin,
+        Err(why) => {
+            println!("skipped: cannot build the liblxc oracle: {why}");
             return;
         }
-        Err(e) => {
-            println!("skipped: no C compiler: {e}");
-            return;
-        }
-    }
+    };
     let mut cases: Vec<(String, String)> = Vec::new();
     for &(v, _) in LEVELS {
         cases.push(("lxc.log.level".into(), v.into()));
@@ -324,24 +287,17 @@ int main(int argc, char **argv) {
     {
         cases.push(("lxc.log.file".into(), v));
     }
-    let mut cmd = Command::new(&bin);
-    cmd.arg(dir.path()).current_dir(dir.path());
-    for (k, v) in &cases {
-        cmd.arg(k).arg(v);
-    }
-    let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), cases.len(), "{stdout}");
-    for ((key, value), line) in cases.iter().zip(lines) {
-        let (ok, printed) = line.split_once('\t').unwrap();
+    let mut lxc = Oracle::spawn(&bin, dir.path(), "lxcrs-t-oracle");
+    for (key, value) in &cases {
+        lxc.clear(key);
+        let ok = lxc.set(key, value);
+        let printed = lxc.get(key).unwrap_or_default();
         let mut c = Config::new();
         let ours = c.set(key, value);
         assert_eq!(
             ours.is_ok(),
-            ok == "1",
-            "{key} = {value:?}: lxc says {line:?}, we {ours:?}"
+            ok,
+            "{key} = {value:?}: lxc says {ok} {printed:?}, we {ours:?}"
         );
         if ours.is_ok() {
             assert_eq!(c.get(key).unwrap(), printed, "{key} = {value:?}");

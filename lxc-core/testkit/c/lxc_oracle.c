@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * A small driver around liblxc's config API, used as the oracle in
- * lxc-core/tests/differential.rs. It reads one command per line on stdin and
+ * the differential tests (lxc-core, lxc-net, lxc_log), driven by
+ * lxc-testkit. It reads one command per line on stdin and
  * answers one line per command on stdout.
  *
  *   usage: lxc_oracle NAME LXCPATH EMPTY_CONFIG_FILE
