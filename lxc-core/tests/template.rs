@@ -30,6 +30,10 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         // remove_dir_all removes symlinks without following them.
         let _ = fs::remove_dir_all(&self.0);
+        // lxc-create (the reference) leaves liblxc's lock directory for this lxcpath.
+        if let Ok(rel) = self.0.strip_prefix("/") {
+            let _ = fs::remove_dir_all(Path::new("/run/lxc/lock").join(rel));
+        }
     }
 }
 
