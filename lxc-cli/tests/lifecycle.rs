@@ -530,3 +530,105 @@ fn namespace_keep_clone_and_share() {
         c.assert_nothing_left();
     }
 }
+
+/// Every lxc.hook.* type runs, in LXC's order, with LXC's environment; hooks before pivot_root
+/// see the host's filesystem, the `start` hook runs inside the container.
+#[test]
+fn hooks_run_in_order_with_lxc_environment() {
+    require_root!();
+    let t = TestContainer::busybox("hooks");
+    let log = t.lxcpath.join("hooks.log");
+    let host_hook = t.lxcpath.join("hook.sh");
+    // Version 0 hooks get "NAME lxc TYPE" as arguments.
+    fs::write(
+        &host_hook,
+        format!(
+            "#!/bin/sh\necho \"$3 $1 $2 name=$LXC_NAME cfg=$LXC_CONFIG_FILE \
+             mount=$LXC_ROOTFS_MOUNT target=$LXC_TARGET\" >> {}\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    let rootfs = t.lxcpath.join(&t.name).join("rootfs");
+    // The start hook's path is inside the container; it logs into the container's /tmp.
+    fs::write(
+        rootfs.join("start-hook.sh"),
+        "#!/bin/sh\necho \"$3 $1 pid1=$(cat /proc/1/comm)\" >> /tmp/start-hook.log\n",
+    )
+    .unwrap();
+    for p in [host_hook.clone(), rootfs.join("start-hook.sh")] {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let h = host_hook.display().to_string();
+    t.append_config(&format!(
+        "lxc.hook.pre-start = {h}\nlxc.hook.pre-mount = {h}\nlxc.hook.mount = {h}\n\
+         lxc.hook.autodev = {h}\nlxc.hook.start-host = {h}\nlxc.hook.start = /start-hook.sh\n\
+         lxc.hook.stop = {h}\nlxc.hook.post-stop = {h}\n"
+    ));
+    t.ok(&["start"]);
+    t.ok(&["stop", "-k"]);
+    let text = fs::read_to_string(&log).unwrap();
+    let order: Vec<&str> = text
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "pre-start",
+            "pre-mount",
+            "mount",
+            "autodev",
+            "start-host",
+            "stop",
+            "post-stop"
+        ],
+        "{text}"
+    );
+    for line in text.lines() {
+        assert!(line.contains(&format!(" {} lxc ", t.name)), "{line}");
+        assert!(line.contains(&format!("name={}", t.name)), "{line}");
+        assert!(
+            line.contains(&format!("cfg={}", t.config_file().display())),
+            "{line}"
+        );
+    }
+    let stop = text.lines().find(|l| l.starts_with("stop ")).unwrap();
+    assert!(stop.contains("target=stop"), "{stop}");
+    let start_log = fs::read_to_string(rootfs.join("tmp/start-hook.log")).unwrap();
+    assert!(
+        start_log.starts_with(&format!("start {}", t.name)),
+        "{start_log}"
+    );
+    t.assert_nothing_left();
+}
+
+/// The child's settings as the command sees them: environment, cwd, ids, a sysctl of its
+/// own network namespace, a resource limit, no_new_privs, the hostname.
+#[test]
+fn execute_applies_the_childs_settings() {
+    require_root!();
+    let t = TestContainer::busybox("settings");
+    t.append_config(
+        "lxc.environment = FOO=bar\nlxc.init.cwd = /tmp\nlxc.init.uid = 1000\n\
+         lxc.init.gid = 1000\nlxc.sysctl.net.ipv4.ip_forward = 1\n\
+         lxc.prlimit.nofile = 1000:2000\nlxc.no_new_privs = 1\n",
+    );
+    let o = t.lxc(&[
+        "execute",
+        "--",
+        "sh",
+        "-c",
+        "echo $FOO $(pwd) $(id -u) $(id -g) $(cat /proc/sys/net/ipv4/ip_forward) \
+         $(ulimit -n) $(grep NoNewPrivs /proc/self/status | cut -f2) $container",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert_eq!(
+        stdout(&o).trim(),
+        "bar /tmp 1000 1000 1 1000 1 lxc",
+        "{}",
+        show(&o)
+    );
+    t.assert_nothing_left();
+}
