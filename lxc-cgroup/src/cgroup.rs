@@ -333,6 +333,27 @@ impl ContainerCgroup {
         Ok(())
     }
 
+    /// The cgroups of `layout` that hold the calling process now (where a process that moved
+    /// itself into a cgroup of ours goes back to), for the hierarchies this handle uses.
+    pub fn origins(&self, layout: &Layout) -> Vec<PathBuf> {
+        self.dirs
+            .iter()
+            .filter_map(|d| layout.hierarchies.iter().find(|h| h.mount == d.mount))
+            .map(|h| h.own_dir())
+            .collect()
+    }
+
+    /// Move the calling process into `dirs` (its own cgroups, by [`origins`](Self::origins)):
+    /// only the caller's own membership changes, nothing of those cgroups' settings.
+    pub fn move_self_to(dirs: &[PathBuf]) -> Result<()> {
+        let pid = std::process::id() as i32;
+        for dir in dirs {
+            let path = dir.join("cgroup.procs");
+            sys::write(&path, "0").map_err(|source| Error::Attach { pid, path, source })?;
+        }
+        Ok(())
+    }
+
     /// Read a cgroup file of the running container (`lxc-cgroup NAME memory.limit_in_bytes`),
     /// raw, as the kernel returns it.
     pub fn get_item(&self, key: &str) -> Result<String> {

@@ -59,8 +59,9 @@ pub struct CgroupConfig {
     /// `lxc.cgroup.dir.container.inner`: a single directory below `dir_container` where the
     /// container's processes live; limits stay on the outer one.
     pub dir_container_inner: Option<String>,
-    /// `lxc.cgroup.dir.monitor`: required together with `dir_container` (LXC's rule); lxc-rs
-    /// keeps the monitor in its caller's cgroup, so it is only checked.
+    /// `lxc.cgroup.dir.monitor`: required together with `dir_container` (LXC's rule); when set,
+    /// the monitor moves itself into this cgroup for the container's life (without it, lxc-rs
+    /// keeps the monitor in its caller's cgroup and saves the move; see docs/decisions.md).
     pub dir_monitor: Option<String>,
     /// `lxc.cgroup.relative`. lxc-rs always nests below the caller's cgroup (what LXC does when
     /// this is 1); kept so `info` can show it.

@@ -125,6 +125,44 @@ fn pre_clone(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
         .collect();
     ctx.state.insert(lxc_core::monitor::CgroupPaths(shown));
     ctx.state.insert(cg);
+    if let Some(dir) = cfg.dir_monitor.clone() {
+        monitor_cgroup(ctx, &layout, &cfg, dir)?;
+    }
+    Ok(())
+}
+
+/// `lxc.cgroup.dir.monitor`: the monitor moves itself into that cgroup (created below its own
+/// cgroup in each hierarchy) and, at stop, back where it came from before removing it.
+fn monitor_cgroup(
+    ctx: &mut HookCtx<'_>,
+    layout: &Layout,
+    cfg: &CgroupConfig,
+    dir: String,
+) -> Result<(), lxc_core::Error> {
+    let phase = ctx.phase;
+    let mcfg = CgroupConfig {
+        name: cfg.name.clone(),
+        dir_container: Some(dir.clone()),
+        dir_monitor: Some(dir),
+        use_controllers: cfg.use_controllers.clone(),
+        ..Default::default()
+    };
+    let mon = ContainerCgroup::create(layout, &mcfg).map_err(|e| e.into_hook(phase))?;
+    let origins = mon.origins(layout);
+    let undo = mon.clone();
+    let back = origins.clone();
+    // Pushed after the container's cgroups, so undone before them. Whoever runs it (the
+    // monitor, or its watchdog if the monitor died) moves itself back first.
+    ctx.undo.push(
+        format!("remove the monitor cgroup of {}", ctx.name),
+        move || {
+            ContainerCgroup::move_self_to(&back).map_err(|e| e.to_string())?;
+            undo.remove().map_err(|e| e.to_string())
+        },
+    );
+    let pid = std::process::id() as i32;
+    mon.attach(pid).map_err(|e| e.into_hook(phase))?;
+    tracing::info!(pid, "monitor moved into lxc.cgroup.dir.monitor");
     Ok(())
 }
 

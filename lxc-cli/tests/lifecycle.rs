@@ -632,3 +632,44 @@ fn execute_applies_the_childs_settings() {
     );
     t.assert_nothing_left();
 }
+
+/// `lxc.cgroup.dir.container`, `.container.inner` and `.monitor`: init lives in the inner
+/// cgroup, the monitor in its own, and stop removes all of them.
+#[test]
+fn cgroup_dir_container_inner_and_monitor() {
+    require_root!();
+    let t = TestContainer::busybox("cgdirs");
+    let outer = format!("{}-payload", t.name);
+    let mon = format!("{}-monitor", t.name);
+    t.append_config(&format!(
+        "lxc.cgroup.dir.container = {outer}\nlxc.cgroup.dir.container.inner = inner\n\
+         lxc.cgroup.dir.monitor = {mon}\nlxc.cgroup.pids.max = 100\n"
+    ));
+    t.ok(&["start"]);
+    let pid = t.init_pid();
+    let init_cg = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let pids_line = init_cg.lines().find(|l| l.contains(":pids:")).unwrap();
+    assert!(
+        pids_line.ends_with(&format!("/{outer}/inner")),
+        "init in the inner cgroup: {init_cg}"
+    );
+    let monitor = status_field(pid, "PPid:");
+    let mon_cg = fs::read_to_string(format!("/proc/{monitor}/cgroup")).unwrap();
+    assert!(
+        mon_cg
+            .lines()
+            .any(|l| l.contains(":pids:") && l.ends_with(&format!("/{mon}"))),
+        "monitor in its own cgroup: {mon_cg}"
+    );
+    // The limit is on the outer cgroup.
+    let max = fs::read_to_string(format!("/sys/fs/cgroup/pids/{outer}/pids.max")).unwrap();
+    assert_eq!(max.trim(), "100");
+    t.ok(&["stop", "-k"]);
+    for dir in [&outer, &mon] {
+        assert!(
+            !std::path::Path::new(&format!("/sys/fs/cgroup/pids/{dir}")).exists(),
+            "{dir} removed"
+        );
+    }
+    t.assert_nothing_left();
+}

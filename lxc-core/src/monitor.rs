@@ -541,6 +541,17 @@ impl Monitor<'_> {
     /// and release the watchdog.
     fn teardown(&mut self, target: &str) {
         let _t = crate::timing::phase("Stop");
+        // The monitor cleans up itself from here: release the watchdog first, so it is not
+        // sitting in a cgroup (the monitor's own) that the undo below removes.
+        if let Some((pipe, pidfd)) = self.watchdog.take() {
+            let _ = sys::write_all(pipe.as_fd(), b"1");
+            // Until it has run, the watchdog holds copies of our fds, the command socket among
+            // them: wait for it, so that nobody finds this container's socket after STOPPED.
+            if let Some(pidfd) = pidfd {
+                let _ = sys::pidfd_wait(pidfd.as_fd(), false);
+            }
+        }
+
         let mut undo = self.undo.take();
         let env = crate::hooks::HookEnv {
             target: Some(target),
@@ -582,14 +593,6 @@ impl Monitor<'_> {
             };
             if let Err(e) = crate::hooks::run_with(&ctx, "post-stop", env) {
                 tracing::warn!(error = %e, "post-stop hook failed");
-            }
-        }
-        if let Some((pipe, pidfd)) = self.watchdog.take() {
-            let _ = sys::write_all(pipe.as_fd(), b"1");
-            // Until it has run, the watchdog holds copies of our fds, the command socket among
-            // them: wait for it, so that nobody finds this container's socket after STOPPED.
-            if let Some(pidfd) = pidfd {
-                let _ = sys::pidfd_wait(pidfd.as_fd(), false);
             }
         }
     }
