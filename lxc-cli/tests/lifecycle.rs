@@ -673,3 +673,63 @@ fn cgroup_dir_container_inner_and_monitor() {
     }
     t.assert_nothing_left();
 }
+
+/// Nothing the caller has open reaches the container: init's only fds are its stdio, even
+/// when `lxc-rs start` itself inherited extra ones without close-on-exec.
+#[test]
+fn no_fd_of_the_caller_leaks_into_the_container() {
+    require_root!();
+    let t = TestContainer::busybox("fdleak");
+    // `sh` opens fds 7 and 8 (no O_CLOEXEC) and then execs lxc-rs with them.
+    let cmd = format!(
+        "exec 7</etc/hostname 8>>{}/leak; exec {} start -n {} -P {}",
+        t.lxcpath_str(),
+        common::BIN,
+        t.name,
+        t.lxcpath_str()
+    );
+    let o = Command::new("/bin/sh").args(["-c", &cmd]).output().unwrap();
+    assert!(o.status.success(), "{}", show(&o));
+    let pid = t.init_pid();
+    let fds: Vec<String> = fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut fds: Vec<u32> = fds.iter().map(|f| f.parse().unwrap()).collect();
+    fds.sort_unstable();
+    assert_eq!(fds, [0, 1, 2], "init's fds: {fds:?}");
+    // Its stdio is the console: a pty (Unix98 pty peers have major 136..143).
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let console = fs::metadata(format!("/proc/{pid}/fd/0")).unwrap();
+    let major = (console.rdev() >> 8) & 0xfff;
+    assert!(
+        console.file_type().is_char_device() && (136..=143).contains(&major),
+        "init's stdin is not a pty: major {major}"
+    );
+    t.ok(&["stop", "-k"]);
+    t.assert_nothing_left();
+}
+
+/// The command socket answers root and the container's owner only.
+#[test]
+fn the_command_socket_refuses_other_users() {
+    require_root!();
+    let t = TestContainer::busybox("peercred");
+    t.ok(&["start"]);
+    let o = Command::new("setpriv")
+        .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+        .arg(common::BIN)
+        .args(["info", "-n", &t.name, "-P", t.lxcpath_str(), "--json"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "nobody must be refused: {}", show(&o));
+    assert!(
+        stderr(&o).contains("permission denied"),
+        "the refusal says why: {}",
+        show(&o)
+    );
+    // Root still gets its answer, and the container is unharmed.
+    assert_eq!(t.state(), "RUNNING");
+    t.ok(&["stop", "-k"]);
+    t.assert_nothing_left();
+}

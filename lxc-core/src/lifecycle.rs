@@ -201,8 +201,21 @@ impl Container {
         commands::is_running(self.config_path(), self.name())
     }
 
+    /// The state; STOPPED when no monitor answers, or when asking fails for another reason
+    /// (see [`try_state`](Self::try_state) to tell those apart).
     pub fn state(&self) -> State {
         monitor::state_of(self.config_path(), self.name())
+    }
+
+    /// The state, with an error when the monitor is there but will not answer (e.g. the caller
+    /// is neither root nor the container's owner); STOPPED when there is no monitor.
+    pub fn try_state(&self) -> Result<State, Error> {
+        match self.call(Request::GetState) {
+            Ok((Response::State(s), _)) => Ok(s),
+            Ok((other, _)) => Err(self.unexpected("GetState", other)),
+            Err(Error::NotRunning { .. }) => Ok(State::Stopped),
+            Err(e) => Err(e),
+        }
     }
 
     /// The init's pid as the host sees it.

@@ -63,7 +63,7 @@ fn existing(g: &Global) -> Result<lxc::Container, CliError> {
 
 pub fn state(_a: &StateArgs, g: &Global) -> Result<ExitCode, CliError> {
     let c = existing(g)?;
-    super::print(&format!("{}\n", c.state()))?;
+    super::print(&format!("{}\n", c.try_state()?))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -78,7 +78,7 @@ fn if_running<T>(r: Result<T, lxc::Error>) -> Result<Option<T>, CliError> {
 
 pub fn info(a: &InfoArgs, g: &Global) -> Result<ExitCode, CliError> {
     let mut c = existing(g)?;
-    let state = c.state();
+    let state = c.try_state()?;
     let (pid, cgroups) = if state == lxc::State::Stopped {
         (None, Vec::new())
     } else {
