@@ -680,9 +680,10 @@ fn cgroup_dir_container_inner_and_monitor() {
 fn no_fd_of_the_caller_leaks_into_the_container() {
     require_root!();
     let t = TestContainer::busybox("fdleak");
-    // `sh` opens fds 7 and 8 (no O_CLOEXEC) and then execs lxc-rs with them.
+    // `sh` opens fds 7 and 8 (no O_CLOEXEC) and then execs lxc-rs with them. Init is `sleep`,
+    // which opens nothing of its own (busybox init opens files while it boots).
     let cmd = format!(
-        "exec 7</etc/hostname 8>>{}/leak; exec {} start -n {} -P {}",
+        "exec 7</etc/hostname 8>>{}/leak; exec {} start -n {} -P {} -- /bin/sleep 600",
         t.lxcpath_str(),
         common::BIN,
         t.name,

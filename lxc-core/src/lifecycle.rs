@@ -17,7 +17,8 @@ use crate::sys::{self, Exit};
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(crate) fn cmd_err(name: &str, request: &str, e: commands::Error) -> Error {
-    if e.is_not_running() {
+    // A monitor that closes the connection before answering is on its way out.
+    if e.is_not_running() || matches!(e, commands::Error::Closed { .. }) {
         Error::NotRunning {
             name: name.to_string(),
         }

@@ -146,6 +146,9 @@ pub fn run(
     } = match started {
         Ok(s) => s,
         Err(e) => {
+            // Gone before the caller hears of the failure: a client that asks right after
+            // must find no monitor, not one on its way out.
+            drop(server);
             let r = Err(e);
             if let Some(s) = status {
                 s.report(&r);
