@@ -93,6 +93,31 @@ const KEEP_ON_REMOUNT: MsFlags = MsFlags::MS_NOSUID
     .union(MsFlags::MS_RELATIME);
 
 /// Run one step.
+/// Mount one path of the rootfs on another (a bind or a move), both opened inside the rootfs;
+/// `verb` and `prep` word the error ("bind X on Y", "move X to Y").
+fn mount_path_on_path(
+    root: &Rootfs,
+    site: &Site,
+    source: &Path,
+    target: &Path,
+    flags: MsFlags,
+    verb: &str,
+    prep: &str,
+) -> Result<()> {
+    let (sd, td) = (root.display(source), root.display(target));
+    let op = format!("{verb} {} {prep} {}", sd.display(), td.display());
+    let s = open_in(root, source, site, &op)?;
+    let t = open_in(root, target, site, &op)?;
+    sys::mount(
+        Some(&sys::fd_path(s.as_fd())),
+        &sys::fd_path(t.as_fd()),
+        None,
+        flags,
+        None,
+    )
+    .map_err(|e| MountError::sys(site, op, td, e))
+}
+
 pub fn run_step(root: &Rootfs, step: &Step, site: &Site) -> Result<()> {
     match step {
         Step::Fs {
@@ -115,18 +140,7 @@ pub fn run_step(root: &Rootfs, step: &Step, site: &Site) -> Result<()> {
             .map_err(|e| MountError::sys(site, op, disp, e))
         }
         Step::Bind { source, target } => {
-            let (sd, td) = (root.display(source), root.display(target));
-            let op = format!("bind {} on {}", sd.display(), td.display());
-            let s = open_in(root, source, site, &op)?;
-            let t = open_in(root, target, site, &op)?;
-            sys::mount(
-                Some(&sys::fd_path(s.as_fd())),
-                &sys::fd_path(t.as_fd()),
-                None,
-                MsFlags::MS_BIND,
-                None,
-            )
-            .map_err(|e| MountError::sys(site, op, td, e))
+            mount_path_on_path(root, site, source, target, MsFlags::MS_BIND, "bind", "on")
         }
         Step::RemountRo(target) => {
             let td = root.display(target);
@@ -135,18 +149,7 @@ pub fn run_step(root: &Rootfs, step: &Step, site: &Site) -> Result<()> {
             remount_ro_fd(&t).map_err(|e| MountError::sys(site, op, td, e))
         }
         Step::Move { source, target } => {
-            let (sd, td) = (root.display(source), root.display(target));
-            let op = format!("move {} to {}", sd.display(), td.display());
-            let s = open_in(root, source, site, &op)?;
-            let t = open_in(root, target, site, &op)?;
-            sys::mount(
-                Some(&sys::fd_path(s.as_fd())),
-                &sys::fd_path(t.as_fd()),
-                None,
-                MsFlags::MS_MOVE,
-                None,
-            )
-            .map_err(|e| MountError::sys(site, op, td, e))
+            mount_path_on_path(root, site, source, target, MsFlags::MS_MOVE, "move", "to")
         }
         Step::Unmount(target) => {
             let target = Path::new(target);
