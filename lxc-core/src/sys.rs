@@ -202,17 +202,21 @@ pub fn write_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
 
 /// One write, retried on EINTR. On a raw fd, so it also serves code between fork and exec.
 pub fn write_some(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: buf is a valid readable slice.
+    retry_eintr(|| unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) } as i64)
+}
+
+/// Run a syscall again while it fails with EINTR; its non-negative result as a count.
+fn retry_eintr(mut call: impl FnMut() -> i64) -> io::Result<usize> {
     loop {
-        // SAFETY: buf is a valid readable slice.
-        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
+        let n = call();
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
             return Err(e);
         }
-        return Ok(n as usize);
     }
 }
 
@@ -223,34 +227,16 @@ pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
 
 /// One read, retried on EINTR, on a raw fd.
 pub fn read_some(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        // SAFETY: buf is a valid writable slice.
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        return Ok(n as usize);
-    }
+    // SAFETY: buf is a valid writable slice.
+    retry_eintr(|| unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) } as i64)
 }
 
 /// poll(2) over prepared pollfds (an fd of -1 is skipped), retried on EINTR; how many are ready.
 pub fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<usize> {
-    loop {
-        // SAFETY: fds is a valid array of pollfd of the given length.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        return Ok(n as usize);
-    }
+    // SAFETY: fds is a valid array of pollfd of the given length.
+    retry_eintr(
+        || unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) } as i64,
+    )
 }
 
 /// poll(2) on a set of fds for readability; returns which are readable (or hung up).
