@@ -273,11 +273,11 @@ fn allocate_terminals(
     state: &mut StateMap,
 ) -> Result<Option<PathBuf>, Error> {
     let mut terms = Terminals::default();
-    let tty_max: usize = t
-        .config
-        .last("lxc.tty.max")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    // An application container has no getty to serve ttys: like lxc-execute, make none.
+    let tty_max = match opts.mode {
+        StartMode::Execute => 0,
+        StartMode::Start => crate::keys::typed::number(t.config, "lxc.tty.max") as usize,
+    };
     for _ in 0..tty_max {
         terms
             .ttys
