@@ -136,14 +136,8 @@ pub fn fill_autodev(plan: &MountPlan, root: &Rootfs, host_dev: &OwnedFd) -> Resu
         .map_err(|e| MountError::sys(site, op.clone(), format!("/dev/{name}"), e))?;
         let dst = sys::openat2(Some(dev.as_fd()), path, oflag::PATH, 0, Resolve::InRoot)
             .map_err(|e| MountError::sys(site, op.clone(), root.display(Path::new(&rel)), e))?;
-        sys::mount(
-            Some(&sys::fd_path(src.as_fd())),
-            &sys::fd_path(dst.as_fd()),
-            None,
-            MsFlags::MS_BIND,
-            None,
-        )
-        .map_err(|e| MountError::sys(site, op, root.display(Path::new(&rel)), e))?;
+        sys::mount_fd_on_fd(src.as_fd(), dst.as_fd(), MsFlags::MS_BIND)
+            .map_err(|e| MountError::sys(site, op, root.display(Path::new(&rel)), e))?;
     }
     tracing::debug!(?mode, "populated /dev");
     Ok(())
@@ -228,13 +222,7 @@ pub fn setup_devpts(plan: &MountPlan, root: &Rootfs) -> Result<()> {
     let bound = (|| -> std::io::Result<()> {
         let src = root.path_fd(Path::new("dev/pts/ptmx"))?;
         let dst = root.path_fd(Path::new("dev/ptmx"))?;
-        sys::mount(
-            Some(&sys::fd_path(src.as_fd())),
-            &sys::fd_path(dst.as_fd()),
-            None,
-            MsFlags::MS_BIND,
-            None,
-        )
+        sys::mount_fd_on_fd(src.as_fd(), dst.as_fd(), MsFlags::MS_BIND)
     })();
     match bound {
         Ok(()) => Ok(()),
@@ -271,14 +259,8 @@ fn bind_fd(root: &Rootfs, site: &Site, src: &OwnedFd, src_disp: &Path, rel: &str
     let dst = root
         .path_fd(Path::new(rel))
         .map_err(|e| MountError::sys(site, op.clone(), &target, e))?;
-    sys::mount(
-        Some(&sys::fd_path(src.as_fd())),
-        &sys::fd_path(dst.as_fd()),
-        None,
-        MsFlags::MS_BIND,
-        None,
-    )
-    .map_err(|e| MountError::sys(site, op, &target, e))
+    sys::mount_fd_on_fd(src.as_fd(), dst.as_fd(), MsFlags::MS_BIND)
+        .map_err(|e| MountError::sys(site, op, &target, e))
 }
 
 /// /dev/console: the monitor's console peer bound onto it (through /dev/<tty.dir>/console

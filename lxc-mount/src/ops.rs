@@ -108,14 +108,7 @@ fn mount_path_on_path(
     let op = format!("{verb} {} {prep} {}", sd.display(), td.display());
     let s = open_in(root, source, site, &op)?;
     let t = open_in(root, target, site, &op)?;
-    sys::mount(
-        Some(&sys::fd_path(s.as_fd())),
-        &sys::fd_path(t.as_fd()),
-        None,
-        flags,
-        None,
-    )
-    .map_err(|e| MountError::sys(site, op, td, e))
+    sys::mount_fd_on_fd(s.as_fd(), t.as_fd(), flags).map_err(|e| MountError::sys(site, op, td, e))
 }
 
 pub fn run_step(root: &Rootfs, step: &Step, site: &Site) -> Result<()> {

@@ -229,21 +229,16 @@ pub fn setup_rootfs(plan: &MountPlan) -> Result<Rootfs> {
             e,
         )
     })?;
-    sys::mount(
-        Some(&sys::fd_path(src.as_fd())),
-        &sys::fd_path(dst.as_fd()),
-        None,
-        MsFlags::MS_BIND | MsFlags::MS_REC,
-        None,
-    )
-    .map_err(|e| {
-        MountError::sys(
-            site,
-            format!("bind {} on {}", source.display(), mount.display()),
-            &mount,
-            e,
-        )
-    })?;
+    sys::mount_fd_on_fd(src.as_fd(), dst.as_fd(), MsFlags::MS_BIND | MsFlags::MS_REC).map_err(
+        |e| {
+            MountError::sys(
+                site,
+                format!("bind {} on {}", source.display(), mount.display()),
+                &mount,
+                e,
+            )
+        },
+    )?;
     // The handle to the mount we just made, not to the directory under it.
     let fd = sys::openat2(
         None,

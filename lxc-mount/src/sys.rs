@@ -32,6 +32,12 @@ pub fn fd_path(fd: BorrowedFd<'_>) -> PathBuf {
 }
 
 /// mount(2). `None` source/fstype/data are passed as NULL.
+/// Mount what `src` refers to on what `dst` refers to (a bind or a move), both opened inside
+/// the rootfs, through their /proc/self/fd paths so no path is resolved again.
+pub fn mount_fd_on_fd(src: BorrowedFd<'_>, dst: BorrowedFd<'_>, flags: MsFlags) -> io::Result<()> {
+    mount(Some(&fd_path(src)), &fd_path(dst), None, flags, None)
+}
+
 pub fn mount(
     source: Option<&Path>,
     target: &Path,
