@@ -1,0 +1,11 @@
+//! lxc-rs consoles. Today: the console ring buffer that backs `console_log`, and the size
+//! rules of `lxc.console.buffer.size` / `lxc.console.size`. The pty allocation, console attach
+//! and the monitor-side draining join it with the core's reactor seam (issue 9).
+
+pub mod error;
+pub mod ring;
+pub mod size;
+pub mod sys;
+
+pub use error::{Error, Result};
+pub use ring::{Empty, LogRequest, RingBuffer};
