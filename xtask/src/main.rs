@@ -6,6 +6,7 @@ mod demo;
 mod deps;
 mod matrix;
 mod run;
+mod scaffold;
 mod test;
 
 use std::process::ExitCode;
@@ -28,6 +29,10 @@ tasks:
                        cold), one veth, peak memory, 50 containers, config parsing, and where an
                        lxc-rs start spends its time; installs what it compares against, needs
                        root, writes <target>/bench/report.{md,json,svg} (a few minutes)
+  new-extension NAME [--under DIR]
+                       a new API extension crate NAME (an LXC extension string) under its
+                       subsystem's folder (or DIR), wired into the workspace, the facade's
+                       features (on by default), the facade's linker `use` and lxc-cli's features
   help                 print this message
 
 Builds go to $CARGO_TARGET_DIR when it is set, else to target/.
@@ -44,6 +49,7 @@ fn main() -> ExitCode {
         "test" => test_args(rest).and_then(test::run),
         "test-matrix" => no_args(task, rest).and_then(|()| matrix::run()),
         "bench" => no_args(task, rest).and_then(|()| bench::run()),
+        "new-extension" => scaffold::run(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
