@@ -301,3 +301,114 @@ pub fn command(name: &str) -> Option<(&'static str, &'static CommandDef)> {
         .flat_map(|r| r.commands.iter().map(move |c| (r.name, c)))
         .find(|(_, c)| c.name == name)
 }
+
+/// Two registrations claiming one thing: a name, a key pattern or a command. The first linked
+/// would silently win (lookups take the first match), so such a build is refused by its tests
+/// (`lxc/tests/registry.rs`) and, for plugins loaded at run time, when they load.
+pub fn conflicts(regs: &[&Registration]) -> Vec<String> {
+    use std::collections::HashMap;
+    let mut out = Vec::new();
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    let mut keys: HashMap<String, &str> = HashMap::new();
+    let mut commands: HashMap<&str, &str> = HashMap::new();
+    for r in regs {
+        let n = names.entry(r.name).or_default();
+        *n += 1;
+        if *n == 2 {
+            out.push(format!(
+                "registration name {:?} is registered twice",
+                r.name
+            ));
+        }
+        for k in r.keys {
+            let p = k.pattern.display();
+            if let Some(first) = keys.insert(p.clone(), r.name) {
+                out.push(format!(
+                    "key {p} is registered by both {first} and {}",
+                    r.name
+                ));
+            }
+        }
+        for c in r.commands {
+            if let Some(first) = commands.insert(c.name, r.name) {
+                out.push(format!(
+                    "command {} is registered by both {first} and {}",
+                    c.name, r.name
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod conflict_tests {
+    use super::*;
+
+    fn parse(_: &str, v: &str) -> Result<String, String> {
+        Ok(v.to_string())
+    }
+    fn cmd(_: &mut crate::phase::CommandCtx<'_>, _: &[u8]) -> Result<Vec<u8>, String> {
+        Ok(Vec::new())
+    }
+    const fn key(pattern: KeyPattern) -> KeyDef {
+        KeyDef {
+            pattern,
+            kind: ValueKind::Single,
+            parse,
+            get: None,
+            clear: None,
+            doc: "",
+        }
+    }
+    static A_KEYS: [KeyDef; 2] = [
+        key(KeyPattern::Exact("lxc.a")),
+        key(KeyPattern::Indexed {
+            prefix: "lxc.n.",
+            suffix: "x",
+        }),
+    ];
+    static B_KEYS: [KeyDef; 1] = [key(KeyPattern::Indexed {
+        prefix: "lxc.n.",
+        suffix: "x",
+    })];
+    static CMDS: [CommandDef; 1] = [CommandDef {
+        name: "a.get",
+        handler: cmd,
+    }];
+    static A: Registration = Registration {
+        name: "a",
+        kind: EntryKind::ApiExtension,
+        keys: &A_KEYS,
+        hooks: &[],
+        commands: &CMDS,
+    };
+    static B: Registration = Registration {
+        name: "b",
+        kind: EntryKind::ApiExtension,
+        keys: &B_KEYS,
+        hooks: &[],
+        commands: &CMDS,
+    };
+    static A_AGAIN: Registration = Registration {
+        name: "a",
+        kind: EntryKind::Component,
+        keys: &[],
+        hooks: &[],
+        commands: &[],
+    };
+
+    #[test]
+    fn finds_every_kind_of_conflict() {
+        assert!(conflicts(&[&A]).is_empty());
+        let c = conflicts(&[&A, &B, &A_AGAIN]);
+        assert_eq!(
+            c,
+            vec![
+                "key lxc.n.[i].x is registered by both a and b".to_string(),
+                "command a.get is registered by both a and b".to_string(),
+                "registration name \"a\" is registered twice".to_string(),
+            ]
+        );
+    }
+}

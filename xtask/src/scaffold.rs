@@ -131,10 +131,12 @@ pub fn scaffold(root: &Path, name: &str, under: Option<&str>) -> Result<Vec<Path
     let facade_path = root.join("lxc/Cargo.toml");
     let facade_lib = root.join("lxc/src/lib.rs");
     let cli_path = root.join("lxc-cli/Cargo.toml");
+    let features_test = root.join("lxc/tests/features.rs");
     let ws = read(&ws_path)?;
     let facade = read(&facade_path)?;
     let lib = read(&facade_lib)?;
     let cli = read(&cli_path)?;
+    let ftest = read(&features_test)?;
 
     let ws = insert_member(&ws, &rel, &ws_path)?;
     let ws = insert_after_last(
@@ -164,6 +166,14 @@ pub fn scaffold(root: &Path, name: &str, under: Option<&str>) -> Result<Vec<Path
         &facade_lib,
     )?;
 
+    // The facade's own test lists every feature it has, to prove each is reported exactly when on.
+    let ftest = insert_before_line(
+        &ftest,
+        "    ]",
+        &format!("        (\"{name}\", cfg!(feature = \"{name}\")),"),
+        &features_test,
+    )?;
+
     let files = [
         (dir.join("Cargo.toml"), crate_manifest(name, &krate)),
         (dir.join("README.md"), readme(name)),
@@ -180,8 +190,9 @@ pub fn scaffold(root: &Path, name: &str, under: Option<&str>) -> Result<Vec<Path
     write(&facade_path, &facade)?;
     write(&facade_lib, &lib)?;
     write(&cli_path, &cli)?;
+    write(&features_test, &ftest)?;
     let mut out: Vec<PathBuf> = files.into_iter().map(|(p, _)| p).collect();
-    out.extend([ws_path, facade_path, facade_lib, cli_path]);
+    out.extend([ws_path, facade_path, facade_lib, cli_path, features_test]);
     Ok(out)
 }
 
@@ -308,6 +319,17 @@ fn insert_after_line_containing(
     Ok(join(out))
 }
 
+/// Insert `ins` before the first line that is exactly `line`.
+fn insert_before_line(text: &str, line: &str, ins: &str, path: &Path) -> Result<String> {
+    let mut out: Vec<String> = text.lines().map(str::to_string).collect();
+    let i = out
+        .iter()
+        .position(|l| l == line)
+        .ok_or_else(|| fail(format!("{}: no line {line:?}", path.display())))?;
+    out.insert(i, ins.to_string());
+    Ok(join(out))
+}
+
 fn join(lines: Vec<String>) -> String {
     let mut s = lines.join("\n");
     s.push('\n');
@@ -382,15 +404,18 @@ fn registers_its_name() {{
 mod tests {
     use super::*;
 
-    /// A workspace in miniature: the four files the scaffold edits, as they look in the repo.
+    const FILES: [&str; 5] = [
+        "Cargo.toml",
+        "lxc/Cargo.toml",
+        "lxc/src/lib.rs",
+        "lxc-cli/Cargo.toml",
+        "lxc/tests/features.rs",
+    ];
+
+    /// A workspace in miniature: the files the scaffold edits, as they look in the repo.
     fn mini(dir: &Path) {
         let real = crate::run::workspace_root();
-        for f in [
-            "Cargo.toml",
-            "lxc/Cargo.toml",
-            "lxc/src/lib.rs",
-            "lxc-cli/Cargo.toml",
-        ] {
+        for f in FILES {
             let to = dir.join(f);
             fs::create_dir_all(to.parent().unwrap()).unwrap();
             fs::copy(real.join(f), &to).unwrap();
@@ -462,6 +487,8 @@ mod tests {
         assert_eq!(krate["package"]["name"].as_str(), Some("lxc-ext-devpts-fd"));
         let src = read(&d.join("lxc-console/devpts_fd/src/lib.rs")).unwrap();
         assert!(src.contains("name: \"devpts_fd\""));
+        let ftest = read(&d.join("lxc/tests/features.rs")).unwrap();
+        assert!(ftest.contains("        (\"devpts_fd\", cfg!(feature = \"devpts_fd\")),\n    ]"));
         assert_eq!(
             read(&d.join("lxc-console/devpts_fd/README.md"))
                 .unwrap()
@@ -476,15 +503,7 @@ mod tests {
     fn refuses_without_touching_anything() {
         let d = tmp("refuse");
         mini(&d);
-        let before: Vec<String> = [
-            "Cargo.toml",
-            "lxc/Cargo.toml",
-            "lxc/src/lib.rs",
-            "lxc-cli/Cargo.toml",
-        ]
-        .iter()
-        .map(|f| read(&d.join(f)).unwrap())
-        .collect();
+        let before: Vec<String> = FILES.iter().map(|f| read(&d.join(f)).unwrap()).collect();
         // Not LXC's, no such parent crate, and a folder that exists.
         let e = scaffold(&d, "seccomp_notfy", None).unwrap_err().to_string();
         assert!(e.contains("not an LXC API extension"), "{e}");
@@ -495,15 +514,7 @@ mod tests {
         fs::create_dir_all(d.join("lxc-cgroup/cgroup2")).unwrap();
         let e = scaffold(&d, "cgroup2", None).unwrap_err().to_string();
         assert!(e.contains("already exists"), "{e}");
-        let after: Vec<String> = [
-            "Cargo.toml",
-            "lxc/Cargo.toml",
-            "lxc/src/lib.rs",
-            "lxc-cli/Cargo.toml",
-        ]
-        .iter()
-        .map(|f| read(&d.join(f)).unwrap())
-        .collect();
+        let after: Vec<String> = FILES.iter().map(|f| read(&d.join(f)).unwrap()).collect();
         assert_eq!(before, after);
         fs::remove_dir_all(&d).unwrap();
     }

@@ -1,0 +1,13 @@
+//! Whatever feature set this is built with, no two linked registrations claim the same name,
+//! key pattern or command (lookups take the first match, so a clash would be silent).
+
+#[test]
+fn no_two_registrations_claim_one_thing() {
+    let regs = lxc::registry::registrations();
+    assert!(
+        !regs.is_empty(),
+        "the core's own components are always linked"
+    );
+    let clashes = lxc::registry::conflicts(&regs);
+    assert!(clashes.is_empty(), "{}", clashes.join("\n"));
+}
