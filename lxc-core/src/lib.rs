@@ -12,6 +12,7 @@ pub mod keys;
 pub mod lifecycle;
 pub mod monitor;
 pub mod phase;
+pub mod reactor;
 pub mod registry;
 pub mod start;
 pub mod state;

@@ -4,14 +4,16 @@
 //! It is single-threaded on purpose: the container's first process is cloned from it and runs
 //! Rust code before exec, which is only safe without other threads.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::fs::MetadataExt;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
-use crate::commands::{self, Conn, Event, Request, Response, Server};
+use crate::commands::{self, Conn, Event, Incoming, Request, Response, Server};
 use crate::config::Config;
 use crate::error::Error;
 use crate::phase::{CommandCtx, HookCtx, Phase, StartMode, StateMap, Terminals, UndoStack};
+use crate::reactor::{Drain, FdHandler, MonitorHandlers, Next, ReactorCtx};
 use crate::registry;
 use crate::start::{self, spec, StartOptions, Started, Target};
 use crate::state::State;
@@ -57,6 +59,10 @@ struct Monitor<'a> {
     server: Option<Server>,
     conns: Vec<Conn>,
     waiters: Vec<(Conn, Vec<State>)>,
+    /// Fd handlers of subsystems (and the terminal drains) for the current init.
+    handlers: Vec<Box<dyn FdHandler>>,
+    /// The listener is not polled until then: accept failed for want of fds.
+    accept_paused: Option<Instant>,
     undo: UndoStack,
     statemap: StateMap,
     /// The watchdog's pipe and pidfd.
@@ -67,6 +73,16 @@ struct Monitor<'a> {
 
 /// How long a signal is held for an init that does not catch it yet.
 const PENDING_SIGNAL_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Connections waiting for (or in the middle of) a request. When a new one comes beyond
+/// this, the one served longest ago goes: a flood of idle peers cannot lock clients out.
+pub const MAX_CLIENTS: usize = 256;
+/// State clients (`wait`, `reboot2`) at once; more are refused with an error.
+pub const MAX_STATE_CLIENTS: usize = 512;
+/// Connections accepted per loop turn, so a flood cannot keep the loop from its other work.
+const ACCEPT_BATCH: usize = 64;
+/// How long the listener rests after accept ran out of fds and nothing could be freed.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Whether `pid` takes `sig`: it has a handler (SigCgt), blocks it (SigBlk), or sits in
 /// sigtimedwait (busybox's init and execute's small init wait for their signals that way; the
@@ -168,12 +184,22 @@ pub fn run(
         server: Some(server),
         conns: Vec::new(),
         waiters: Vec::new(),
+        handlers: Vec::new(),
+        accept_paused: None,
         undo,
         statemap,
         watchdog: None,
         pending: None,
     };
     m.watchdog = m.spawn_watchdog();
+    if let Err(e) = m.enter_running() {
+        m.abort_running();
+        let r = Err(e);
+        if let Some(s) = status {
+            s.report(&r);
+        }
+        return r.map(|()| Exit::Code(1));
+    }
     if let Some(s) = status {
         s.report(&Ok(()));
     }
@@ -254,34 +280,134 @@ impl Monitor<'_> {
         });
     }
 
+    /// Init runs: take over the fd handlers the start's hooks added, drain the terminals, and
+    /// run the `Running` hooks. An error fails the start (see `abort_running`).
+    fn enter_running(&mut self) -> Result<(), Error> {
+        self.handlers = self
+            .statemap
+            .remove::<MonitorHandlers>()
+            .map(|h| h.0)
+            .unwrap_or_default();
+        if let Some(t) = self.statemap.get::<Terminals>() {
+            for (master, peer) in t.console.iter().chain(t.ttys.iter()) {
+                let fd = master.try_clone().map_err(|source| Error::Sys {
+                    name: self.t.name.to_string(),
+                    op: "dup terminal",
+                    source,
+                })?;
+                let keep = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK | libc::O_CLOEXEC)
+                    .open(peer)
+                    .map(OwnedFd::from)
+                    .map_err(|e| tracing::debug!(peer = %peer.display(), error = %e, "cannot hold the terminal's peer"))
+                    .ok();
+                let what = format!("terminal {}", peer.display());
+                self.handlers.push(Box::new(Drain::new(what, fd, keep)));
+            }
+        }
+        let mut ctx = HookCtx {
+            name: self.t.name,
+            lxcpath: self.t.lxcpath.to_path_buf(),
+            config_file: self.t.config_file.clone(),
+            config: self.t.config,
+            phase: Phase::Running,
+            mode: self.mode,
+            init_pid: Some(self.pid),
+            undo: &mut self.undo,
+            state: &mut self.statemap,
+        };
+        for (owner, hook) in registry::hooks_for(Phase::Running) {
+            tracing::debug!(owner, "Running hook");
+            (hook.run)(&mut ctx)?;
+        }
+        // A Running hook may add handlers too.
+        if let Some(h) = self.statemap.remove::<MonitorHandlers>() {
+            self.handlers.extend(h.0);
+        }
+        Ok(())
+    }
+
+    /// A start failed after init was cloned: kill it, wait for it, and undo the start.
+    fn abort_running(&mut self) {
+        let _ = self.send(libc::SIGKILL);
+        let _ = sys::pidfd_wait(self.pidfd.as_fd(), false);
+        self.teardown("stop");
+        self.server = None;
+    }
+
     /// Serve requests until init exits; returns how it exited.
     fn serve(&mut self) -> Exit {
         loop {
-            let (readable, n_conns, n_waiters, n_terms) = {
-                let Some(server) = self.server.as_ref() else {
-                    return Exit::Code(1);
-                };
-                let mut fds: Vec<BorrowedFd<'_>> = vec![self.pidfd.as_fd(), server.as_fd()];
-                fds.extend(self.conns.iter().map(|c| c.as_fd()));
-                fds.extend(self.waiters.iter().map(|(c, _)| c.as_fd()));
-                let terms = self.statemap.get::<Terminals>();
-                let mut n_terms = 0;
-                if let Some(t) = terms {
-                    for (m, _) in t.console.iter().chain(t.ttys.iter()) {
-                        fds.push(m.as_fd());
-                        n_terms += 1;
-                    }
+            let now = Instant::now();
+            // Stalled and idle connections go first: they must never hold a place for long.
+            self.conns.retain(|c| {
+                let keep = c.deadline() > now;
+                if !keep {
+                    tracing::debug!(
+                        peer = c.peer(),
+                        "dropping a stalled or idle command connection"
+                    );
                 }
-                let timeout = if self.pending.is_some() { 20 } else { -1 };
-                match sys::poll_readable(&fds, timeout) {
-                    Ok(r) => (r, self.conns.len(), self.waiters.len(), n_terms),
-                    Err(e) => {
-                        tracing::error!(error = %e, "poll failed");
-                        continue;
-                    }
-                }
+                keep
+            });
+            if self.accept_paused.is_some_and(|t| now >= t) {
+                self.accept_paused = None;
+            }
+            let Some(server) = self.server.as_ref() else {
+                return Exit::Code(1);
             };
-            if readable[0] {
+            let pfd = |fd: i32, events: i16| libc::pollfd {
+                fd,
+                events,
+                revents: 0,
+            };
+            let mut pfds =
+                Vec::with_capacity(2 + self.conns.len() + self.waiters.len() + self.handlers.len());
+            pfds.push(pfd(self.pidfd.as_raw_fd(), libc::POLLIN));
+            // A negative fd is skipped by poll: the listener while accepting rests.
+            let listener = if self.accept_paused.is_some() {
+                -1
+            } else {
+                server.as_raw_fd()
+            };
+            pfds.push(pfd(listener, libc::POLLIN));
+            for c in &self.conns {
+                let ev = if c.wants_write() {
+                    libc::POLLOUT
+                } else {
+                    libc::POLLIN
+                };
+                pfds.push(pfd(c.as_raw_fd(), ev));
+            }
+            for (c, _) in &self.waiters {
+                pfds.push(pfd(c.as_raw_fd(), libc::POLLIN));
+            }
+            for h in &self.handlers {
+                pfds.push(pfd(h.fd().as_raw_fd(), libc::POLLIN));
+            }
+            let (n_conns, n_waiters, n_handlers) =
+                (self.conns.len(), self.waiters.len(), self.handlers.len());
+            let mut wake: Option<Instant> = self.conns.iter().map(Conn::deadline).min();
+            let mut earliest = |t: Instant| wake = Some(wake.map_or(t, |w| w.min(t)));
+            if self.pending.is_some() {
+                earliest(now + Duration::from_millis(20));
+            }
+            if let Some(t) = self.accept_paused {
+                earliest(t);
+            }
+            let timeout = wake.map_or(-1, |w| {
+                let ms = w.saturating_duration_since(now).as_micros().div_ceil(1000);
+                i32::try_from(ms).unwrap_or(i32::MAX)
+            });
+            if let Err(e) = sys::poll(&mut pfds, timeout) {
+                tracing::error!(error = %e, "poll failed");
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+            let ready = |i: usize| pfds.get(i).is_some_and(|p| p.revents != 0);
+            if ready(0) {
                 match sys::pidfd_wait(self.pidfd.as_fd(), true) {
                     Ok(Some(exit)) => return exit,
                     Ok(None) => {}
@@ -298,57 +424,133 @@ impl Monitor<'_> {
             let wbase = 2 + n_conns;
             let mut i = 0;
             self.waiters.retain(|_| {
-                let hung_up = i < n_waiters && readable.get(wbase + i).copied().unwrap_or(false);
+                let hung_up = i < n_waiters && ready(wbase + i);
                 i += 1;
                 !hung_up
             });
-            if readable[1] {
-                self.accept_all();
-            }
-            let base = 2;
-            // Connections accepted just now sit after the first n_conns and are kept as they are.
+            // Connections accepted below sit after the first n_conns.
             let conns = std::mem::take(&mut self.conns);
-            for (i, mut c) in conns.into_iter().enumerate() {
-                if i >= n_conns || !readable[base + i] {
+            for (i, c) in conns.into_iter().enumerate() {
+                if i < n_conns && ready(2 + i) {
+                    self.serve_conn(c);
+                } else {
                     self.conns.push(c);
-                    continue;
-                }
-                match self.handle(&mut c) {
-                    After::Keep => self.conns.push(c),
-                    After::Close => {}
-                    After::Waiter(states) => self.waiters.push((c, states)),
                 }
             }
-            let tbase = wbase + n_waiters;
-            if (0..n_terms).any(|i| readable.get(tbase + i).copied().unwrap_or(false)) {
-                self.drain_terminals();
+            let hbase = wbase + n_waiters;
+            let handlers = std::mem::take(&mut self.handlers);
+            for (i, h) in handlers.into_iter().enumerate() {
+                if i < n_handlers && ready(hbase + i) {
+                    self.run_handler(h);
+                } else {
+                    self.handlers.push(h);
+                }
+            }
+            if ready(1) {
+                self.accept_all();
             }
         }
     }
 
-    fn accept_all(&mut self) {
-        let Some(server) = self.server.as_ref() else {
+    /// A handler's fd is ready: call it, then carry out what it asked for.
+    fn run_handler(&mut self, mut h: Box<dyn FdHandler>) {
+        let mut ctx = ReactorCtx::new(
+            self.t.name,
+            self.t.config,
+            self.pid,
+            &mut self.statemap,
+            self.state,
+        );
+        let next = h.ready(&mut ctx);
+        let (state, events) = ctx.into_effects();
+        if next == Next::Keep {
+            self.handlers.push(h);
+        } else {
+            tracing::debug!(handler = h.name(), "fd handler done");
+        }
+        for e in &events {
+            self.broadcast(e);
+        }
+        if let Some(s) = state {
+            self.set_state(s);
+        }
+    }
+
+    /// Send an event to every state client; drop those that cannot take it.
+    fn broadcast(&mut self, e: &Event) {
+        self.waiters.retain_mut(|(c, _)| c.send_event(e).is_ok());
+    }
+
+    /// A connection is ready: finish its response, or read and answer what it sent.
+    fn serve_conn(&mut self, mut c: Conn) {
+        if c.wants_write() {
+            match c.flush() {
+                Ok(_) => self.conns.push(c),
+                Err(e) => tracing::debug!(error = %e, "dropping a command connection"),
+            }
             return;
+        }
+        match c.try_request() {
+            Ok(Incoming::Request(req, fds)) => match self.handle(&mut c, req, fds) {
+                After::Keep => self.conns.push(c),
+                After::Close => {}
+                After::Waiter(states) => self.waiters.push((c, states)),
+            },
+            Ok(Incoming::Partial) => self.conns.push(c),
+            Ok(Incoming::Closed) => {}
+            Err(e) => tracing::debug!(error = %e, "dropping a command connection"),
+        }
+    }
+
+    /// Make room for one connection: drop the one served longest ago. False if there is none.
+    fn evict_oldest(&mut self) -> bool {
+        let Some((i, _)) = self
+            .conns
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, c)| c.last_active())
+        else {
+            return false;
         };
-        loop {
+        let c = self.conns.swap_remove(i);
+        tracing::debug!(
+            peer = c.peer(),
+            "dropping the oldest command connection for a new one"
+        );
+        true
+    }
+
+    fn accept_all(&mut self) {
+        for _ in 0..ACCEPT_BATCH {
+            if self.conns.len() >= MAX_CLIENTS {
+                self.evict_oldest();
+            }
+            let Some(server) = self.server.as_ref() else {
+                return;
+            };
             match server.accept() {
-                Ok(Some(c)) => self.conns.push(c),
-                Ok(None) => break,
+                // A client's request is usually there already: answer it before anything can
+                // push it out.
+                Ok(Some(c)) => self.serve_conn(c),
+                Ok(None) => return,
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                    if !self.evict_oldest() {
+                        tracing::warn!(error = %e, "out of file descriptors: not accepting for a while");
+                        self.accept_paused = Some(Instant::now() + ACCEPT_BACKOFF);
+                        return;
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "refused a command client");
-                    break;
+                    return;
                 }
             }
         }
     }
 
     /// Answer one request on a connection, and say what becomes of it.
-    fn handle(&mut self, conn: &mut Conn) -> After {
+    fn handle(&mut self, conn: &mut Conn, req: Request, fds_in: Vec<OwnedFd>) -> After {
         let peer_uid = conn.peer_uid();
-        let req = match conn.read_request() {
-            Ok(Some(r)) => r,
-            Ok(None) | Err(_) => return After::Close,
-        };
         let _span = tracing::debug_span!("request", request = req.name()).entered();
         let mut fds: Vec<OwnedFd> = Vec::new();
         let resp = match req {
@@ -409,11 +611,17 @@ impl Monitor<'_> {
                 Ok(v) => Response::ConfigItem(v),
                 Err(e) => Response::error(e.to_string()),
             },
+            Request::AddStateClient { .. } if self.waiters.len() >= MAX_STATE_CLIENTS => {
+                Response::error(format!(
+                    "too many state clients (at most {MAX_STATE_CLIENTS})"
+                ))
+            }
             Request::AddStateClient { states } => {
                 let resp = Response::State(self.state);
-                return match conn.respond(&resp, &[]) {
-                    Ok(()) => After::Waiter(states),
-                    Err(_) => After::Close,
+                // The state must reach it whole before any event does.
+                return match conn.queue_response(&resp, Vec::new()) {
+                    Ok(true) => After::Waiter(states),
+                    _ => After::Close,
                 };
             }
             Request::GetCgroupPaths => Response::CgroupPaths(
@@ -422,7 +630,8 @@ impl Monitor<'_> {
                     .map(|p| p.0.clone())
                     .unwrap_or_default(),
             ),
-            Request::Ext { name, body } => match self.ext_call_body(peer_uid, &name, &body) {
+            Request::Ext { name, body } => match self.ext_call_body(peer_uid, &name, &body, fds_in)
+            {
                 Ok((b, f)) => {
                     fds = f;
                     Response::Ext(b)
@@ -430,10 +639,12 @@ impl Monitor<'_> {
                 Err(m) => Response::error(m),
             },
         };
-        let borrowed: Vec<BorrowedFd<'_>> = fds.iter().map(|f| f.as_fd()).collect();
-        match conn.respond(&resp, &borrowed) {
-            Ok(()) => After::Keep,
-            Err(_) => After::Close,
+        match conn.queue_response(&resp, fds) {
+            Ok(_) => After::Keep,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot answer a command client");
+                After::Close
+            }
         }
     }
 
@@ -443,6 +654,7 @@ impl Monitor<'_> {
         peer_uid: u32,
         name: &str,
         body: &[u8],
+        fds_in: Vec<OwnedFd>,
     ) -> Result<(Vec<u8>, Vec<OwnedFd>), String> {
         let Some((_, def)) = registry::command(name) else {
             return Err(format!("no extension in this build answers {name:?}"));
@@ -451,7 +663,9 @@ impl Monitor<'_> {
             name: self.t.name,
             init_pid: Some(self.pid),
             peer_uid,
+            config: self.t.config,
             state: &mut self.statemap,
+            fds_in,
             fds_out: Vec::new(),
         };
         let r = (def.handler)(&mut ctx, body);
@@ -459,7 +673,8 @@ impl Monitor<'_> {
     }
 
     fn ext_call(&mut self, peer_uid: u32, name: &str) -> Result<Vec<u8>, String> {
-        self.ext_call_body(peer_uid, name, &[]).map(|(b, _)| b)
+        self.ext_call_body(peer_uid, name, &[], Vec::new())
+            .map(|(b, _)| b)
     }
 
     /// Signal init. A pid namespace's init ignores signals it has no handler for, and a fresh
@@ -497,27 +712,6 @@ impl Monitor<'_> {
         }
     }
 
-    /// Read what init wrote to its terminals so it never blocks on a full pty. (The console
-    /// ring buffer of `console_log` keeps it; without that extension it is dropped.)
-    fn drain_terminals(&mut self) {
-        let Some(t) = self.statemap.get::<Terminals>() else {
-            return;
-        };
-        let mut buf = [0u8; 4096];
-        let fds: Vec<BorrowedFd<'_>> = t
-            .console
-            .iter()
-            .chain(t.ttys.iter())
-            .map(|(m, _)| m.as_fd())
-            .collect();
-        let ready = sys::poll_readable(&fds, 0).unwrap_or_default();
-        for (fd, r) in fds.iter().zip(ready) {
-            if r {
-                let _ = sys::read(*fd, &mut buf);
-            }
-        }
-    }
-
     /// Init exited for a reboot: clean up like a stop, keep the command socket and the state
     /// clients, and run the start sequence again.
     fn restart(&mut self) -> Result<(), Error> {
@@ -536,6 +730,10 @@ impl Monitor<'_> {
         self.undo = started.undo;
         self.statemap = started.state;
         self.watchdog = self.spawn_watchdog();
+        if let Err(e) = self.enter_running() {
+            self.abort_running();
+            return Err(e);
+        }
         self.set_state(State::Running);
         Ok(())
     }
@@ -544,6 +742,8 @@ impl Monitor<'_> {
     /// and release the watchdog.
     fn teardown(&mut self, target: &str) {
         let _t = crate::timing::phase("Stop");
+        // Their fds (terminals, subsystem sockets) close before what they belong to goes.
+        self.handlers.clear();
         // The monitor cleans up itself from here: release the watchdog first, so it is not
         // sitting in a cgroup (the monitor's own) that the undo below removes.
         if let Some((pipe, pidfd)) = self.watchdog.take() {

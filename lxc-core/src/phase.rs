@@ -219,13 +219,15 @@ pub struct HookCtx<'a> {
 
 pub type HookFn = fn(&mut HookCtx<'_>) -> Result<(), Error>;
 
-/// What a command-socket handler gets: who asked, and where to put file descriptors it
-/// sends back.
+/// What a command-socket handler gets: who asked, the config, the file descriptors sent with
+/// the request, and where to put those it sends back.
 pub struct CommandCtx<'a> {
     pub name: &'a str,
     pub init_pid: Option<i32>,
     pub peer_uid: u32,
+    pub config: &'a Config,
     pub state: &'a mut StateMap,
+    pub fds_in: Vec<OwnedFd>,
     pub fds_out: Vec<OwnedFd>,
 }
 

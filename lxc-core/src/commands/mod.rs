@@ -51,7 +51,7 @@ use std::time::Duration;
 
 pub use client::{call, is_running, StateClient, DEFAULT_TIMEOUT};
 pub use proto::{Event, Request, Response, MAX_BODY, MAX_FDS, PROTOCOL_VERSION};
-pub use server::{Conn, Server, REQUEST_TIMEOUT};
+pub use server::{Conn, Incoming, Server, IDLE_TIMEOUT, REQUEST_TIMEOUT};
 
 /// Size of `sockaddr_un.sun_path`, which holds the leading NUL of an abstract name too.
 const SUN_PATH_LEN: usize = 108;
@@ -145,6 +145,14 @@ impl Error {
     /// No monitor listens for the container (from the client functions).
     pub fn is_not_running(&self) -> bool {
         matches!(self, Error::NotRunning { .. })
+    }
+
+    /// The errno behind an I/O failure (EMFILE from `accept`, ECONNREFUSED from `connect`).
+    pub fn raw_os_error(&self) -> Option<i32> {
+        match self {
+            Error::Io { source, .. } | Error::NotRunning { source, .. } => source.raw_os_error(),
+            _ => None,
+        }
     }
 
     pub fn is_timeout(&self) -> bool {

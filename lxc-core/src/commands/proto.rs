@@ -349,6 +349,11 @@ impl FrameReader {
         }
     }
 
+    /// Whether part of a frame has arrived and the rest not yet.
+    pub(crate) fn partial(&self) -> bool {
+        !self.buf.is_empty() || !self.fds.is_empty()
+    }
+
     fn reset(&mut self) {
         *self = FrameReader::default();
     }

@@ -13,6 +13,10 @@ use super::{display_name, socket_name, Error, Event, Request, Response};
 /// and to make room for a response.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// How long a connection may sit without sending anything before the monitor drops it. Our
+/// clients send their request right after connecting; this only bounds idle peers.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+
 pub(crate) const PERMISSION_DENIED: &str = "permission denied";
 
 const BACKLOG: i32 = 128;
@@ -125,6 +129,17 @@ impl AsRawFd for Server {
     }
 }
 
+/// What a read that never waits found on a connection.
+#[derive(Debug)]
+pub enum Incoming {
+    /// A whole request, with the file descriptors sent along with it.
+    Request(Request, Vec<OwnedFd>),
+    /// Nothing yet, or part of a request: poll again.
+    Partial,
+    /// The client hung up between requests.
+    Closed,
+}
+
 /// One accepted client connection (non-blocking, close-on-exec). After any error from it the
 /// monitor should drop it: the stream may be out of step.
 #[derive(Debug)]
@@ -133,6 +148,11 @@ pub struct Conn {
     cred: PeerCred,
     peer: String,
     reader: FrameReader,
+    /// The last time a request was received or its response sent.
+    active: Instant,
+    /// A response not yet fully sent, and the fds that go with its first byte.
+    out: Vec<u8>,
+    out_fds: Vec<OwnedFd>,
 }
 
 impl Conn {
@@ -142,7 +162,106 @@ impl Conn {
             cred,
             peer: format!("command client pid {} uid {}", cred.pid, cred.uid),
             reader: FrameReader::default(),
+            active: Instant::now(),
+            out: Vec::new(),
+            out_fds: Vec::new(),
         }
+    }
+
+    /// Who this is, for logs and errors.
+    pub fn peer(&self) -> &str {
+        &self.peer
+    }
+
+    /// When this connection was last served, and when it must be dropped if nothing happens
+    /// before: soon when a request or a response is half through, later when it is idle.
+    pub fn deadline(&self) -> Instant {
+        let busy = !self.out.is_empty() || self.reader.partial();
+        self.active + if busy { REQUEST_TIMEOUT } else { IDLE_TIMEOUT }
+    }
+
+    /// The last time this connection was served.
+    pub fn last_active(&self) -> Instant {
+        self.active
+    }
+
+    /// Whether a response is still waiting for room in the socket buffer: poll for POLLOUT
+    /// and [`flush`](Conn::flush), and read no further request meanwhile.
+    pub fn wants_write(&self) -> bool {
+        !self.out.is_empty()
+    }
+
+    /// Read what has arrived, never waiting. A partial request stays buffered for the next
+    /// call, so a slow client stalls nobody. A malformed request is answered with
+    /// `Response::Error` (best effort) and returned as an error.
+    pub fn try_request(&mut self) -> Result<Incoming, Error> {
+        let frame = match self
+            .reader
+            .read(self.fd.as_fd(), Some(Instant::now()), &self.peer)
+        {
+            Ok(Read::Frame(f)) => f,
+            Ok(Read::Eof) => return Ok(Incoming::Closed),
+            Ok(Read::TimedOut) => return Ok(Incoming::Partial),
+            Err(e) => {
+                self.refuse(&e);
+                return Err(e);
+            }
+        };
+        self.active = Instant::now();
+        match frame.decode::<Request>(Kind::Request, &self.peer) {
+            Ok(r) => {
+                tracing::debug!(peer = %self.peer, request = r.name(), fds = frame.fds.len(), "command request");
+                Ok(Incoming::Request(r, frame.fds))
+            }
+            Err(e) => {
+                self.refuse(&e);
+                Err(e)
+            }
+        }
+    }
+
+    /// Queue a response with `fds` attached and send what fits now. Returns true when all of
+    /// it went out; otherwise poll for POLLOUT and call [`flush`](Conn::flush).
+    pub fn queue_response(&mut self, r: &Response, fds: Vec<OwnedFd>) -> Result<bool, Error> {
+        if fds.len() > super::MAX_FDS {
+            return Err(Error::Protocol {
+                peer: self.peer.clone(),
+                message: format!(
+                    "{} file descriptors in one message (at most {})",
+                    fds.len(),
+                    super::MAX_FDS
+                ),
+            });
+        }
+        self.out = encode(Kind::Response, r, &self.peer)?;
+        self.out_fds = fds;
+        self.active = Instant::now();
+        self.flush()
+    }
+
+    /// Send as much of a queued response as the socket takes, never waiting. True when
+    /// nothing is left.
+    pub fn flush(&mut self) -> Result<bool, Error> {
+        while !self.out.is_empty() {
+            let attach: Vec<BorrowedFd<'_>> = self.out_fds.iter().map(|f| f.as_fd()).collect();
+            match sys::send_with_fds(self.fd.as_fd(), &self.out, &attach) {
+                Ok(n) => {
+                    drop(attach);
+                    self.out_fds.clear();
+                    self.out.drain(..n);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
+                Err(source) => {
+                    return Err(Error::Io {
+                        op: "send",
+                        peer: self.peer.clone(),
+                        source,
+                    })
+                }
+            }
+        }
+        self.active = Instant::now();
+        Ok(true)
     }
 
     pub fn peer_pid(&self) -> i32 {
