@@ -7,7 +7,7 @@
 
 use lxc_core::linkme::distributed_slice;
 use lxc_core::phase::CommandCtx;
-use lxc_core::phase::HookCtx;
+use lxc_core::phase::{order, HookCtx};
 use lxc_core::registry::{CommandDef, EntryKind, PhaseHook, Registration, REGISTRY};
 use lxc_core::Phase;
 
@@ -32,17 +32,17 @@ static CGROUP: Registration = Registration {
     hooks: &[
         PhaseHook {
             phase: Phase::PreClone,
-            order: 0,
+            order: order::CGROUPS,
             run: pre_clone,
         },
         PhaseHook {
             phase: Phase::HostSetup,
-            order: 0,
+            order: order::DEFAULT,
             run: host_setup,
         },
         PhaseHook {
             phase: Phase::Stop,
-            order: 0,
+            order: order::DEFAULT,
             run: stop,
         },
     ],

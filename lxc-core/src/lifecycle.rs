@@ -82,7 +82,13 @@ impl Container {
                 name: self.name().to_string(),
             });
         }
-        Ok(())
+        crate::start::load_hooks(
+            self.name(),
+            self.config_path(),
+            self.config_file_name(),
+            self.config(),
+            opts.mode,
+        )
     }
 
     /// Start in the background: the monitor is daemonized and this returns once init runs, or

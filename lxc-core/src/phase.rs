@@ -27,10 +27,16 @@ pub enum Phase {
     HostSetup,
     /// Child: mount namespace work: rootfs, `lxc.mount.*`, autodev, idmapped mounts.
     ChildMounts,
+    /// Monitor, while the child waits: after the child's mounts (fds the child handed over,
+    /// idmapped mount fds, device setup from the host).
+    PostMounts,
     /// Child: pivot_root, /dev/pts and console, /proc and /sys masks.
     ChildPivot,
     /// Child: hostname, capabilities, no_new_privs, uid/gid, seccomp (last), then exec init.
     ChildFinal,
+    /// Monitor, while the child waits to exec: `lxc.hook.start-host`, fds of the finished
+    /// child (seccomp listener, devpts).
+    PreExec,
     /// Monitor: serve the command socket while the container runs.
     Running,
     /// Monitor: reap, run post-stop hooks, remove what the start made.
@@ -39,15 +45,17 @@ pub enum Phase {
 
 impl Phase {
     /// Every phase, in run order.
-    pub const ALL: [Phase; 10] = [
+    pub const ALL: [Phase; 12] = [
         Phase::Load,
         Phase::MonitorSpawn,
         Phase::PreClone,
         Phase::Clone,
         Phase::HostSetup,
         Phase::ChildMounts,
+        Phase::PostMounts,
         Phase::ChildPivot,
         Phase::ChildFinal,
+        Phase::PreExec,
         Phase::Running,
         Phase::Stop,
     ];
@@ -68,8 +76,10 @@ impl Phase {
             Phase::Clone => "Clone",
             Phase::HostSetup => "HostSetup",
             Phase::ChildMounts => "ChildMounts",
+            Phase::PostMounts => "PostMounts",
             Phase::ChildPivot => "ChildPivot",
             Phase::ChildFinal => "ChildFinal",
+            Phase::PreExec => "PreExec",
             Phase::Running => "Running",
             Phase::Stop => "Stop",
         }
@@ -80,6 +90,47 @@ impl fmt::Display for Phase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// Where a hook runs within its phase: hooks run by ascending `order`, ties by owner name.
+/// The core's own steps are entries here, so a subsystem places itself before or after them
+/// (`order::CREDENTIALS_IDS - 10`: after capabilities and no_new_privs, before the uid/gid
+/// switch, which is where LXC loads seccomp).
+pub mod order {
+    /// Before anything of the core's.
+    pub const FIRST: i32 = -1000;
+    /// No particular place.
+    pub const DEFAULT: i32 = 0;
+    /// After everything of the core's.
+    pub const LAST: i32 = 10_000;
+
+    /// PreClone: the network subsystem decides on the network namespace, before anything
+    /// is made, so that a refused start leaves nothing.
+    pub const NETWORK: i32 = -100;
+    /// PreClone: the cgroup driver makes the container's cgroups.
+    pub const CGROUPS: i32 = 0;
+    /// PreClone: the console and the `lxc.tty.max` ttys.
+    pub const TERMINALS: i32 = 500;
+    /// PreClone: `lxc.hook.pre-start`, once everything else is made.
+    pub const PRE_START_HOOK: i32 = 900;
+
+    /// ChildMounts: rootfs, `lxc.mount.*`, /dev.
+    pub const MOUNTS: i32 = 0;
+
+    /// PreExec: `lxc.hook.start-host`.
+    pub const START_HOST_HOOK: i32 = 500;
+
+    /// ChildFinal: hostname, sysctls, `lxc.proc.*`, rlimits, cwd.
+    pub const SETTINGS: i32 = 0;
+    /// ChildFinal: `lxc.hook.start`.
+    pub const START_HOOK: i32 = 500;
+    /// ChildFinal: bounding set and no_new_privs.
+    pub const CREDENTIALS_CAPS: i32 = 1000;
+    /// ChildFinal: the seccomp filter (needs no_new_privs or CAP_SYS_ADMIN, so after the
+    /// capabilities and before the ids change).
+    pub const SECCOMP: i32 = 1500;
+    /// ChildFinal: groups, gid, uid and the capabilities a non-root init keeps.
+    pub const CREDENTIALS_IDS: i32 = 2000;
 }
 
 /// One way to undo something a start made.

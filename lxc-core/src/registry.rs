@@ -138,6 +138,30 @@ pub fn key_rules(owner: &str) -> Option<&'static KeyRules> {
     KEY_RULES.iter().find(|r| r.owner == owner)
 }
 
+/// A request a child-side hook sends the monitor mid-start (`ChildLink::ask`), answered by
+/// `handler` in the monitor with the start's context: work only the host side can do (an
+/// idmapped mount fd, a network device moved in) and fds back.
+pub struct StartRequestDef {
+    pub owner: &'static str,
+    pub name: &'static str,
+    pub handler: StartRequestFn,
+}
+
+pub type StartRequestFn = fn(
+    &mut crate::phase::HookCtx<'_>,
+    &[u8],
+    Vec<std::os::fd::OwnedFd>,
+) -> Result<(Vec<u8>, Vec<std::os::fd::OwnedFd>), crate::error::Error>;
+
+/// The start requests linked in.
+#[distributed_slice]
+pub static START_REQUESTS: [StartRequestDef];
+
+/// The handler of a start request, if one is linked in.
+pub fn start_request(name: &str) -> Option<&'static StartRequestDef> {
+    START_REQUESTS.iter().find(|r| r.name == name)
+}
+
 /// A start-phase hook: `run` is called in `phase`, hooks of one phase ordered by `order`.
 pub struct PhaseHook {
     pub phase: Phase,
@@ -339,6 +363,21 @@ pub fn conflicts(regs: &[&Registration]) -> Vec<String> {
         }
     }
     out
+}
+
+/// Start requests whose name two handlers claim (the first would win, silently).
+pub fn start_request_conflicts(defs: &[&StartRequestDef]) -> Vec<String> {
+    let mut seen: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    defs.iter()
+        .filter_map(|d| {
+            seen.insert(d.name, d.owner).map(|first| {
+                format!(
+                    "start request {} is registered by both {first} and {}",
+                    d.name, d.owner
+                )
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

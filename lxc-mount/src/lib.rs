@@ -10,7 +10,7 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use lxc_core::linkme::distributed_slice;
-use lxc_core::phase::{HookCtx, Phase, Terminals};
+use lxc_core::phase::{order, HookCtx, Phase, Terminals};
 use lxc_core::registry::{EntryKind, PhaseHook, Registration, REGISTRY};
 use nix::mount::MsFlags;
 
@@ -44,12 +44,12 @@ static MOUNT: Registration = Registration {
     hooks: &[
         PhaseHook {
             phase: Phase::ChildMounts,
-            order: 0,
+            order: order::MOUNTS,
             run: child_mounts_hook,
         },
         PhaseHook {
             phase: Phase::ChildPivot,
-            order: 0,
+            order: order::DEFAULT,
             run: child_pivot_hook,
         },
     ],

@@ -9,6 +9,7 @@
 //! and the start hook that checks the networks.
 
 use lxc_core::linkme::distributed_slice;
+use lxc_core::phase::order;
 use lxc_core::registry::{EntryKind, KeyDef, PhaseHook, Registration, REGISTRY};
 use lxc_core::Phase;
 
@@ -40,7 +41,7 @@ static NET: Registration = Registration {
     hooks: &[PhaseHook {
         phase: Phase::PreClone,
         // Before anything else is made (cgroups, terminals), so a refused start leaves nothing.
-        order: -100,
+        order: order::NETWORK,
         run: start::pre_clone,
     }],
     commands: &[],

@@ -11,3 +11,10 @@ fn no_two_registrations_claim_one_thing() {
     let clashes = lxc::registry::conflicts(&regs);
     assert!(clashes.is_empty(), "{}", clashes.join("\n"));
 }
+
+#[test]
+fn no_two_start_requests_share_a_name() {
+    let defs: Vec<_> = lxc::registry::START_REQUESTS.iter().collect();
+    let clashes = lxc::registry::start_request_conflicts(&defs);
+    assert!(clashes.is_empty(), "{}", clashes.join("\n"));
+}

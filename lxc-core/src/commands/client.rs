@@ -65,11 +65,12 @@ impl Client {
     fn request(
         &mut self,
         req: &Request,
+        fds: &[BorrowedFd<'_>],
         deadline: Instant,
         timeout: Duration,
     ) -> Result<(Response, Vec<OwnedFd>), Error> {
         let frame = encode(Kind::Request, req, &self.peer)?;
-        let send_failed = match send_frame(self.fd.as_fd(), &frame, &[], Some(deadline), &self.peer)
+        let send_failed = match send_frame(self.fd.as_fd(), &frame, fds, Some(deadline), &self.peer)
         {
             Ok(true) => None,
             Ok(false) => {
@@ -116,9 +117,21 @@ pub fn call(
     req: &Request,
     timeout: Duration,
 ) -> Result<(Response, Vec<OwnedFd>), Error> {
+    call_with_fds(lxcpath, name, req, &[], timeout)
+}
+
+/// [`call`], with `fds` (at most [`MAX_FDS`](super::MAX_FDS)) sent along with the request:
+/// the handler gets them (an fd to write into, a pty to serve).
+pub fn call_with_fds(
+    lxcpath: &Path,
+    name: &str,
+    req: &Request,
+    fds: &[BorrowedFd<'_>],
+    timeout: Duration,
+) -> Result<(Response, Vec<OwnedFd>), Error> {
     let deadline = Instant::now() + timeout;
     let mut c = Client::connect(lxcpath, name, timeout)?;
-    c.request(req, deadline, timeout)
+    c.request(req, fds, deadline, timeout)
 }
 
 /// Whether a monitor listens for `name` in `lxcpath`: a connect, nothing sent.
@@ -160,7 +173,7 @@ impl StateClient {
         let req = Request::AddStateClient {
             states: states.to_vec(),
         };
-        let (resp, _fds) = client.request(&req, deadline, timeout)?;
+        let (resp, _fds) = client.request(&req, &[], deadline, timeout)?;
         match resp {
             Response::State(s) => Ok((
                 StateClient {

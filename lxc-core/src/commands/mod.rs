@@ -42,14 +42,14 @@
 mod client;
 mod proto;
 mod server;
-mod sys;
+pub(crate) mod sys;
 
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use client::{call, is_running, StateClient, DEFAULT_TIMEOUT};
+pub use client::{call, call_with_fds, is_running, StateClient, DEFAULT_TIMEOUT};
 pub use proto::{Event, Request, Response, MAX_BODY, MAX_FDS, PROTOCOL_VERSION};
 pub use server::{Conn, Incoming, Server, IDLE_TIMEOUT, REQUEST_TIMEOUT};
 

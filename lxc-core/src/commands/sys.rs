@@ -107,6 +107,24 @@ pub(crate) fn send_with_fds(
     buf: &[u8],
     fds: &[BorrowedFd<'_>],
 ) -> io::Result<usize> {
+    sendmsg_fds(fd, buf, fds, MsgFlags::MSG_DONTWAIT)
+}
+
+/// [`send_with_fds`] that waits for room (the start channel, a blocking seqpacket pair).
+pub(crate) fn send_with_fds_blocking(
+    fd: BorrowedFd<'_>,
+    buf: &[u8],
+    fds: &[BorrowedFd<'_>],
+) -> io::Result<usize> {
+    sendmsg_fds(fd, buf, fds, MsgFlags::empty())
+}
+
+fn sendmsg_fds(
+    fd: BorrowedFd<'_>,
+    buf: &[u8],
+    fds: &[BorrowedFd<'_>],
+    flags: MsgFlags,
+) -> io::Result<usize> {
     let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
     let cmsgs = [ControlMessage::ScmRights(&raw)];
     let cmsgs: &[ControlMessage<'_>] = if raw.is_empty() { &[] } else { &cmsgs };
@@ -116,7 +134,7 @@ pub(crate) fn send_with_fds(
             fd.as_raw_fd(),
             &iov,
             cmsgs,
-            MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL,
+            flags | MsgFlags::MSG_NOSIGNAL,
             None,
         ) {
             Err(Errno::EINTR) => continue,
@@ -133,6 +151,24 @@ pub(crate) fn recv_with_fds(
     buf: &mut [u8],
     fds: &mut Vec<OwnedFd>,
 ) -> io::Result<usize> {
+    recvmsg_fds(fd, buf, fds, MsgFlags::MSG_DONTWAIT)
+}
+
+/// [`recv_with_fds`] that waits for a message (the start channel).
+pub(crate) fn recv_with_fds_blocking(
+    fd: BorrowedFd<'_>,
+    buf: &mut [u8],
+    fds: &mut Vec<OwnedFd>,
+) -> io::Result<usize> {
+    recvmsg_fds(fd, buf, fds, MsgFlags::empty())
+}
+
+fn recvmsg_fds(
+    fd: BorrowedFd<'_>,
+    buf: &mut [u8],
+    fds: &mut Vec<OwnedFd>,
+    flags: MsgFlags,
+) -> io::Result<usize> {
     let mut cmsg = nix::cmsg_space!([RawFd; MAX_FDS]);
     let mut iov = [IoSliceMut::new(buf)];
     let msg = loop {
@@ -140,7 +176,7 @@ pub(crate) fn recv_with_fds(
             fd.as_raw_fd(),
             &mut iov,
             Some(&mut cmsg),
-            MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_CMSG_CLOEXEC,
+            flags | MsgFlags::MSG_CMSG_CLOEXEC,
         ) {
             Err(Errno::EINTR) => continue,
             r => break r?,

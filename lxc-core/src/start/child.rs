@@ -14,9 +14,9 @@ use std::path::PathBuf;
 use linkme::distributed_slice;
 
 use super::spec::{self, err};
-use super::sync::{Channel, Msg};
+use super::sync::{Channel, ChildLink, Msg};
 use crate::error::Error;
-use crate::phase::{HookCtx, Phase, StartMode};
+use crate::phase::{order, HookCtx, Phase, StartMode};
 use crate::registry::{self, EntryKind, PhaseHook, Registration, REGISTRY};
 use crate::sys;
 
@@ -30,18 +30,23 @@ static INIT_SETUP: Registration = Registration {
     hooks: &[
         PhaseHook {
             phase: Phase::ChildFinal,
-            order: 0,
+            order: order::SETTINGS,
             run: settings,
         },
         PhaseHook {
             phase: Phase::ChildFinal,
-            order: 500,
+            order: order::START_HOOK,
             run: start_hooks,
         },
         PhaseHook {
             phase: Phase::ChildFinal,
-            order: 1000,
-            run: credentials,
+            order: order::CREDENTIALS_CAPS,
+            run: credentials_caps,
+        },
+        PhaseHook {
+            phase: Phase::ChildFinal,
+            order: order::CREDENTIALS_IDS,
+            run: credentials_ids,
         },
     ],
     commands: &[],
@@ -133,6 +138,8 @@ fn run(ctx: &mut HookCtx<'_>, chan: &Channel, plan: &ChildPlan) -> Result<Never,
         None => None,
     };
 
+    let link = ChildLink::new(chan, ctx.name).map_err(fail(Phase::Clone, "dup start channel"))?;
+    ctx.state.insert(link);
     for phase in [Phase::ChildMounts, Phase::ChildPivot, Phase::ChildFinal] {
         let _t = crate::timing::phase(phase.name());
         ctx.phase = phase;
@@ -140,7 +147,21 @@ fn run(ctx: &mut HookCtx<'_>, chan: &Channel, plan: &ChildPlan) -> Result<Never,
             let _span = tracing::debug_span!("hook", %phase, owner).entered();
             (hook.run)(ctx).map_err(|e| (phase, e))?;
         }
+        if phase == Phase::ChildMounts {
+            // The monitor's PostMounts hooks run while we wait.
+            chan.send(&Msg::PhaseDone {
+                phase: phase.name().to_string(),
+            })
+            .map_err(fail(phase, "report mounts done"))?;
+            match chan.recv() {
+                Ok(Some(Msg::Continue)) => {}
+                _ => sys::exit_now(1),
+            }
+        }
     }
+    // execute's init stays in this process: no copy of the channel may keep the monitor
+    // from seeing it close.
+    drop(ctx.state.remove::<ChildLink>());
 
     chan.send(&Msg::Ready)
         .map_err(fail(Phase::ChildFinal, "report ready"))?;
@@ -274,8 +295,9 @@ fn start_hooks(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
     crate::hooks::run(ctx, "start")
 }
 
-/// Capabilities, no_new_privs and the init's ids: last, since each takes privileges away.
-fn credentials(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
+/// The bounding set and no_new_privs: privileges the container never gets back. A seccomp
+/// filter goes on after this (it needs no_new_privs or CAP_SYS_ADMIN) and before the ids.
+fn credentials_caps(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
     let c = ctx.config;
     let last = sys::caps::last_cap();
     let keep = spec::cap_mask(c, last);
@@ -291,6 +313,25 @@ fn credentials(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
             })?;
         }
     }
+    if crate::keys::typed::flag(c, "lxc.no_new_privs") {
+        sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).map_err(|e| {
+            err(
+                c,
+                Phase::ChildFinal,
+                "lxc.no_new_privs",
+                format!("prctl: {e}"),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Groups, gid and uid of init, and the capabilities a non-root init keeps: last, since
+/// they take privileges away.
+fn credentials_ids(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
+    let c = ctx.config;
+    let last = sys::caps::last_cap();
+    let keep = spec::cap_mask(c, last);
     let groups = crate::keys::typed::init_groups(c);
     let uid = crate::keys::typed::number(c, "lxc.init.uid");
     let gid = crate::keys::typed::number(c, "lxc.init.gid");
@@ -338,16 +379,6 @@ fn credentials(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
         sys::caps::set(keep & held)
             .map_err(|e| err(c, Phase::ChildFinal, "lxc.cap.drop", format!("capset: {e}")))?;
         sys::caps::raise_ambient(keep & held);
-    }
-    if crate::keys::typed::flag(c, "lxc.no_new_privs") {
-        sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1).map_err(|e| {
-            err(
-                c,
-                Phase::ChildFinal,
-                "lxc.no_new_privs",
-                format!("prctl: {e}"),
-            )
-        })?;
     }
     Ok(())
 }

@@ -10,16 +10,51 @@ pub mod init;
 pub mod spec;
 pub mod sync;
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
+
+use linkme::distributed_slice;
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::phase::{HookCtx, Phase, StartMode, StateMap, Terminals, UndoStack};
-use crate::registry;
+use crate::phase::{order, HookCtx, Phase, StartMode, StateMap, Terminals, UndoStack};
+use crate::registry::{self, EntryKind, PhaseHook, Registration, REGISTRY};
 use crate::sys::{self, Forked};
 
 use sync::{Channel, Msg};
+
+/// The core's own monitor-side steps, registered like any subsystem's so that others can
+/// place themselves before or after them (`phase::order`).
+#[distributed_slice(REGISTRY)]
+static START_STEPS: Registration = Registration {
+    name: "start",
+    kind: EntryKind::Component,
+    keys: &[],
+    hooks: &[
+        PhaseHook {
+            phase: Phase::PreClone,
+            order: order::TERMINALS,
+            run: terminals_hook,
+        },
+        PhaseHook {
+            phase: Phase::PreClone,
+            order: order::PRE_START_HOOK,
+            run: pre_start_hook,
+        },
+        PhaseHook {
+            phase: Phase::PreExec,
+            order: order::START_HOST_HOOK,
+            run: start_host_hook,
+        },
+    ],
+    commands: &[],
+};
+
+/// What the core's own hooks need of the start besides the context.
+#[derive(Debug, Clone)]
+pub struct StartInfo {
+    pub opts: StartOptions,
+}
 
 /// How to start.
 #[derive(Debug, Clone)]
@@ -77,6 +112,32 @@ fn run_hooks(ctx: &mut HookCtx<'_>, phase: Phase) -> Result<(), Error> {
     Ok(())
 }
 
+/// The `Load` phase, in the caller before a monitor is spawned: hooks that check the config
+/// (and may refuse the start) with nothing made yet. Whatever one pushes on its undo stack is
+/// undone right after.
+pub fn load_hooks(
+    name: &str,
+    lxcpath: &Path,
+    config_file: &Path,
+    config: &Config,
+    mode: StartMode,
+) -> Result<(), Error> {
+    let t = Target {
+        name,
+        lxcpath,
+        config_file: config_file.to_path_buf(),
+        config,
+    };
+    let mut undo = UndoStack::default();
+    let mut state = StateMap::default();
+    let r = {
+        let mut ctx = hook_ctx(&t, mode, Phase::Load, None, &mut undo, &mut state);
+        run_hooks(&mut ctx, Phase::Load)
+    };
+    undo.unwind();
+    r
+}
+
 /// The argv init runs with.
 fn init_argv(config: &Config, opts: &StartOptions) -> Vec<String> {
     if !opts.argv.is_empty() {
@@ -128,7 +189,13 @@ fn start_inner(
     let maps = spec::idmaps(t.config);
 
     crate::timing::init();
-    // PreClone: subsystems (cgroups, ...), then the terminals, then the pre-start hook.
+    state.insert(StartInfo { opts: opts.clone() });
+    {
+        let _t = crate::timing::phase("MonitorSpawn");
+        let mut ctx = hook_ctx(t, opts.mode, Phase::MonitorSpawn, None, undo, state);
+        run_hooks(&mut ctx, Phase::MonitorSpawn)?;
+    }
+    // PreClone: subsystems (network, cgroups, ...), the terminals, the pre-start hook.
     let pre_clone = crate::timing::phase("PreClone");
     {
         let mut ctx = hook_ctx(t, opts.mode, Phase::PreClone, None, undo, state);
@@ -140,12 +207,9 @@ fn start_inner(
     let loopback_up = net.is_some_and(|n| n.loopback_up);
     let mut ns = spec::namespaces(t.config, t.lxcpath, share_net)?;
     ns.loopback_up = loopback_up;
-    let userns = ns_user(&maps, ns.has(libc::CLONE_NEWUSER));
-    let console_peer = allocate_terminals(t, opts, &userns, state)?;
-    {
-        let ctx = hook_ctx(t, opts.mode, Phase::PreClone, None, undo, state);
-        crate::hooks::run(&ctx, "pre-start")?;
-    }
+    let console_peer = state
+        .get::<Terminals>()
+        .and_then(|t| t.console.as_ref().map(|(_, p)| p.clone()));
 
     drop(pre_clone);
     // Clone.
@@ -171,15 +235,21 @@ fn start_inner(
     drop(_span);
     drop(clone_timer);
     let chan = Channel::new(mon_end);
-    let result = drive_child(
-        t,
-        opts,
-        &ns_user(&maps, ns.has(libc::CLONE_NEWUSER)),
-        pid,
-        &chan,
-        undo,
-        state,
-    );
+    let clone_hooks = {
+        let mut ctx = hook_ctx(t, opts.mode, Phase::Clone, Some(pid), undo, state);
+        run_hooks(&mut ctx, Phase::Clone)
+    };
+    let result = clone_hooks.and_then(|()| {
+        drive_child(
+            t,
+            opts,
+            &ns_user(&maps, ns.has(libc::CLONE_NEWUSER)),
+            pid,
+            &chan,
+            undo,
+            state,
+        )
+    });
     if let Err(e) = result {
         // Nothing of the child may survive a failed start.
         let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
@@ -219,27 +289,70 @@ fn drive_child(
     chan.send(&Msg::Go)
         .map_err(|e| sys_err(t, "send go-ahead to child", e))?;
     loop {
-        match chan.recv() {
-            Ok(Some(Msg::Ready)) => {
-                let ctx = hook_ctx(t, opts.mode, Phase::HostSetup, Some(pid), undo, state);
-                crate::hooks::run(&ctx, "start-host")?;
+        let (msg, fds) = match chan.recv_with() {
+            Ok(Some(m)) => m,
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(sys_err(t, "read from child", e)),
+        };
+        match msg {
+            Msg::PhaseDone { phase } if phase == Phase::ChildMounts.name() => {
+                let _t = crate::timing::phase("PostMounts");
+                let mut ctx = hook_ctx(t, opts.mode, Phase::PostMounts, Some(pid), undo, state);
+                run_hooks(&mut ctx, Phase::PostMounts)?;
+                chan.send(&Msg::Continue)
+                    .map_err(|e| sys_err(t, "send continue to child", e))?;
+            }
+            Msg::Ready => {
+                let _t = crate::timing::phase("PreExec");
+                let mut ctx = hook_ctx(t, opts.mode, Phase::PreExec, Some(pid), undo, state);
+                run_hooks(&mut ctx, Phase::PreExec)?;
                 chan.send(&Msg::Exec)
                     .map_err(|e| sys_err(t, "send exec to child", e))?;
             }
-            Ok(Some(Msg::Failed {
+            Msg::Fds { tag, count } => {
+                if fds.len() != count {
+                    return Err(Error::Start {
+                        name: t.name.to_string(),
+                        message: format!(
+                            "the container sent {} fds under {tag:?}, announced {count}",
+                            fds.len()
+                        ),
+                    });
+                }
+                tracing::debug!(tag = %tag, count, "fds from the container");
+                sync::keep_fds(state, tag, fds);
+            }
+            Msg::Ask { request, body } => {
+                let answer = match registry::start_request(&request) {
+                    None => Err(format!("no subsystem in this build answers {request:?}")),
+                    Some(def) => {
+                        let _span = tracing::debug_span!("start request", request = %request, owner = def.owner).entered();
+                        let mut ctx =
+                            hook_ctx(t, opts.mode, Phase::PostMounts, Some(pid), undo, state);
+                        (def.handler)(&mut ctx, &body, fds).map_err(|e| e.to_string())
+                    }
+                };
+                let sent = match answer {
+                    Ok((body, fds)) => {
+                        let b: Vec<BorrowedFd<'_>> = fds.iter().map(|f| f.as_fd()).collect();
+                        chan.send_with(&Msg::Answer { body }, &b)
+                    }
+                    Err(message) => chan.send(&Msg::Refused { message }),
+                };
+                sent.map_err(|e| sys_err(t, "answer the container", e))?;
+            }
+            Msg::Failed {
                 phase,
                 owner,
                 key,
                 message,
-            })) => return Err(sync::to_error(&phase, &owner, key, message)),
-            Ok(Some(other)) => {
+            } => return Err(sync::to_error(&phase, &owner, key, message)),
+            other => {
                 return Err(Error::Start {
                     name: t.name.to_string(),
                     message: format!("unexpected message from the container: {other:?}"),
                 })
             }
-            Ok(None) => return Ok(()),
-            Err(e) => return Err(sys_err(t, "read from child", e)),
         }
     }
 }
@@ -265,13 +378,38 @@ fn write_idmaps(pid: i32, maps: &[spec::IdMap]) -> Result<(), Error> {
     Ok(())
 }
 
+fn pre_start_hook(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
+    crate::hooks::run(ctx, "pre-start")
+}
+
+fn start_host_hook(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
+    crate::hooks::run(ctx, "start-host")
+}
+
+fn terminals_hook(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
+    let Some(info) = ctx.state.get::<StartInfo>().cloned() else {
+        return Ok(());
+    };
+    let t = Target {
+        name: ctx.name,
+        lxcpath: &ctx.lxcpath,
+        config_file: ctx.config_file.clone(),
+        config: ctx.config,
+    };
+    let maps = spec::idmaps(ctx.config);
+    let userns = spec::namespaces(ctx.config, &ctx.lxcpath, true)
+        .map(|ns| ns.has(libc::CLONE_NEWUSER))
+        .unwrap_or(!maps.is_empty());
+    allocate_terminals(&t, &info.opts, &ns_user(&maps, userns), ctx.state)
+}
+
 /// Console and ttys: ptys whose masters stay with the monitor.
 fn allocate_terminals(
     t: &Target<'_>,
     opts: &StartOptions,
     maps: &[spec::IdMap],
     state: &mut StateMap,
-) -> Result<Option<PathBuf>, Error> {
+) -> Result<(), Error> {
     let mut terms = Terminals::default();
     // An application container has no getty to serve ttys: like lxc-execute, make none.
     let tty_max = match opts.mode {
@@ -283,10 +421,8 @@ fn allocate_terminals(
             .ttys
             .push(sys::openpty().map_err(|e| sys_err(t, "allocate tty", e))?);
     }
-    let mut peer = None;
     if !opts.inherit_stdio {
         let (master, path) = sys::openpty().map_err(|e| sys_err(t, "allocate console", e))?;
-        peer = Some(path.clone());
         terms.console = Some((master, path));
     }
     if !maps.is_empty() {
@@ -299,7 +435,7 @@ fn allocate_terminals(
         }
     }
     state.insert(terms);
-    Ok(peer)
+    Ok(())
 }
 
 pub(crate) fn sys_err(t: &Target<'_>, op: &'static str, source: std::io::Error) -> Error {

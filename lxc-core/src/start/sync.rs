@@ -1,20 +1,42 @@
-//! The monitor ↔ child channel of one start: one message per phase boundary over a
-//! SOCK_SEQPACKET pair. The child's end is CLOEXEC, so a successful exec of init reads as end
-//! of stream on the monitor's side.
+//! The monitor ↔ child channel of one start, over a SOCK_SEQPACKET pair: one JSON message per
+//! packet, file descriptors attached as SCM_RIGHTS. The child's end is CLOEXEC, so a
+//! successful exec of init reads as end of stream on the monitor's side.
+//!
+//! The conversation: `Go` (monitor: host setup done) → the child's mounts → `PhaseDone` →
+//! the monitor's `PostMounts` hooks → `Continue` → pivot and final setup → `Ready` → the
+//! monitor's `PreExec` hooks → `Exec`. At any point before `Ready` a child-side hook may hand
+//! the monitor fds (`Fds`) or ask it for work (`Ask`, answered by `Answer` or `Refused`),
+//! through the [`ChildLink`] in its state.
 
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use serde::{Deserialize, Serialize};
 
+use crate::commands::sys::{recv_with_fds_blocking, send_with_fds_blocking};
 use crate::error::Error;
-use crate::phase::Phase;
-use crate::sys;
+use crate::phase::{Phase, StateMap};
+
+/// The largest message: a packet is read whole, and a longer one would be cut.
+pub const MAX_MESSAGE: usize = 64 * 1024;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Msg {
     /// Monitor → child: host-side setup is done (maps written, cgroups attached).
     Go,
+    /// Child → monitor: the child's `phase` is done; the monitor runs its hooks for what
+    /// follows and answers `Continue`.
+    PhaseDone { phase: String },
+    /// Monitor → child: go on.
+    Continue,
+    /// Child → monitor: `count` fds for the monitor's hooks, kept under `tag`.
+    Fds { tag: String, count: usize },
+    /// Child → monitor: run the start request `request` (see `registry::START_REQUESTS`).
+    Ask { request: String, body: Vec<u8> },
+    /// Monitor → child: what the request returned, its fds attached.
+    Answer { body: Vec<u8> },
+    /// Monitor → child: the request failed.
+    Refused { message: String },
     /// Child → monitor: everything is set up; about to exec init.
     Ready,
     /// Monitor → child: start-host hooks ran; exec now.
@@ -38,24 +60,148 @@ impl Channel {
     }
 
     pub fn send(&self, msg: &Msg) -> io::Result<()> {
+        self.send_with(msg, &[])
+    }
+
+    /// Send `msg` with `fds` attached (at most [`crate::commands::MAX_FDS`]).
+    pub fn send_with(&self, msg: &Msg, fds: &[BorrowedFd<'_>]) -> io::Result<()> {
         let buf = serde_json::to_vec(msg).map_err(io::Error::other)?;
-        sys::write_all(self.fd.as_fd(), &buf)
+        if buf.len() > MAX_MESSAGE {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "start message of {} bytes (at most {MAX_MESSAGE})",
+                    buf.len()
+                ),
+            ));
+        }
+        // A seqpacket send is all or nothing.
+        send_with_fds_blocking(self.fd.as_fd(), &buf, fds).map(drop)
     }
 
     /// The next message, or `None` when the peer closed its end (init exec'd, or it died).
+    /// Fds that came with it are closed.
     pub fn recv(&self) -> io::Result<Option<Msg>> {
-        let mut buf = vec![0u8; 64 * 1024];
-        let n = sys::read(self.fd.as_fd(), &mut buf)?;
+        Ok(self.recv_with()?.map(|(m, _)| m))
+    }
+
+    /// The next message and the fds that came with it (close-on-exec).
+    pub fn recv_with(&self) -> io::Result<Option<(Msg, Vec<OwnedFd>)>> {
+        let mut buf = vec![0u8; MAX_MESSAGE];
+        let mut fds = Vec::new();
+        let n = recv_with_fds_blocking(self.fd.as_fd(), &mut buf, &mut fds)?;
         if n == 0 {
             return Ok(None);
         }
         serde_json::from_slice(&buf[..n])
-            .map(Some)
+            .map(|m| Some((m, fds)))
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
     }
 
     pub fn fd(&self) -> &OwnedFd {
         &self.fd
+    }
+
+    fn try_clone(&self) -> io::Result<Channel> {
+        Ok(Channel {
+            fd: self.fd.try_clone()?,
+        })
+    }
+}
+
+/// The child's end of the start channel, in the child's [`StateMap`] while its phases run:
+/// how a child-side hook hands the monitor fds or asks it for work.
+pub struct ChildLink {
+    chan: Channel,
+    name: String,
+}
+
+impl ChildLink {
+    pub(crate) fn new(chan: &Channel, name: &str) -> io::Result<ChildLink> {
+        Ok(ChildLink {
+            chan: chan.try_clone()?,
+            name: name.to_string(),
+        })
+    }
+
+    fn err(&self, op: &'static str) -> impl Fn(io::Error) -> Error + '_ {
+        move |source| Error::Sys {
+            name: self.name.clone(),
+            op,
+            source,
+        }
+    }
+
+    /// Give the monitor `fds` under `tag`; a monitor-side hook takes them with
+    /// [`take_fds`].
+    pub fn send_fds(&self, tag: &str, fds: &[BorrowedFd<'_>]) -> Result<(), Error> {
+        let msg = Msg::Fds {
+            tag: tag.to_string(),
+            count: fds.len(),
+        };
+        self.chan
+            .send_with(&msg, fds)
+            .map_err(self.err("send fds to the monitor"))
+    }
+
+    /// Run the start request `request` in the monitor and wait for its answer.
+    pub fn ask(
+        &self,
+        request: &str,
+        body: &[u8],
+        fds: &[BorrowedFd<'_>],
+    ) -> Result<(Vec<u8>, Vec<OwnedFd>), Error> {
+        let msg = Msg::Ask {
+            request: request.to_string(),
+            body: body.to_vec(),
+        };
+        self.chan
+            .send_with(&msg, fds)
+            .map_err(self.err("ask the monitor"))?;
+        match self
+            .chan
+            .recv_with()
+            .map_err(self.err("read the monitor's answer"))?
+        {
+            Some((Msg::Answer { body }, fds)) => Ok((body, fds)),
+            Some((Msg::Refused { message }, _)) => Err(Error::Start {
+                name: self.name.clone(),
+                message: format!("start request {request}: {message}"),
+            }),
+            other => Err(Error::Start {
+                name: self.name.clone(),
+                message: format!(
+                    "start request {request}: unexpected answer {:?}",
+                    other.map(|(m, _)| m)
+                ),
+            }),
+        }
+    }
+}
+
+/// The start channel, for a hook in the child (None on the monitor's side).
+pub fn child_link(state: &StateMap) -> Option<&ChildLink> {
+    state.get::<ChildLink>()
+}
+
+/// Fds the child handed over, by tag; the monitor's hooks take them.
+#[derive(Default)]
+pub struct HandedFds(pub std::collections::HashMap<String, Vec<OwnedFd>>);
+
+/// Take the fds the child sent under `tag` (empty if none came).
+pub fn take_fds(state: &mut StateMap, tag: &str) -> Vec<OwnedFd> {
+    state
+        .get_mut::<HandedFds>()
+        .and_then(|h| h.0.remove(tag))
+        .unwrap_or_default()
+}
+
+pub(crate) fn keep_fds(state: &mut StateMap, tag: String, fds: Vec<OwnedFd>) {
+    if state.get::<HandedFds>().is_none() {
+        state.insert(HandedFds::default());
+    }
+    if let Some(h) = state.get_mut::<HandedFds>() {
+        h.0.entry(tag).or_default().extend(fds);
     }
 }
 
