@@ -31,6 +31,11 @@ static CGROUP: Registration = Registration {
     keys: &[],
     hooks: &[
         PhaseHook {
+            phase: Phase::Load,
+            order: order::DEFAULT,
+            run: refuse_unenforceable,
+        },
+        PhaseHook {
             phase: Phase::PreClone,
             order: order::CGROUPS,
             run: pre_clone,
@@ -106,6 +111,34 @@ fn cmd_set(ctx: &mut CommandCtx<'_>, body: &[u8]) -> std::result::Result<Vec<u8>
 
 /// PreClone: create the container's cgroups and write its limits; the handle goes into
 /// `ctx.state` for later phases and an undo removes the cgroups if the start fails.
+/// Device rules that nothing here would enforce fail the start before anything is made:
+/// starting without them would give the container every device the rules deny.
+fn refuse_unenforceable(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
+    if lxc_core::has_api_extension("cgroup2_devices") {
+        return Ok(());
+    }
+    let Some(e) = ctx
+        .config
+        .entries()
+        .find(|e| e.key.starts_with("lxc.cgroup2.devices."))
+    else {
+        return Ok(());
+    };
+    let key = if e.origin.line == 0 {
+        e.key.clone()
+    } else {
+        format!("{} ({})", e.key, e.origin)
+    };
+    Err(lxc_core::Error::Hook {
+        phase: ctx.phase,
+        owner: "cgroup",
+        key: Some(key),
+        message: "cgroup2 device rules are enforced by a BPF program of the cgroup2_devices \
+                  extension, which this build does not have: refusing to start without them"
+            .into(),
+    })
+}
+
 fn pre_clone(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
     let phase = ctx.phase;
     let layout = detect().map_err(|e| e.into_hook(phase))?;

@@ -1,0 +1,74 @@
+//! What a config asks for and this build cannot enforce fails the start, with the key and the
+//! line, and leaves nothing behind; it is never skipped with only a log line.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn cgroup2_device_rules_without_their_extension_refuse_the_start() {
+    require_root!();
+    if lxc::has_api_extension("cgroup2_devices") {
+        eprintln!("skipped: this build has cgroup2_devices, which enforces the rules");
+        return;
+    }
+    let t = TestContainer::busybox("c2dev");
+    t.append_config("lxc.cgroup2.devices.deny = a\n");
+    let lines = std::fs::read_to_string(t.config_file())
+        .unwrap()
+        .lines()
+        .count();
+    let o = t.lxc(&["start"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let err = stderr(&o);
+    assert!(err.contains("lxc.cgroup2.devices.deny"), "{err}");
+    assert!(
+        err.contains(&format!(":{lines}")),
+        "no line {lines} in: {err}"
+    );
+    assert!(err.contains("cgroup2_devices"), "{err}");
+    assert_eq!(t.state(), "STOPPED");
+    t.assert_nothing_left();
+}
+
+#[test]
+fn idmapped_mount_entries_without_their_extension_refuse_the_start() {
+    require_root!();
+    if lxc::has_api_extension("idmapped_mounts_v2") {
+        eprintln!("skipped: this build has idmapped_mounts_v2, which makes these mounts");
+        return;
+    }
+    let t = TestContainer::busybox("idmapent");
+    t.append_config("lxc.mount.entry = /tmp mnt none bind,idmap=container 0 0\n");
+    let lines = std::fs::read_to_string(t.config_file())
+        .unwrap()
+        .lines()
+        .count();
+    let o = t.lxc(&["start"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let err = stderr(&o);
+    assert!(err.contains("idmap="), "{err}");
+    assert!(
+        err.contains(&format!(":{lines}")),
+        "no line {lines} in: {err}"
+    );
+    assert!(err.contains("idmapped_mounts_v2"), "{err}");
+    assert_eq!(t.state(), "STOPPED");
+    t.assert_nothing_left();
+
+    // Marked optional, it is left out (not mounted plain) and the container starts.
+    let cfg = std::fs::read_to_string(t.config_file()).unwrap();
+    std::fs::write(
+        t.config_file(),
+        cfg.replace("bind,idmap=container", "bind,idmap=container,optional"),
+    )
+    .unwrap();
+    t.ok(&["start"]);
+    let mounted = t.ok(&["attach", "--", "cat", "/proc/self/mountinfo"]);
+    assert!(
+        !mounted.lines().any(|l| l.split(' ').nth(4) == Some("/mnt")),
+        "the optional idmapped entry was mounted plain:\n{mounted}"
+    );
+    t.ok(&["stop", "-k"]);
+    t.assert_nothing_left();
+}
