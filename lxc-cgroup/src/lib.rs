@@ -109,8 +109,6 @@ fn cmd_set(ctx: &mut CommandCtx<'_>, body: &[u8]) -> std::result::Result<Vec<u8>
     Ok(Vec::new())
 }
 
-/// PreClone: create the container's cgroups and write its limits; the handle goes into
-/// `ctx.state` for later phases and an undo removes the cgroups if the start fails.
 /// Device rules that nothing here would enforce fail the start before anything is made:
 /// starting without them would give the container every device the rules deny.
 fn refuse_unenforceable(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
@@ -139,6 +137,8 @@ fn refuse_unenforceable(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
     })
 }
 
+/// PreClone: create the container's cgroups and write its limits; the handle goes into
+/// `ctx.state` for later phases and an undo removes the cgroups if the start fails.
 fn pre_clone(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
     let phase = ctx.phase;
     let layout = detect().map_err(|e| e.into_hook(phase))?;
