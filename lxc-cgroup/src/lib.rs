@@ -8,7 +8,10 @@
 use lxc_core::linkme::distributed_slice;
 use lxc_core::phase::CommandCtx;
 use lxc_core::phase::HookCtx;
-use lxc_core::registry::{CommandDef, EntryKind, PhaseHook, Registration, REGISTRY};
+use lxc_core::registry::{
+    CheckScope, CommandDef, EntryKind, KeyCheck, KeyPattern, PhaseHook, Registration, KEY_CHECKS,
+    REGISTRY,
+};
 use lxc_core::Phase;
 
 mod cgroup;
@@ -65,6 +68,44 @@ static CGROUP: Registration = Registration {
         },
     ],
 };
+
+// The core parses lxc.cgroup.* and lxc.cgroup2.*; whether a key names a file this driver can
+// write is the driver's rule, so `config check` (and `start`, before it makes anything) asks it.
+#[distributed_slice(KEY_CHECKS)]
+#[linkme(crate = lxc_core::linkme)]
+static CHECK_V1: KeyCheck = KeyCheck {
+    owner: "cgroup",
+    pattern: KeyPattern::Prefix("lxc.cgroup."),
+    scope: CheckScope::Static,
+    check: check_setting_key,
+};
+
+#[distributed_slice(KEY_CHECKS)]
+#[linkme(crate = lxc_core::linkme)]
+static CHECK_V2: KeyCheck = KeyCheck {
+    owner: "cgroup",
+    pattern: KeyPattern::Prefix("lxc.cgroup2."),
+    scope: CheckScope::Static,
+    check: check_setting_key,
+};
+
+/// A setting must name one file directly in the container's cgroup (what the writer checks).
+fn check_setting_key(key: &str, _value: &str) -> std::result::Result<(), String> {
+    let setting = Setting::new(key, "");
+    cgroup::checked_file(key, setting.file())
+        .map(|_| ())
+        .map_err(|_| {
+            format!(
+                "a key naming one file in the container's cgroup (no `/`, not `.` or `..`), \
+                 e.g. {}",
+                if setting.is_v2() {
+                    "lxc.cgroup2.memory.max"
+                } else {
+                    "lxc.cgroup.memory.limit_in_bytes"
+                }
+            )
+        })
+}
 
 fn running_cgroup<'a>(ctx: &'a CommandCtx<'_>) -> std::result::Result<&'a ContainerCgroup, String> {
     ctx.state

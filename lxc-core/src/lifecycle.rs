@@ -82,7 +82,8 @@ impl Container {
                 name: self.name().to_string(),
             });
         }
-        Ok(())
+        // Values that cannot work fail here, naming key and line, before anything is made.
+        crate::check::check_startable(self.config(), self.config_file_name())
     }
 
     /// Start in the background: the monitor is daemonized and this returns once init runs, or

@@ -65,7 +65,10 @@ impl KeyPattern {
                 if sub != suffix || idx.is_empty() || !idx.bytes().all(|b| b.is_ascii_digit()) {
                     return None;
                 }
-                idx.parse::<u32>().ok().map(Some)
+                // Any run of digits is an index: one too large for a u32 is still this key,
+                // with an index past every limit, so the key's parser says "out of range"
+                // instead of the key looking like one this build lacks.
+                Some(Some(idx.parse::<u32>().unwrap_or(u32::MAX)))
             }
         }
     }
@@ -136,6 +139,43 @@ pub static KEY_RULES: [KeyRules];
 /// The rules of a registration's keys, if it has any.
 pub fn key_rules(owner: &str) -> Option<&'static KeyRules> {
     KEY_RULES.iter().find(|r| r.owner == owner)
+}
+
+/// What a [`KeyCheck`] needs to know besides the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckScope {
+    /// The value alone decides: the same answer on every host. `start` runs these first, so a
+    /// container that cannot start fails before anything is made.
+    Static,
+    /// The value against this host's kernel limits (`fs.nr_open`, `kernel.pty.max`): run by
+    /// `config check`; at start the kernel itself refuses.
+    Host,
+}
+
+/// A check that a value the key's parser accepted (as LXC's setter does) can work when the
+/// container starts: LXC takes `lxc.signal.halt = 99999` or `lxc.prlimit.nofile = 10:5` and
+/// fails only later. `pattern` is the pattern of the [`KeyDef`] the check belongs to (the check
+/// runs on the keys that resolve to that definition); the error is the "expected ..." text.
+pub struct KeyCheck {
+    pub owner: &'static str,
+    pub pattern: KeyPattern,
+    pub scope: CheckScope,
+    pub check: fn(key: &str, value: &str) -> Result<(), String>,
+}
+
+/// The key checks linked in. A crate that owns keys (or reads keys the core owns, as the cgroup
+/// driver reads `lxc.cgroup.*`) adds its checks here.
+#[distributed_slice]
+pub static KEY_CHECKS: [KeyCheck];
+
+/// The checks of the key definition `pattern`, in `scopes`.
+pub fn key_checks(
+    pattern: KeyPattern,
+    scopes: &[CheckScope],
+) -> impl Iterator<Item = &'static KeyCheck> + '_ {
+    KEY_CHECKS
+        .iter()
+        .filter(move |c| c.pattern == pattern && scopes.contains(&c.scope))
 }
 
 /// A start-phase hook: `run` is called in `phase`, hooks of one phase ordered by `order`.

@@ -422,7 +422,9 @@ pub fn split_key(key: &str) -> Option<NetKey<'_>> {
     if idx.is_empty() || !idx.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let idx: u32 = idx.parse().ok()?;
+    // Digits past u32 are still an index (out of range, refused as such), as the registry
+    // resolves them.
+    let idx: u32 = idx.parse().unwrap_or(u32::MAX);
     Some(match sub {
         Some(s) => NetKey::Sub(idx, s),
         None => NetKey::Index(idx),

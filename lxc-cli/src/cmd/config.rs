@@ -276,6 +276,12 @@ fn problem(e: &lxc::Error) -> Problem {
             origin,
             expected,
             ..
+        }
+        | E::Unusable {
+            key,
+            origin,
+            expected,
+            ..
         } => (Some(origin), Some(key), Some(expected)),
         E::Include { origin, .. } | E::IncludeDepth { origin, .. } => {
             (Some(origin), Some("lxc.include"), None)
@@ -304,13 +310,23 @@ fn check(a: &CheckArgs, g: &Global) -> Result<ExitCode, CliError> {
             ))
         }
     };
-    let (mut config, mut errors) = match lxc::Config::load(&file) {
-        Ok(c) => (c, Vec::new()),
+    // `load_into` keeps the lines that loaded, so the start checks below see them too.
+    let mut config = lxc::Config::new();
+    let mut errors = match config.load_into(&file) {
+        Ok(()) => Vec::new(),
         // The file could not be read at all: that is the command failing, not a problem list.
         Err(e @ lxc::Error::Io { .. }) => return Err(e.into()),
-        Err(e) => (lxc::Config::new(), vec![e]),
+        Err(e) => vec![e],
     };
     errors.extend(super::apply_defines(&mut config, &g.define));
+    // What loads but cannot start: every check, this host's kernel limits included.
+    errors.extend(lxc::check::check_config(
+        &config,
+        &[
+            lxc::registry::CheckScope::Static,
+            lxc::registry::CheckScope::Host,
+        ],
+    ));
     let problems: Vec<&lxc::Error> = errors.iter().flat_map(|e| e.problems()).collect();
     if a.json {
         super::print_json(&CheckReport {
