@@ -439,6 +439,20 @@ mod conflict_tests {
     };
 
     #[test]
+    fn any_run_of_digits_is_an_index() {
+        let p = KeyPattern::Indexed {
+            prefix: "lxc.net.",
+            suffix: "type",
+        };
+        assert_eq!(p.matches("lxc.net.7.type"), Some(Some(7)));
+        assert_eq!(p.matches("lxc.net.4294967295.type"), Some(Some(u32::MAX)));
+        // Past u32: still this key, at an index past every limit (refused as out of range).
+        assert_eq!(p.matches("lxc.net.99999999999.type"), Some(Some(u32::MAX)));
+        assert_eq!(p.matches("lxc.net.1x.type"), None);
+        assert_eq!(p.matches("lxc.net..type"), None);
+    }
+
+    #[test]
     fn finds_every_kind_of_conflict() {
         assert!(conflicts(&[&A]).is_empty());
         let c = conflicts(&[&A, &B, &A_AGAIN]);

@@ -13,7 +13,8 @@ use crate::{ConfigOpts, Global};
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Load a config file and report every problem in it, with file:line
+    /// Load a config file and report every problem in it, with file:line: values that do not
+    /// parse, and values that parse but cannot work at start (signals, limits, key names)
     #[command(
         after_help = "Examples:\n  lxc-rs config check /var/lib/lxc/web/config\n  \
                             lxc-rs config check -n web -s lxc.tty.max=4 --json"
