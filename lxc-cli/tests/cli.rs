@@ -303,6 +303,23 @@ fn config_check_finds_what_cannot_start() {
     .unwrap();
     let o = lxc_rs(&["config", "check", good.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+
+    // `config set` takes such a value, as LXC's setter does, and warns about it.
+    let g = good.to_str().unwrap();
+    let o = lxc_rs(&["config", "set", "-f", g, "lxc.signal.halt", "99999"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with(
+            "lxc-rs: config set: warning: <api>: lxc.signal.halt: \"99999\" cannot work at start"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    let o = lxc_rs(&["config", "get", "-f", g, "lxc.signal.halt"]);
+    assert_eq!(stdout(&o), "99999\n");
+    let o = lxc_rs(&["config", "set", "-f", g, "lxc.signal.halt", "SIGPWR"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stderr(&o), "");
 }
 
 #[test]

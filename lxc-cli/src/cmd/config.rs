@@ -137,6 +137,19 @@ pub fn run(cmd: &ConfigCommand, g: &Global) -> Result<ExitCode, CliError> {
             let mut t = Target::open(g, false)?;
             t.config_mut().set(&a.key, &a.value)?;
             t.save(g)?;
+            // LXC's setter takes the value, and so does this (the file is saved); what cannot
+            // work at start is said now rather than at the next start or stop.
+            for e in lxc::check::check_config(
+                t.config(),
+                &[
+                    lxc::registry::CheckScope::Static,
+                    lxc::registry::CheckScope::Host,
+                ],
+            ) {
+                if matches!(&e, lxc::Error::Unusable { key, .. } if *key == a.key) {
+                    eprintln!("lxc-rs: config set: warning: {e}");
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         ConfigCommand::Clear(a) => {
