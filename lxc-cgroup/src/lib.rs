@@ -233,3 +233,37 @@ fn stop(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::check_setting_key;
+
+    #[test]
+    fn setting_keys_name_one_file() {
+        for ok in [
+            "lxc.cgroup.memory.limit_in_bytes",
+            "lxc.cgroup.devices.allow",
+            "lxc.cgroup2.memory.max",
+            "lxc.cgroup2.cgroup.freeze",
+        ] {
+            assert_eq!(check_setting_key(ok, "1"), Ok(()), "{ok}");
+        }
+        for bad in [
+            "lxc.cgroup.../../x",
+            "lxc.cgroup.memory.../../x",
+            "lxc.cgroup.devices.allow/../x",
+            "lxc.cgroup...",
+            "lxc.cgroup2.../x",
+            "lxc.cgroup2.a/b",
+        ] {
+            let e = check_setting_key(bad, "1").expect_err(bad);
+            assert!(
+                e.contains("one file in the container's cgroup"),
+                "{bad}: {e}"
+            );
+        }
+        assert!(check_setting_key("lxc.cgroup2.x/y", "1")
+            .unwrap_err()
+            .contains("lxc.cgroup2.memory.max"));
+    }
+}
