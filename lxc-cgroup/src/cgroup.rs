@@ -766,7 +766,7 @@ fn controller_of(file: &str) -> &str {
 }
 
 /// A key must name one file directly in the cgroup directory.
-fn checked_file<'a>(key: &str, file: &'a str) -> Result<&'a str> {
+pub(crate) fn checked_file<'a>(key: &str, file: &'a str) -> Result<&'a str> {
     if file.is_empty() || file == "." || file == ".." || file.contains('/') || file.contains('\0') {
         return Err(Error::InvalidKey {
             key: key.to_string(),

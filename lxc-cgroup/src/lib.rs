@@ -8,7 +8,10 @@
 use lxc_core::linkme::distributed_slice;
 use lxc_core::phase::CommandCtx;
 use lxc_core::phase::{order, HookCtx};
-use lxc_core::registry::{CommandDef, EntryKind, PhaseHook, Registration, REGISTRY};
+use lxc_core::registry::{
+    CheckScope, CommandDef, EntryKind, KeyCheck, KeyPattern, PhaseHook, Registration, KEY_CHECKS,
+    REGISTRY,
+};
 use lxc_core::Phase;
 
 mod cgroup;
@@ -70,6 +73,44 @@ static CGROUP: Registration = Registration {
         },
     ],
 };
+
+// The core parses lxc.cgroup.* and lxc.cgroup2.*; whether a key names a file this driver can
+// write is the driver's rule, so `config check` (and `start`, before it makes anything) asks it.
+#[distributed_slice(KEY_CHECKS)]
+#[linkme(crate = lxc_core::linkme)]
+static CHECK_V1: KeyCheck = KeyCheck {
+    owner: "cgroup",
+    pattern: KeyPattern::Prefix("lxc.cgroup."),
+    scope: CheckScope::Static,
+    check: check_setting_key,
+};
+
+#[distributed_slice(KEY_CHECKS)]
+#[linkme(crate = lxc_core::linkme)]
+static CHECK_V2: KeyCheck = KeyCheck {
+    owner: "cgroup",
+    pattern: KeyPattern::Prefix("lxc.cgroup2."),
+    scope: CheckScope::Static,
+    check: check_setting_key,
+};
+
+/// A setting must name one file directly in the container's cgroup (what the writer checks).
+fn check_setting_key(key: &str, _value: &str) -> std::result::Result<(), String> {
+    let setting = Setting::new(key, "");
+    cgroup::checked_file(key, setting.file())
+        .map(|_| ())
+        .map_err(|_| {
+            format!(
+                "a key naming one file in the container's cgroup (no `/`, not `.` or `..`), \
+                 e.g. {}",
+                if setting.is_v2() {
+                    "lxc.cgroup2.memory.max"
+                } else {
+                    "lxc.cgroup.memory.limit_in_bytes"
+                }
+            )
+        })
+}
 
 fn running_cgroup<'a>(ctx: &'a CommandCtx<'_>) -> std::result::Result<&'a ContainerCgroup, String> {
     ctx.state
@@ -223,5 +264,39 @@ fn stop(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
     match ctx.state.remove::<ContainerCgroup>() {
         Some(cg) => cg.remove().map_err(|e| e.into_hook(ctx.phase)),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_setting_key;
+
+    #[test]
+    fn setting_keys_name_one_file() {
+        for ok in [
+            "lxc.cgroup.memory.limit_in_bytes",
+            "lxc.cgroup.devices.allow",
+            "lxc.cgroup2.memory.max",
+            "lxc.cgroup2.cgroup.freeze",
+        ] {
+            assert_eq!(check_setting_key(ok, "1"), Ok(()), "{ok}");
+        }
+        for bad in [
+            "lxc.cgroup.../../x",
+            "lxc.cgroup.memory.../../x",
+            "lxc.cgroup.devices.allow/../x",
+            "lxc.cgroup...",
+            "lxc.cgroup2.../x",
+            "lxc.cgroup2.a/b",
+        ] {
+            let e = check_setting_key(bad, "1").expect_err(bad);
+            assert!(
+                e.contains("one file in the container's cgroup"),
+                "{bad}: {e}"
+            );
+        }
+        assert!(check_setting_key("lxc.cgroup2.x/y", "1")
+            .unwrap_err()
+            .contains("lxc.cgroup2.memory.max"));
     }
 }

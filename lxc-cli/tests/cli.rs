@@ -221,6 +221,174 @@ fn config_check_accepts_a_good_file_and_applies_defines() {
 }
 
 #[test]
+fn config_check_finds_what_cannot_start() {
+    let dir = TempDir::new("check-start");
+    let nr_open: u64 = fs::read_to_string("/proc/sys/fs/nr_open")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1 << 20);
+    let conf = dir.path().join("config");
+    let text = format!(
+        "lxc.uts.name = web\n\
+         lxc.signal.halt = 99999\n\
+         lxc.signal.stop = SIGKILL\n\
+         lxc.net.99999999999.type = veth\n\
+         lxc.prlimit.bogus = 10\n\
+         lxc.prlimit.nofile = 10:5\n\
+         lxc.prlimit.nproc = {big}\n\
+         lxc.prlimit.7 = {big}\n\
+         lxc.cgroup.memory.../../x = 1\n\
+         lxc.cgroup2.../x = 1\n\
+         lxc.cgroup.memory.limit_in_bytes = 1G\n\
+         lxc.proc.../x = 1\n\
+         lxc.proc.oom_score_adj = 10\n\
+         lxc.tty.max = 100000000\n",
+        big = nr_open + 1
+    );
+    fs::write(&conf, text).unwrap();
+    let c = conf.to_str().unwrap();
+    let o = lxc_rs(&["config", "check", c]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o);
+    let expected: &[(usize, &str)] = &[
+        (2, "lxc.signal.halt: \"99999\" cannot work at start: expected a signal the kernel has"),
+        (4, "lxc.net.99999999999.type: invalid value \"veth\": expected a network index below"),
+        (5, "lxc.prlimit.bogus: \"10\" cannot work at start: expected a resource"),
+        (6, "lxc.prlimit.nofile: \"10:5\" cannot work at start: expected a soft limit no larger than the hard one"),
+        (8, "lxc.prlimit.7: "),
+        (9, "lxc.cgroup.memory.../../x: \"1\" cannot work at start: expected a key naming one file"),
+        (10, "lxc.cgroup2.../x: "),
+        (12, "lxc.proc.../x: \"1\" cannot work at start: expected a file directly in /proc/<pid>/"),
+        (14, "lxc.tty.max: \"100000000\" cannot work at start: expected at most this host's kernel.pty.max"),
+    ];
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), expected.len(), "one line per problem:\n{out}");
+    for (line, text) in expected {
+        let prefix = format!("{c}:{line}: ");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with(&prefix) && l[prefix.len()..].starts_with(text)),
+            "no line `{prefix}{text}...` in:\n{out}"
+        );
+    }
+    assert!(out.contains(&format!("fs.nr_open ({nr_open})")), "{out}");
+    assert!(!out.contains("not supported by this build"), "{out}");
+
+    let o = lxc_rs(&["config", "check", "--json", c]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    let halt = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["key"] == "lxc.signal.halt")
+        .expect("a problem for lxc.signal.halt");
+    assert_eq!(halt["line"], 2);
+    assert_eq!(halt["file"], c);
+    assert!(
+        halt["expected"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("a signal the kernel has: 1 to 64")),
+        "{halt}"
+    );
+
+    // Fixed, it is fine; LXC's accepted spellings of signals stay accepted.
+    let good = dir.path().join("good");
+    fs::write(
+        &good,
+        "lxc.signal.halt = SIGRTMIN+3\nlxc.signal.reboot = sigrtmax-0\nlxc.signal.stop = 0\n\
+         lxc.prlimit.nofile = 1024:4096\nlxc.prlimit.core = unlimited\n",
+    )
+    .unwrap();
+    let o = lxc_rs(&["config", "check", good.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+
+    // `config set` takes such a value, as LXC's setter does, and warns about it.
+    let g = good.to_str().unwrap();
+    let o = lxc_rs(&["config", "set", "-f", g, "lxc.signal.halt", "99999"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with(
+            "lxc-rs: config set: warning: <api>: lxc.signal.halt: \"99999\" cannot work at start"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    let o = lxc_rs(&["config", "get", "-f", g, "lxc.signal.halt"]);
+    assert_eq!(stdout(&o), "99999\n");
+    let o = lxc_rs(&["config", "set", "-f", g, "lxc.signal.halt", "SIGPWR"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stderr(&o), "");
+}
+
+#[test]
+fn start_refuses_what_cannot_start_before_making_anything() {
+    let dir = TempDir::new("start-check");
+    let name = format!("lxcrs-t-start-check-{}", std::process::id());
+    let marker = dir.path().join("pre-start-ran");
+    // Were the checks not first, start would fail on the missing rootfs (or run the hook).
+    let conf = dir.container(
+        &name,
+        &format!(
+            "lxc.uts.name = x\n\
+             lxc.rootfs.path = dir:/nonexistent-lxcrs-t-rootfs\n\
+             lxc.hook.pre-start = /bin/touch {}\n\
+             lxc.signal.halt = 99999\n\
+             lxc.proc.../x = 1\n",
+            marker.display()
+        ),
+    );
+    for cmd in ["start", "execute"] {
+        let mut args = vec![cmd, "-P", dir.s(), "-n", &name];
+        if cmd == "execute" {
+            args.extend(["--", "/bin/true"]);
+        }
+        let o = lxc_rs(&args);
+        assert_eq!(o.status.code(), Some(1), "{cmd}: {}", stderr(&o));
+        let err = stderr(&o);
+        let c = conf.display();
+        assert!(
+            err.starts_with(&format!("lxc-rs: {cmd} {name}: ")),
+            "{cmd}: {err}"
+        );
+        assert!(
+            err.contains(&format!(
+                "{c}:4: lxc.signal.halt: \"99999\" cannot work at start"
+            )),
+            "{cmd}: {err}"
+        );
+        assert!(
+            err.contains(&format!("{c}:5: lxc.proc.../x")),
+            "{cmd}: {err}"
+        );
+        assert!(!err.contains("nonexistent-lxcrs-t-rootfs"), "{cmd}: {err}");
+        assert!(!marker.exists(), "{cmd}: the pre-start hook ran");
+    }
+    // Nothing was made: no cgroup with the container's name in any hierarchy.
+    for h in fs::read_dir("/sys/fs/cgroup")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let mut stack = vec![h.path()];
+        while let Some(d) = stack.pop() {
+            for e in fs::read_dir(&d).into_iter().flatten().flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    let p = e.path();
+                    assert!(
+                        !p.to_string_lossy().contains(&name),
+                        "{} was made",
+                        p.display()
+                    );
+                    stack.push(p);
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn config_set_get_clear_round_trip() {
     let dir = TempDir::new("roundtrip");
     let conf = dir.container("web", "# web's config\nlxc.uts.name = web\n");

@@ -59,6 +59,17 @@ pub enum Error {
         expected: String,
     },
 
+    /// A value LXC's setter takes that cannot work when the container starts (a signal the
+    /// kernel does not have, a soft limit above its hard limit): found by `config check`, and by
+    /// `start` before it makes anything.
+    #[error("{origin}: {key}: {value:?} cannot work at start: expected {expected}")]
+    Unusable {
+        key: String,
+        value: String,
+        origin: Origin,
+        expected: String,
+    },
+
     #[error("{origin}: lxc.include {path}: {source}")]
     Include {
         origin: Origin,

@@ -2,6 +2,7 @@
 //! lxc-rs crate builds on. Users depend on the `lxc` facade, not on this crate directly.
 
 pub mod attach;
+pub mod check;
 pub mod commands;
 pub mod config;
 pub mod container;

@@ -82,6 +82,8 @@ impl Container {
                 name: self.name().to_string(),
             });
         }
+        // Values that cannot work fail here, naming key and line, before anything is made.
+        crate::check::check_startable(self.config(), self.config_file_name())?;
         crate::start::load_hooks(
             self.name(),
             self.config_path(),

@@ -65,7 +65,10 @@ impl KeyPattern {
                 if sub != suffix || idx.is_empty() || !idx.bytes().all(|b| b.is_ascii_digit()) {
                     return None;
                 }
-                idx.parse::<u32>().ok().map(Some)
+                // Any run of digits is an index: one too large for a u32 is still this key,
+                // with an index past every limit, so the key's parser says "out of range"
+                // instead of the key looking like one this build lacks.
+                Some(Some(idx.parse::<u32>().unwrap_or(u32::MAX)))
             }
         }
     }
@@ -160,6 +163,43 @@ pub static START_REQUESTS: [StartRequestDef];
 /// The handler of a start request, if one is linked in.
 pub fn start_request(name: &str) -> Option<&'static StartRequestDef> {
     START_REQUESTS.iter().find(|r| r.name == name)
+}
+
+/// What a [`KeyCheck`] needs to know besides the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckScope {
+    /// The value alone decides: the same answer on every host. `start` runs these first, so a
+    /// container that cannot start fails before anything is made.
+    Static,
+    /// The value against this host's kernel limits (`fs.nr_open`, `kernel.pty.max`): run by
+    /// `config check`; at start the kernel itself refuses.
+    Host,
+}
+
+/// A check that a value the key's parser accepted (as LXC's setter does) can work when the
+/// container starts: LXC takes `lxc.signal.halt = 99999` or `lxc.prlimit.nofile = 10:5` and
+/// fails only later. `pattern` is the pattern of the [`KeyDef`] the check belongs to (the check
+/// runs on the keys that resolve to that definition); the error is the "expected ..." text.
+pub struct KeyCheck {
+    pub owner: &'static str,
+    pub pattern: KeyPattern,
+    pub scope: CheckScope,
+    pub check: fn(key: &str, value: &str) -> Result<(), String>,
+}
+
+/// The key checks linked in. A crate that owns keys (or reads keys the core owns, as the cgroup
+/// driver reads `lxc.cgroup.*`) adds its checks here.
+#[distributed_slice]
+pub static KEY_CHECKS: [KeyCheck];
+
+/// The checks of the key definition `pattern`, in `scopes`.
+pub fn key_checks(
+    pattern: KeyPattern,
+    scopes: &[CheckScope],
+) -> impl Iterator<Item = &'static KeyCheck> + '_ {
+    KEY_CHECKS
+        .iter()
+        .filter(move |c| c.pattern == pattern && scopes.contains(&c.scope))
 }
 
 /// A start-phase hook: `run` is called in `phase`, hooks of one phase ordered by `order`.
@@ -436,6 +476,20 @@ mod conflict_tests {
         hooks: &[],
         commands: &[],
     };
+
+    #[test]
+    fn any_run_of_digits_is_an_index() {
+        let p = KeyPattern::Indexed {
+            prefix: "lxc.net.",
+            suffix: "type",
+        };
+        assert_eq!(p.matches("lxc.net.7.type"), Some(Some(7)));
+        assert_eq!(p.matches("lxc.net.4294967295.type"), Some(Some(u32::MAX)));
+        // Past u32: still this key, at an index past every limit (refused as out of range).
+        assert_eq!(p.matches("lxc.net.99999999999.type"), Some(Some(u32::MAX)));
+        assert_eq!(p.matches("lxc.net.1x.type"), None);
+        assert_eq!(p.matches("lxc.net..type"), None);
+    }
 
     #[test]
     fn finds_every_kind_of_conflict() {

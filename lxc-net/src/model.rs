@@ -422,7 +422,14 @@ pub fn split_key(key: &str) -> Option<NetKey<'_>> {
     if idx.is_empty() || !idx.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let idx: u32 = idx.parse().ok()?;
+    // A subkey at digits past u32 is still a network key, at an index past the limit (so it
+    // is refused as out of range, as the registry resolves it). A bare `lxc.net.<huge>` is no
+    // key: LXC fails to clear it, while clearing `lxc.net.4294967295` succeeds.
+    let idx: u32 = match idx.parse() {
+        Ok(i) => i,
+        Err(_) if sub.is_some() => u32::MAX,
+        Err(_) => return None,
+    };
     Some(match sub {
         Some(s) => NetKey::Sub(idx, s),
         None => NetKey::Index(idx),

@@ -292,3 +292,28 @@ fn save_and_load_round_trip() {
         std::fs::read_to_string(&again).expect("read")
     );
 }
+
+#[test]
+fn an_index_past_u32_is_out_of_range_not_missing_from_the_build() {
+    for idx in [
+        "2147483647",
+        "4294967295",
+        "4294967296",
+        "99999999999",
+        "000000000000000000009999999999",
+    ] {
+        let key = format!("lxc.net.{idx}.type");
+        assert!(config_item_is_supported(&key), "{key}");
+        let mut c = Config::new();
+        let e = c.set(&key, "veth").expect_err("out of range");
+        assert!(
+            matches!(&e, Error::InvalidValue { expected, .. } if expected.contains("network index below 2147483647")),
+            "{key}: {e}"
+        );
+        let e = Config::parse_str(&format!("{key} = veth\n"), None).expect_err("out of range");
+        assert!(
+            e.to_string().contains("network index below 2147483647"),
+            "{e}"
+        );
+    }
+}

@@ -34,7 +34,7 @@ pub use lxc_core::global::{default_lxcpath, get_global_config_item};
 pub use lxc_core::registry::{api_extensions, has_api_extension};
 pub use lxc_core::state::State;
 pub use lxc_core::template::CreateOptions;
-pub use lxc_core::{attach, global, registry, Exit, Phase, StartMode, StartOptions};
+pub use lxc_core::{attach, check, global, registry, Exit, Phase, StartMode, StartOptions};
 
 /// `lxc_config_item_is_supported`: true exactly for keys whose code is linked into this build.
 pub fn config_item_is_supported(key: &str) -> bool {

@@ -13,7 +13,8 @@ use crate::{ConfigOpts, Global};
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Load a config file and report every problem in it, with file:line
+    /// Load a config file and report every problem in it, with file:line: values that do not
+    /// parse, and values that parse but cannot work at start (signals, limits, key names)
     #[command(
         after_help = "Examples:\n  lxc-rs config check /var/lib/lxc/web/config\n  \
                             lxc-rs config check -n web -s lxc.tty.max=4 --json"
@@ -136,6 +137,19 @@ pub fn run(cmd: &ConfigCommand, g: &Global) -> Result<ExitCode, CliError> {
             let mut t = Target::open(g, false)?;
             t.config_mut().set(&a.key, &a.value)?;
             t.save(g)?;
+            // LXC's setter takes the value, and so does this (the file is saved); what cannot
+            // work at start is said now rather than at the next start or stop.
+            for e in lxc::check::check_config(
+                t.config(),
+                &[
+                    lxc::registry::CheckScope::Static,
+                    lxc::registry::CheckScope::Host,
+                ],
+            ) {
+                if matches!(&e, lxc::Error::Unusable { key, .. } if *key == a.key) {
+                    eprintln!("lxc-rs: config set: warning: {e}");
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         ConfigCommand::Clear(a) => {
@@ -276,6 +290,12 @@ fn problem(e: &lxc::Error) -> Problem {
             origin,
             expected,
             ..
+        }
+        | E::Unusable {
+            key,
+            origin,
+            expected,
+            ..
         } => (Some(origin), Some(key), Some(expected)),
         E::Include { origin, .. } | E::IncludeDepth { origin, .. } => {
             (Some(origin), Some("lxc.include"), None)
@@ -304,13 +324,23 @@ fn check(a: &CheckArgs, g: &Global) -> Result<ExitCode, CliError> {
             ))
         }
     };
-    let (mut config, mut errors) = match lxc::Config::load(&file) {
-        Ok(c) => (c, Vec::new()),
+    // `load_into` keeps the lines that loaded, so the start checks below see them too.
+    let mut config = lxc::Config::new();
+    let mut errors = match config.load_into(&file) {
+        Ok(()) => Vec::new(),
         // The file could not be read at all: that is the command failing, not a problem list.
         Err(e @ lxc::Error::Io { .. }) => return Err(e.into()),
-        Err(e) => (lxc::Config::new(), vec![e]),
+        Err(e) => vec![e],
     };
     errors.extend(super::apply_defines(&mut config, &g.define));
+    // What loads but cannot start: every check, this host's kernel limits included.
+    errors.extend(lxc::check::check_config(
+        &config,
+        &[
+            lxc::registry::CheckScope::Static,
+            lxc::registry::CheckScope::Host,
+        ],
+    ));
     let problems: Vec<&lxc::Error> = errors.iter().flat_map(|e| e.problems()).collect();
     if a.json {
         super::print_json(&CheckReport {

@@ -10,6 +10,7 @@
 //! consulted by the config engine for core keys: what an empty value does ([`on_empty`]), checks
 //! against other keys ([`check_set`]) and keys whose value cannot be read ([`get_refused`]).
 
+pub mod check;
 pub mod ops;
 pub mod parse;
 pub mod typed;
