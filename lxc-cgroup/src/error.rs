@@ -111,6 +111,19 @@ pub enum Error {
 }
 
 impl Error {
+    /// The errno a C caller gets: the kernel's, where a kernel call failed.
+    pub fn errno(&self) -> i32 {
+        use std::error::Error as _;
+        let os = self
+            .source()
+            .and_then(|s| s.downcast_ref::<io::Error>())
+            .and_then(io::Error::raw_os_error);
+        os.unwrap_or(match self.key() {
+            Some(_) => libc::EINVAL,
+            None => libc::EIO,
+        })
+    }
+
     /// The config key the error is about, if any.
     pub fn key(&self) -> Option<&str> {
         match self {

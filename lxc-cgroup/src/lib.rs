@@ -5,9 +5,10 @@
 //! The lifecycle reaches it through the `cgroup` component's phase hooks (below); the CLI and
 //! the monitor call [`ContainerCgroup`] directly.
 
+use lxc_core::commands::body;
 use lxc_core::linkme::distributed_slice;
-use lxc_core::phase::CommandCtx;
 use lxc_core::phase::{order, HookCtx};
+use lxc_core::phase::{CommandCtx, CommandError};
 use lxc_core::registry::{
     CheckScope, CommandDef, EntryKind, KeyCheck, KeyPattern, PhaseHook, Registration, KEY_CHECKS,
     REGISTRY,
@@ -112,41 +113,48 @@ fn check_setting_key(key: &str, _value: &str) -> std::result::Result<(), String>
         })
 }
 
-fn running_cgroup<'a>(ctx: &'a CommandCtx<'_>) -> std::result::Result<&'a ContainerCgroup, String> {
-    ctx.state
-        .get::<ContainerCgroup>()
-        .ok_or_else(|| format!("{}: no cgroup (container not running)", ctx.name))
+fn running_cgroup<'a>(
+    ctx: &'a CommandCtx<'_>,
+) -> std::result::Result<&'a ContainerCgroup, CommandError> {
+    ctx.state.get::<ContainerCgroup>().ok_or_else(|| {
+        CommandError::new(
+            libc::ESRCH,
+            format!("{}: no cgroup (container not running)", ctx.name),
+        )
+    })
+}
+
+fn cmd_error(e: Error) -> CommandError {
+    CommandError::new(e.errno(), e.to_string())
 }
 
 /// Freeze every process of the container and wait until the kernel says frozen.
-fn cmd_freeze(ctx: &mut CommandCtx<'_>, _body: &[u8]) -> std::result::Result<Vec<u8>, String> {
-    running_cgroup(ctx)?.freeze().map_err(|e| e.to_string())?;
+fn cmd_freeze(
+    ctx: &mut CommandCtx<'_>,
+    _body: &[u8],
+) -> std::result::Result<Vec<u8>, CommandError> {
+    running_cgroup(ctx)?.freeze().map_err(cmd_error)?;
     Ok(Vec::new())
 }
 
-fn cmd_thaw(ctx: &mut CommandCtx<'_>, _body: &[u8]) -> std::result::Result<Vec<u8>, String> {
-    running_cgroup(ctx)?.thaw().map_err(|e| e.to_string())?;
+fn cmd_thaw(ctx: &mut CommandCtx<'_>, _body: &[u8]) -> std::result::Result<Vec<u8>, CommandError> {
+    running_cgroup(ctx)?.thaw().map_err(cmd_error)?;
     Ok(Vec::new())
 }
 
 /// `get_cgroup_item`: the body is the key (`memory.limit_in_bytes`).
-fn cmd_get(ctx: &mut CommandCtx<'_>, body: &[u8]) -> std::result::Result<Vec<u8>, String> {
-    let key = std::str::from_utf8(body).map_err(|e| e.to_string())?;
-    running_cgroup(ctx)?
-        .get_item(key)
-        .map(String::into_bytes)
-        .map_err(|e| e.to_string())
+fn cmd_get(ctx: &mut CommandCtx<'_>, body: &[u8]) -> std::result::Result<Vec<u8>, CommandError> {
+    let key: String = body::decode(body)?;
+    let value = running_cgroup(ctx)?.get_item(&key).map_err(cmd_error)?;
+    body::encode(&value)
 }
 
-/// `set_cgroup_item`: the body is `key\0value`.
-fn cmd_set(ctx: &mut CommandCtx<'_>, body: &[u8]) -> std::result::Result<Vec<u8>, String> {
-    let text = std::str::from_utf8(body).map_err(|e| e.to_string())?;
-    let (key, value) = text
-        .split_once('\0')
-        .ok_or_else(|| "expected key and value".to_string())?;
+/// `set_cgroup_item`: the body is `[key, value]`.
+fn cmd_set(ctx: &mut CommandCtx<'_>, body: &[u8]) -> std::result::Result<Vec<u8>, CommandError> {
+    let (key, value): (String, String) = body::decode(body)?;
     running_cgroup(ctx)?
-        .set_item(key, value)
-        .map_err(|e| e.to_string())?;
+        .set_item(&key, &value)
+        .map_err(cmd_error)?;
     Ok(Vec::new())
 }
 

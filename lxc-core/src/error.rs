@@ -114,6 +114,8 @@ pub enum Error {
         name: String,
         request: String,
         message: String,
+        /// The errno the monitor gave (or the client's, when no answer came).
+        errno: i32,
     },
 
     #[error("{name}: {op}: {source}")]
@@ -154,6 +156,28 @@ impl Error {
             op,
             path: path.into(),
             source,
+        }
+    }
+
+    /// The errno a C caller gets for this error (liblxc's functions fail with errno set).
+    pub fn errno(&self) -> i32 {
+        match self {
+            Error::Syntax { .. }
+            | Error::UnknownKey { .. }
+            | Error::InvalidValue { .. }
+            | Error::Unusable { .. }
+            | Error::InvalidName { .. } => libc::EINVAL,
+            Error::NotInBuild { .. } => libc::EOPNOTSUPP,
+            Error::Include { source, .. }
+            | Error::Io { source, .. }
+            | Error::Sys { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
+            Error::IncludeDepth { .. } => libc::ELOOP,
+            Error::Config { errors, .. } => errors.first().map_or(libc::EINVAL, Error::errno),
+            Error::NotDefined { .. } => libc::ENOENT,
+            Error::Start { .. } | Error::Hook { .. } => libc::ECANCELED,
+            Error::NotRunning { .. } => libc::ESRCH,
+            Error::AlreadyRunning { .. } => libc::EEXIST,
+            Error::Command { errno, .. } => *errno,
         }
     }
 

@@ -27,6 +27,7 @@ pub(crate) fn cmd_err(name: &str, request: &str, e: commands::Error) -> Error {
             name: name.to_string(),
             request: request.to_string(),
             message: e.to_string(),
+            errno: e.errno(),
         }
     }
 }
@@ -56,10 +57,11 @@ impl Container {
             other => other.name().to_string(),
         };
         match commands::call(self.config_path(), self.name(), &req, COMMAND_TIMEOUT) {
-            Ok((Response::Error { message }, _)) => Err(Error::Command {
+            Ok((Response::Error { message, errno }, _)) => Err(Error::Command {
                 name: self.name().to_string(),
                 request: what,
                 message,
+                errno,
             }),
             Ok(r) => Ok(r),
             Err(e) => Err(cmd_err(self.name(), &what, e)),
@@ -260,11 +262,21 @@ impl Container {
         }
     }
 
+    fn body_err(&self, request: &str, e: crate::phase::CommandError) -> Error {
+        Error::Command {
+            name: self.name().to_string(),
+            request: request.to_string(),
+            message: e.message,
+            errno: e.errno,
+        }
+    }
+
     fn unexpected(&self, request: &str, r: Response) -> Error {
         Error::Command {
             name: self.name().to_string(),
             request: request.to_string(),
             message: format!("unexpected answer {r:?}"),
+            errno: libc::EPROTO,
         }
     }
 
@@ -337,20 +349,22 @@ impl Container {
 
     /// `get_cgroup_item` on a running container (`memory.limit_in_bytes`, `cgroup.procs`, ...).
     pub fn get_cgroup_item(&self, key: &str) -> Result<String, Error> {
+        let body = commands::body::encode(&key).map_err(|e| self.body_err("cgroup.get", e))?;
         match self.call(Request::Ext {
             name: "cgroup.get".into(),
-            body: key.as_bytes().to_vec(),
+            body,
         })? {
-            (Response::Ext(b), _) => Ok(String::from_utf8_lossy(&b).into_owned()),
+            (Response::Ext(b), _) => {
+                commands::body::decode(&b).map_err(|e| self.body_err("cgroup.get", e))
+            }
             (other, _) => Err(self.unexpected("cgroup.get", other)),
         }
     }
 
     /// `set_cgroup_item` on a running container.
     pub fn set_cgroup_item(&self, key: &str, value: &str) -> Result<(), Error> {
-        let mut body = key.as_bytes().to_vec();
-        body.push(0);
-        body.extend_from_slice(value.as_bytes());
+        let body =
+            commands::body::encode(&(key, value)).map_err(|e| self.body_err("cgroup.set", e))?;
         self.call(Request::Ext {
             name: "cgroup.set".into(),
             body,

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use crate::commands::{self, Conn, Event, Incoming, Request, Response, Server};
 use crate::config::Config;
 use crate::error::Error;
-use crate::phase::{CommandCtx, HookCtx, Phase, StartMode, StateMap, Terminals, UndoStack};
+use crate::phase::{
+    CommandCtx, CommandError, HookCtx, Phase, StartMode, StateMap, Terminals, UndoStack,
+};
 use crate::reactor::{Drain, FdHandler, MonitorHandlers, Next, ReactorCtx};
 use crate::registry;
 use crate::start::{self, spec, StartOptions, Started, Target};
@@ -135,6 +137,7 @@ pub fn run(
                     name: name.to_string(),
                     request: "bind".into(),
                     message: e.to_string(),
+                    errno: e.errno(),
                 }
             };
             let r = Err(err);
@@ -561,7 +564,10 @@ impl Monitor<'_> {
                     fds.push(fd);
                     Response::InitPidfd
                 }
-                Err(e) => Response::error(format!("pidfd_open({}): {e}", self.pid)),
+                Err(e) => Response::error(
+                    e.raw_os_error().unwrap_or(libc::EIO),
+                    format!("pidfd_open({}): {e}", self.pid),
+                ),
             },
             Request::Stop { kill } => {
                 let sig = if kill {
@@ -586,7 +592,7 @@ impl Monitor<'_> {
                     }
                     Err(m) => {
                         self.set_state(State::Running);
-                        Response::error(m)
+                        Response::error(m.errno, m.message)
                     }
                 }
             }
@@ -596,7 +602,7 @@ impl Monitor<'_> {
                     self.set_state(State::Running);
                     Response::Ok
                 }
-                Err(m) => Response::error(m),
+                Err(m) => Response::error(m.errno, m.message),
             },
             Request::Reboot => {
                 self.rebooting = true;
@@ -609,12 +615,13 @@ impl Monitor<'_> {
             }
             Request::GetConfigItem { key } => match self.t.config.get(&key) {
                 Ok(v) => Response::ConfigItem(v),
-                Err(e) => Response::error(e.to_string()),
+                Err(e) => Response::error(e.errno(), e.to_string()),
             },
             Request::AddStateClient { .. } if self.waiters.len() >= MAX_STATE_CLIENTS => {
-                Response::error(format!(
-                    "too many state clients (at most {MAX_STATE_CLIENTS})"
-                ))
+                Response::error(
+                    libc::EAGAIN,
+                    format!("too many state clients (at most {MAX_STATE_CLIENTS})"),
+                )
             }
             Request::AddStateClient { states } => {
                 let resp = Response::State(self.state);
@@ -636,7 +643,7 @@ impl Monitor<'_> {
                     fds = f;
                     Response::Ext(b)
                 }
-                Err(m) => Response::error(m),
+                Err(m) => Response::error(m.errno, m.message),
             },
         };
         match conn.queue_response(&resp, fds) {
@@ -655,9 +662,12 @@ impl Monitor<'_> {
         name: &str,
         body: &[u8],
         fds_in: Vec<OwnedFd>,
-    ) -> Result<(Vec<u8>, Vec<OwnedFd>), String> {
+    ) -> Result<(Vec<u8>, Vec<OwnedFd>), CommandError> {
         let Some((_, def)) = registry::command(name) else {
-            return Err(format!("no extension in this build answers {name:?}"));
+            return Err(CommandError::new(
+                libc::EOPNOTSUPP,
+                format!("no extension in this build answers {name:?}"),
+            ));
         };
         let mut ctx = CommandCtx {
             name: self.t.name,
@@ -672,7 +682,7 @@ impl Monitor<'_> {
         r.map(|b| (b, ctx.fds_out))
     }
 
-    fn ext_call(&mut self, peer_uid: u32, name: &str) -> Result<Vec<u8>, String> {
+    fn ext_call(&mut self, peer_uid: u32, name: &str) -> Result<Vec<u8>, CommandError> {
         self.ext_call_body(peer_uid, name, &[], Vec::new())
             .map(|(b, _)| b)
     }
@@ -708,7 +718,10 @@ impl Monitor<'_> {
     fn send(&self, sig: i32) -> Response {
         match sys::pidfd_send_signal(self.pidfd.as_fd(), sig) {
             Ok(()) => Response::Ok,
-            Err(e) => Response::error(format!("signal {sig} to init {}: {e}", self.pid)),
+            Err(e) => Response::error(
+                e.raw_os_error().unwrap_or(libc::EIO),
+                format!("signal {sig} to init {}: {e}", self.pid),
+            ),
         }
     }
 

@@ -282,4 +282,38 @@ pub struct CommandCtx<'a> {
     pub fds_out: Vec<OwnedFd>,
 }
 
-pub type CommandFn = fn(&mut CommandCtx<'_>, &[u8]) -> Result<Vec<u8>, String>;
+/// Why a command failed, with the errno a C caller gets (`EINVAL` for a request that makes
+/// no sense, `ENOENT` for something that is not there, the kernel's errno for a failed call).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct CommandError {
+    pub errno: i32,
+    pub message: String,
+}
+
+impl CommandError {
+    pub fn new(errno: i32, message: impl Into<String>) -> Self {
+        CommandError {
+            errno,
+            message: message.into(),
+        }
+    }
+
+    /// A request that makes no sense.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(libc::EINVAL, message)
+    }
+
+    /// A failed kernel call: its errno, and what was attempted.
+    pub fn io(op: impl fmt::Display, e: &std::io::Error) -> Self {
+        Self::new(e.raw_os_error().unwrap_or(libc::EIO), format!("{op}: {e}"))
+    }
+}
+
+impl From<Error> for CommandError {
+    fn from(e: Error) -> Self {
+        CommandError::new(e.errno(), e.to_string())
+    }
+}
+
+pub type CommandFn = fn(&mut CommandCtx<'_>, &[u8]) -> Result<Vec<u8>, CommandError>;

@@ -427,7 +427,10 @@ mod conflict_tests {
     fn parse(_: &str, v: &str) -> Result<String, String> {
         Ok(v.to_string())
     }
-    fn cmd(_: &mut crate::phase::CommandCtx<'_>, _: &[u8]) -> Result<Vec<u8>, String> {
+    fn cmd(
+        _: &mut crate::phase::CommandCtx<'_>,
+        _: &[u8],
+    ) -> Result<Vec<u8>, crate::phase::CommandError> {
         Ok(Vec::new())
     }
     const fn key(pattern: KeyPattern) -> KeyDef {

@@ -243,7 +243,7 @@ fn answer(c: &mut Client, req: Request, init_pid: i32) -> bool {
             }
             // Never answers: the client must time out.
             "silent" => return true,
-            _ => Response::error(format!("unknown request {name}")),
+            _ => Response::error(libc::EOPNOTSUPP, format!("unknown request {name}")),
         },
     };
     let borrowed: Vec<_> = fds.iter().map(|f| f.as_fd()).collect();
@@ -313,7 +313,7 @@ fn every_request_round_trips() {
                 name: "nope".into(),
                 body: vec![],
             },
-            Response::error("unknown request nope"),
+            Response::error(libc::EOPNOTSUPP, "unknown request nope"),
         ),
     ];
     for (req, want) in &cases {
@@ -427,7 +427,7 @@ fn child_peer() {
     let got = call(Path::new(lxcpath), name, &Request::GetState, T).unwrap();
     println!("CHILD-RESULT uid {}: {:?}", nix::unistd::getuid(), got.0);
     match expect {
-        "denied" => assert_eq!(got.0, Response::error("permission denied")),
+        "denied" => assert_eq!(got.0, Response::error(libc::EACCES, "permission denied")),
         _ => assert_eq!(got.0, Response::State(State::Running)),
     }
 }
@@ -512,7 +512,11 @@ fn header(magic: &[u8; 4], version: u16, kind: u16, len: u32) -> Vec<u8> {
 
 fn error_message(r: Response) -> String {
     match r {
-        Response::Error { message } => message,
+        Response::Error { message, errno } => {
+            // Every refusal carries an errno for the C interface.
+            assert_eq!(errno, libc::EINVAL, "{message}");
+            message
+        }
         other => panic!("expected an error, got {other:?}"),
     }
 }

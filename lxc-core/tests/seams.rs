@@ -221,15 +221,16 @@ fn running(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
 fn write_into_client_fd(
     ctx: &mut lxc_core::phase::CommandCtx<'_>,
     _body: &[u8],
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, lxc_core::phase::CommandError> {
+    use lxc_core::phase::CommandError;
     let fd = ctx
         .fds_in
         .pop()
-        .ok_or_else(|| "no fd with the request".to_string())?;
+        .ok_or_else(|| CommandError::invalid("no fd with the request"))?;
     fs::File::from(fd)
         .write_all(b"written by the monitor")
-        .map_err(|e| e.to_string())?;
-    let uts = ctx.config.get("lxc.uts.name").map_err(|e| e.to_string())?;
+        .map_err(|e| CommandError::io("write the client's fd", &e))?;
+    let uts = ctx.config.get("lxc.uts.name")?;
     Ok(uts.into_bytes())
 }
 
@@ -287,6 +288,20 @@ fn seams_on_a_real_container() {
     let mut got = String::new();
     fs::File::from(rd).read_to_string(&mut got).unwrap();
     assert_eq!(got, "written by the monitor");
+
+    // A handler's error reaches the client with its errno, through the API too.
+    let (resp, _) = commands::call(&lxcpath, &name, &req, Duration::from_secs(5)).unwrap();
+    match resp {
+        Response::Error { errno, message } => {
+            assert_eq!(errno, libc::EINVAL, "{message}");
+            assert!(message.contains("no fd"), "{message}");
+        }
+        other => panic!("a request without its fd was answered {other:?}"),
+    }
+    let e = c.get_cgroup_item("memory.no_such_file").unwrap_err();
+    assert_eq!(e.errno(), libc::ENOENT, "{e}");
+    let e = c.get_running_config_item("lxc.no.such.key").unwrap_err();
+    assert_eq!(e.errno(), libc::EINVAL, "{e}");
 
     // The fd handler receives while the container runs, and its event reaches a state client.
     let (mut client, now) = c.state_client(&[State::Running]).unwrap();

@@ -43,6 +43,7 @@ pub fn reboot2(c: &Container, timeout: i32) -> Result<bool, Error> {
                     name: c.name().to_string(),
                     request: "reboot2".into(),
                     message: e.to_string(),
+                    errno: e.errno(),
                 })
             }
         }

@@ -182,9 +182,10 @@ impl StateClient {
                 },
                 s,
             )),
-            Response::Error { message } => Err(Error::Remote {
+            Response::Error { message, errno } => Err(Error::Remote {
                 peer: client.peer,
                 message,
+                errno,
             }),
             other => Err(Error::Protocol {
                 peer: client.peer,

@@ -39,6 +39,7 @@
 //!
 //! Errors are this module's own [`Error`]: every variant names the socket or the peer.
 
+pub mod body;
 mod client;
 mod proto;
 mod server;
@@ -133,7 +134,11 @@ pub enum Error {
 
     /// The monitor answered with `Response::Error`.
     #[error("{peer}: {message}")]
-    Remote { peer: String, message: String },
+    Remote {
+        peer: String,
+        message: String,
+        errno: i32,
+    },
 }
 
 impl Error {
@@ -152,6 +157,19 @@ impl Error {
         match self {
             Error::Io { source, .. } | Error::NotRunning { source, .. } => source.raw_os_error(),
             _ => None,
+        }
+    }
+
+    /// The errno a C caller would see for this error.
+    pub fn errno(&self) -> i32 {
+        match self {
+            Error::AlreadyRunning { .. } => libc::EEXIST,
+            Error::NotRunning { .. } => libc::ENOENT,
+            Error::Io { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
+            Error::Timeout { .. } => libc::ETIMEDOUT,
+            Error::Closed { .. } => libc::ECONNRESET,
+            Error::Protocol { .. } => libc::EPROTO,
+            Error::Remote { errno, .. } => *errno,
         }
     }
 

@@ -81,16 +81,21 @@ pub enum Response {
     InitPidfd,
     ConfigItem(String),
     CgroupPaths(Vec<String>),
+    /// A failed request: what went wrong and the errno behind it (`EINVAL` for a bad
+    /// request, `EACCES` for a refused peer, the kernel's errno for a failed call).
     Error {
         message: String,
+        #[serde(default)]
+        errno: i32,
     },
     Ext(Vec<u8>),
 }
 
 impl Response {
-    pub fn error(message: impl Into<String>) -> Response {
+    pub fn error(errno: i32, message: impl Into<String>) -> Response {
         Response::Error {
             message: message.into(),
+            errno,
         }
     }
 }

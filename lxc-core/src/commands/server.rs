@@ -109,7 +109,7 @@ impl Server {
             // Best effort, never waiting: the socket buffer of a fresh connection is empty.
             let _ = conn.send(
                 Kind::Response,
-                &Response::error(PERMISSION_DENIED),
+                &Response::error(libc::EACCES, PERMISSION_DENIED),
                 &[],
                 Duration::ZERO,
             );
@@ -316,7 +316,7 @@ impl Conn {
         tracing::warn!(error = %e, "bad command request");
         let _ = self.send(
             Kind::Response,
-            &Response::error(e.to_string()),
+            &Response::error(libc::EINVAL, e.to_string()),
             &[],
             Duration::ZERO,
         );
