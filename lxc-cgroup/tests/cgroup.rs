@@ -450,6 +450,7 @@ fn registers_the_cgroup_component() {
     assert_eq!(
         phases,
         [
+            lxc_core::Phase::Load,
             lxc_core::Phase::PreClone,
             lxc_core::Phase::HostSetup,
             lxc_core::Phase::Stop
