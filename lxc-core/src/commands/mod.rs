@@ -40,6 +40,7 @@
 //! Errors are this module's own [`Error`]: every variant names the socket or the peer.
 
 mod client;
+pub mod lxc;
 mod proto;
 mod server;
 mod sys;
@@ -50,6 +51,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use client::{call, is_running, StateClient, DEFAULT_TIMEOUT};
+pub use lxc::LxcMonitor;
 pub use proto::{Event, Request, Response, MAX_BODY, MAX_FDS, PROTOCOL_VERSION};
 pub use server::{Conn, Server, REQUEST_TIMEOUT};
 
