@@ -427,5 +427,6 @@ fn a_stuck_listener_on_lxcs_socket_does_not_hang_lxc_rs() {
     // With the listener gone, the container is lxc-rs's to start again.
     t.ok(&["start"]);
     assert_eq!(t.state(), "RUNNING");
+    assert_eq!(t.info()["runtime"], "lxc-rs");
     t.ok(&["stop", "-k"]);
 }

@@ -246,3 +246,41 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lxc_advice_is_a_command_to_paste() {
+        let e = Error::RunByLxc {
+            name: "c1".into(),
+            lxcpath: PathBuf::from("/srv/my lxc/it's"),
+            monitor_pid: Some(42),
+            tool: "lxc-stop",
+            advice: LxcAdvice::StopFirst,
+        };
+        assert_eq!(
+            e.to_string(),
+            "container c1 is running under LXC (monitor pid 42): stop it with \
+             `lxc-stop -n c1 -P '/srv/my lxc/it'\\''s'`"
+        );
+        let e = e.with_lxc_tool("lxc-freeze");
+        let Error::RunByLxc { tool, .. } = &e else {
+            unreachable!()
+        };
+        assert_eq!(*tool, "lxc-freeze");
+        let e = Error::RunByLxc {
+            name: "c1".into(),
+            lxcpath: PathBuf::from("/var/lib/lxc"),
+            monitor_pid: None,
+            tool: "lxc-attach",
+            advice: LxcAdvice::UseTool,
+        };
+        assert_eq!(
+            e.to_string(),
+            "container c1 is running under LXC (its monitor's pid is unknown), not lxc-rs: \
+             use `lxc-attach -n c1 -P /var/lib/lxc`"
+        );
+    }
+}
