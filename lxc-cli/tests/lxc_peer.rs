@@ -7,8 +7,10 @@
 mod common;
 
 use std::fs;
+use std::io::{BufRead, BufReader, Read};
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixListener};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
 use std::process::{Command, Output, Stdio};
@@ -429,4 +431,57 @@ fn a_stuck_listener_on_lxcs_socket_does_not_hang_lxc_rs() {
     assert_eq!(t.state(), "RUNNING");
     assert_eq!(t.info()["runtime"], "lxc-rs");
     t.ok(&["stop", "-k"]);
+}
+
+/// Not a test of its own: `a_listener_of_another_user_is_not_taken_for_lxc` runs this test
+/// binary as another user with `LXCRS_T_LISTEN` set, and this listens on that abstract name
+/// until its stdin closes.
+#[test]
+fn listener_of_another_user() {
+    let Ok(name) = std::env::var("LXCRS_T_LISTEN") else {
+        return;
+    };
+    let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    let listener = UnixListener::bind_addr(&addr).expect("bind");
+    println!("listening");
+    let _ = std::io::stdin().read(&mut [0u8; 1]);
+    drop(listener);
+}
+
+/// Anyone can bind an abstract name: a process of an unprivileged user who does not own the
+/// container, squatting on LXC's socket name, is not taken for LXC's monitor.
+#[test]
+fn a_listener_of_another_user_is_not_taken_for_lxc() {
+    require_root!();
+    let t = TestContainer::busybox("peer-squat");
+    let mut helper = Command::new(std::env::current_exe().unwrap())
+        .args(["listener_of_another_user", "--exact", "--nocapture"])
+        .env("LXCRS_T_LISTEN", lxc_socket(&t))
+        .uid(65534)
+        .gid(65534)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run the listener as nobody");
+    let mut out = BufReader::new(helper.stdout.take().unwrap());
+    let listening = out
+        .by_ref()
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l == "listening");
+    assert!(listening, "the listener did not start");
+    assert!(lxc_socket_listed(&t));
+
+    assert_eq!(t.state(), "STOPPED");
+    t.ok(&["start"]);
+    assert_eq!(t.state(), "RUNNING");
+    assert_eq!(t.info()["runtime"], "lxc-rs");
+    t.ok(&["stop", "-k"]);
+
+    drop(helper.stdin.take());
+    // Read the helper's last words, so that it is not cut off by a closed pipe.
+    let mut rest = String::new();
+    let _ = out.read_to_string(&mut rest);
+    assert!(helper.wait().unwrap().success(), "{rest}");
 }

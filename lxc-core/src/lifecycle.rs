@@ -292,6 +292,8 @@ impl Container {
         self.start_foreground(&opts)
     }
 
+    /// Whether lxc-rs's monitor runs the container. A container LXC's own tools run is not
+    /// counted (see [`lxc_monitor`](Self::lxc_monitor) and [`status`](Self::status)).
     pub fn is_running(&self) -> bool {
         commands::is_running(self.config_path(), self.name())
     }

@@ -150,7 +150,7 @@ impl LxcMonitor {
     fn ask(&self, cmd: i32, what: &'static str) -> Result<i64, Error> {
         let deadline = Instant::now() + LXC_TIMEOUT;
         let peer = self.peer();
-        let mut conn = Conn::connect(&self.lxcpath, &self.name, deadline)?.ok_or_else(|| {
+        let conn = Conn::connect(&self.lxcpath, &self.name, deadline)?.ok_or_else(|| {
             Error::NotRunning {
                 name: self.name.clone(),
                 lxcpath: self.lxcpath.clone(),
@@ -158,7 +158,6 @@ impl LxcMonitor {
                 source: std::io::Error::from_raw_os_error(libc::ECONNREFUSED),
             }
         })?;
-        conn.monitor = self.clone();
         conn.request(cmd, what, deadline, &peer)
     }
 }
@@ -219,7 +218,7 @@ impl Conn {
 
     /// Send `cmd` with no data and read the response's `data` field.
     fn request(
-        &mut self,
+        &self,
         cmd: i32,
         what: &'static str,
         deadline: Instant,
@@ -292,7 +291,7 @@ impl Conn {
     }
 
     fn read_exact(
-        &mut self,
+        &self,
         buf: &mut [u8],
         deadline: Instant,
         peer: &str,
