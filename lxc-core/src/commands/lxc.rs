@@ -86,29 +86,40 @@ pub struct LxcMonitor {
 }
 
 impl LxcMonitor {
-    /// Look for LXC's monitor of `name` in `lxcpath`: `None` when no LXC runs it. The lxcpath
-    /// is tried as given and, when that differs, in its canonical form (LXC names its socket
-    /// after the lxcpath exactly as `lxc-start -P` got it).
+    /// Look for LXC's monitor of `name` in `lxcpath`: `None` when no LXC runs it. LXC names its
+    /// socket after the lxcpath exactly as `lxc-start -P` got it, so the lxcpath is tried as
+    /// given, in its canonical form, and that with a trailing `/`.
     pub fn find(lxcpath: &Path, name: &str) -> Option<LxcMonitor> {
         let mut paths = vec![lxcpath.to_path_buf()];
         if let Ok(canon) = std::fs::canonicalize(lxcpath) {
-            if canon != lxcpath {
-                paths.push(canon);
+            // `-P /srv/lxc/` names another socket than `-P /srv/lxc`.
+            let mut slash = canon.clone().into_os_string();
+            slash.push("/");
+            for p in [canon, PathBuf::from(slash)] {
+                if !paths.contains(&p) {
+                    paths.push(p);
+                }
             }
         }
         let deadline = Instant::now() + LXC_TIMEOUT;
-        let mut found =
-            paths
-                .into_iter()
-                .find_map(|p| match Conn::connect(&p, name, deadline) {
-                    Ok(Some(c)) => Some(c.monitor),
-                    Ok(None) => None,
-                    Err(e) => {
-                        tracing::debug!(error = %e, "LXC's command socket did not answer");
-                        None
-                    }
-                })?;
-        found.pid = found.init_pid().ok().and_then(parent_of);
+        let conn = paths
+            .into_iter()
+            .find_map(|p| match Conn::connect(&p, name, deadline) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::debug!(error = %e, "LXC's command socket did not answer");
+                    None
+                }
+            })?;
+        // The probing connection carries the first question (LXC serves one per connection).
+        let mut found = conn.monitor.clone();
+        let peer = found.peer();
+        found.pid = conn
+            .request(LXC_CMD_GET_INIT_PID, "GET_INIT_PID", deadline, &peer)
+            .and_then(|v| found.as_pid(v))
+            .map_err(|e| tracing::debug!(error = %e, "no init pid from LXC's monitor"))
+            .ok()
+            .and_then(parent_of);
         Some(found)
     }
 
@@ -127,6 +138,10 @@ impl LxcMonitor {
     /// The init's pid as the host sees it.
     pub fn init_pid(&self) -> Result<i32, Error> {
         let v = self.ask(LXC_CMD_GET_INIT_PID, "GET_INIT_PID")?;
+        self.as_pid(v)
+    }
+
+    fn as_pid(&self, v: i64) -> Result<i32, Error> {
         i32::try_from(v)
             .ok()
             .filter(|p| *p > 0)
@@ -367,6 +382,77 @@ fn trusted_uid(uid: u32, lxcpath: &Path, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixListener};
+
+    /// A stand-in for LXC's monitor: answers each connection's request with `answer(cmd)`, a
+    /// `(ret, datalen, data)` response, and records the requests it saw.
+    fn fake_lxc(
+        lxcpath: &Path,
+        name: &str,
+        conns: usize,
+        answer: fn(i32) -> (i32, i32, isize),
+    ) -> std::thread::JoinHandle<Vec<[u8; MSG_LEN]>> {
+        let sock = lxc_socket_name(lxcpath, name);
+        let addr = SocketAddr::from_abstract_name(&sock[1..]).unwrap();
+        let l = UnixListener::bind_addr(&addr).unwrap();
+        std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            for _ in 0..conns {
+                let (mut c, _) = l.accept().unwrap();
+                let mut req = [0u8; MSG_LEN];
+                c.read_exact(&mut req).unwrap();
+                let cmd = i32::from_ne_bytes([req[0], req[1], req[2], req[3]]);
+                let (ret, datalen, data) = answer(cmd);
+                let mut rsp = Vec::new();
+                rsp.extend_from_slice(&ret.to_ne_bytes());
+                rsp.extend_from_slice(&datalen.to_ne_bytes());
+                rsp.extend_from_slice(&data.to_ne_bytes());
+                let _ = c.write_all(&rsp);
+                seen.push(req);
+            }
+            seen
+        })
+    }
+
+    #[test]
+    fn speaks_lxcs_wire_layout() {
+        let lxcpath = PathBuf::from(format!("/nonexistent/lxcrs-t-unit-{}", std::process::id()));
+        // init pid: refused as LXC refuses a stranger; state: FROZEN.
+        let server = fake_lxc(&lxcpath, "c", 2, |cmd| match cmd {
+            LXC_CMD_GET_INIT_PID => (-libc::EPERM, 0, 0),
+            LXC_CMD_GET_STATE => (0, 0, 6),
+            _ => (-libc::ENOSYS, 0, 0),
+        });
+        let m = LxcMonitor::find(&lxcpath, "c").expect("found");
+        assert_eq!(m.pid, None);
+        assert_eq!(m.socket, format!("@{}/c/command", lxcpath.display()));
+        assert_eq!(m.state().unwrap(), State::Frozen);
+        let seen = server.join().unwrap();
+        let mut want = [0u8; MSG_LEN];
+        want[..4].copy_from_slice(&LXC_CMD_GET_INIT_PID.to_ne_bytes());
+        assert_eq!(seen[0], want, "cmd, datalen 0, a null data pointer");
+        want[..4].copy_from_slice(&LXC_CMD_GET_STATE.to_ne_bytes());
+        assert_eq!(seen[1], want);
+    }
+
+    #[test]
+    fn refuses_answers_that_are_not_lxcs() {
+        let lxcpath = PathBuf::from(format!("/nonexistent/lxcrs-t-unit2-{}", std::process::id()));
+        let server = fake_lxc(&lxcpath, "c", 3, |cmd| match cmd {
+            LXC_CMD_GET_INIT_PID => (0, 0, -5),
+            _ => (0, 1 << 20, 2),
+        });
+        let m = LxcMonitor::find(&lxcpath, "c").expect("found");
+        assert_eq!(m.pid, None, "a negative pid is no pid");
+        let e = m.state().unwrap_err();
+        assert!(e.is_protocol(), "{e}");
+        assert!(e.to_string().contains("more than 8192"), "{e}");
+        let e = m.init_pid().unwrap_err();
+        assert!(e.to_string().contains("which is no pid"), "{e}");
+        server.join().unwrap();
+    }
 
     #[test]
     fn short_names_are_lxcs_path_long_ones_hashed() {
