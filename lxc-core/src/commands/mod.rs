@@ -38,6 +38,12 @@
 //! `Response::Error { message: "permission denied" }`.
 //!
 //! Errors are this module's own [`Error`]: every variant names the socket or the peer.
+//!
+//! # LXC's own socket
+//!
+//! [`lxc`] is a client for the other side: LXC's `\0<lxcpath>/<name>/command`, spoken in
+//! LXC 5.0's binary layout, so lxc-rs can tell that LXC's own tools run a container
+//! ([`LxcMonitor::find`]) and ask its state and init pid. It only asks; it never controls.
 
 mod client;
 pub mod lxc;
