@@ -563,8 +563,8 @@ fn ls_lists_defined_containers() {
     assert_eq!(
         v,
         serde_json::json!([
-            {"name": "a", "state": "STOPPED", "pid": null},
-            {"name": "b", "state": "STOPPED", "pid": null}
+            {"name": "a", "state": "STOPPED", "runtime": null, "pid": null},
+            {"name": "b", "state": "STOPPED", "runtime": null, "pid": null}
         ])
     );
     let o = lxc_rs(&["ls", "-P", dir.s(), "--fancy"]);
@@ -619,8 +619,8 @@ fn lifecycle_usage_errors_and_stopped_containers() {
     let config = format!("{p}/web/config");
     assert_eq!(
         v,
-        serde_json::json!({"name": "web", "state": "STOPPED", "pid": null, "cgroups": [],
-                           "config_file": config})
+        serde_json::json!({"name": "web", "state": "STOPPED", "runtime": null, "pid": null,
+                           "cgroups": [], "config_file": config})
     );
     // wait: STOPPED is there at once; RUNNING times out with status 1.
     let o = lxc_rs(&[

@@ -145,9 +145,15 @@ impl Container {
         crate::keys::list_keys(&self.config, prefix)
     }
 
-    /// `save_config`: write the config to its file (or to `alt`).
+    /// `save_config`: write the config to its file (or to `alt`). Refused for the container's
+    /// own file while LXC runs the container: the file belongs to LXC's running container then
+    /// (its tools save it too), and lxc-rs does not change it under them.
     pub fn save_config(&self, alt: Option<&Path>) -> Result<()> {
-        self.config.save(alt.unwrap_or(&self.config_file))
+        let path = alt.unwrap_or(&self.config_file);
+        if path == self.config_file || path == self.dir().join("config") {
+            self.refuse_if_run_by_lxc()?;
+        }
+        self.config.save(path)
     }
 }
 

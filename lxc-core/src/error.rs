@@ -109,6 +109,18 @@ pub enum Error {
     #[error("{name} is already running")]
     AlreadyRunning { name: String },
 
+    /// LXC itself (`lxc-start`, liblxc), not lxc-rs, runs this container: found through LXC's
+    /// command socket. `advice` says which of LXC's tools to use instead.
+    #[error("container {name} is running under LXC ({}){}", monitor(.monitor_pid), lxc_advice(.advice, .tool, .name, .lxcpath))]
+    RunByLxc {
+        name: String,
+        lxcpath: PathBuf,
+        monitor_pid: Option<i32>,
+        /// LXC's tool for it, with its own flags: `lxc-stop`, `lxc-stop -r`, `lxc-attach`.
+        tool: &'static str,
+        advice: LxcAdvice,
+    },
+
     #[error("{name}: command {request}: {message}")]
     Command {
         name: String,
@@ -132,6 +144,48 @@ pub enum Error {
         key: Option<String>,
         message: String,
     },
+}
+
+/// What a [`Error::RunByLxc`] tells the user to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LxcAdvice {
+    /// The operation (start, destroy, rename, saving its config) was refused while LXC runs
+    /// the container: stop it with LXC first.
+    StopFirst,
+    /// The operation controls a running container, which lxc-rs cannot do for LXC's: use
+    /// LXC's tool.
+    UseTool,
+}
+
+fn monitor(pid: &Option<i32>) -> String {
+    match pid {
+        Some(p) => format!("monitor pid {p}"),
+        None => "its monitor's pid is unknown".to_string(),
+    }
+}
+
+fn lxc_advice(advice: &LxcAdvice, tool: &str, name: &str, lxcpath: &std::path::Path) -> String {
+    let cmd = format!(
+        "{tool} -n {} -P {}",
+        shell_word(name),
+        shell_word(&lxcpath.to_string_lossy())
+    );
+    match advice {
+        LxcAdvice::StopFirst => format!(": stop it with `{cmd}`"),
+        LxcAdvice::UseTool => format!(", not lxc-rs: use `{cmd}`"),
+    }
+}
+
+/// `s` as one shell word: as it is when that is safe, else in single quotes.
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+:@%=,".contains(&b))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
 }
 
 fn list(errors: &[Error]) -> String {
@@ -178,6 +232,43 @@ impl Error {
             Error::NotRunning { .. } => libc::ESRCH,
             Error::AlreadyRunning { .. } => libc::EEXIST,
             Error::Command { errno, .. } => *errno,
+            Error::RunByLxc { .. } => libc::EBUSY,
+        }
+    }
+
+    /// The error for a container LXC runs (see [`Container::lxc_monitor`](crate::Container::lxc_monitor)).
+    pub fn run_by_lxc(
+        m: &crate::commands::LxcMonitor,
+        tool: &'static str,
+        advice: LxcAdvice,
+    ) -> Self {
+        Error::RunByLxc {
+            name: m.name.clone(),
+            lxcpath: m.lxcpath.clone(),
+            monitor_pid: m.pid,
+            tool,
+            advice,
+        }
+    }
+
+    /// A [`Error::RunByLxc`] naming `tool` instead (a caller knows better which tool fits);
+    /// any other error as it is.
+    pub fn with_lxc_tool(self, tool: &'static str) -> Self {
+        match self {
+            Error::RunByLxc {
+                name,
+                lxcpath,
+                monitor_pid,
+                advice,
+                ..
+            } => Error::RunByLxc {
+                name,
+                lxcpath,
+                monitor_pid,
+                tool,
+                advice,
+            },
+            e => e,
         }
     }
 
@@ -191,3 +282,41 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lxc_advice_is_a_command_to_paste() {
+        let e = Error::RunByLxc {
+            name: "c1".into(),
+            lxcpath: PathBuf::from("/srv/my lxc/it's"),
+            monitor_pid: Some(42),
+            tool: "lxc-stop",
+            advice: LxcAdvice::StopFirst,
+        };
+        assert_eq!(
+            e.to_string(),
+            "container c1 is running under LXC (monitor pid 42): stop it with \
+             `lxc-stop -n c1 -P '/srv/my lxc/it'\\''s'`"
+        );
+        let e = e.with_lxc_tool("lxc-freeze");
+        let Error::RunByLxc { tool, .. } = &e else {
+            unreachable!()
+        };
+        assert_eq!(*tool, "lxc-freeze");
+        let e = Error::RunByLxc {
+            name: "c1".into(),
+            lxcpath: PathBuf::from("/var/lib/lxc"),
+            monitor_pid: None,
+            tool: "lxc-attach",
+            advice: LxcAdvice::UseTool,
+        };
+        assert_eq!(
+            e.to_string(),
+            "container c1 is running under LXC (its monitor's pid is unknown), not lxc-rs: \
+             use `lxc-attach -n c1 -P /var/lib/lxc`"
+        );
+    }
+}

@@ -23,7 +23,7 @@ pub mod timing;
 
 pub use config::Config;
 pub use container::{list_defined_containers, Container};
-pub use error::{Error, Origin, Result};
+pub use error::{Error, LxcAdvice, Origin, Result};
 pub use phase::{Phase, StartMode};
 pub use registry::{config_item_is_supported, has_api_extension};
 pub use start::StartOptions;

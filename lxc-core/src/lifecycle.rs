@@ -4,9 +4,9 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use crate::commands::{self, Request, Response, StateClient};
+use crate::commands::{self, LxcMonitor, Request, Response, StateClient};
 use crate::container::Container;
-use crate::error::Error;
+use crate::error::{Error, LxcAdvice};
 use crate::monitor::{self, StatusPipe};
 use crate::phase::StartMode;
 use crate::start::StartOptions;
@@ -32,7 +32,92 @@ pub(crate) fn cmd_err(name: &str, request: &str, e: commands::Error) -> Error {
     }
 }
 
+/// Which runtime runs a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Runtime {
+    /// lxc-rs's own monitor.
+    LxcRs,
+    /// LXC's monitor (`lxc-start`, liblxc): lxc-rs sees it, but does not control it.
+    Lxc(LxcMonitor),
+}
+
+impl Runtime {
+    /// `"lxc-rs"` or `"lxc"`, as `info --json` and `ls --json` print it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Runtime::LxcRs => "lxc-rs",
+            Runtime::Lxc(_) => "lxc",
+        }
+    }
+}
+
+/// LXC's tool for what a request does, for [`Error::RunByLxc`].
+fn lxc_tool(req: &Request) -> &'static str {
+    match req {
+        Request::Stop { .. } | Request::Shutdown => "lxc-stop",
+        Request::Reboot => "lxc-stop -r",
+        Request::Freeze => "lxc-freeze",
+        Request::Unfreeze => "lxc-unfreeze",
+        Request::AddStateClient { .. } => "lxc-wait",
+        Request::Ext { name, .. } if name.starts_with("cgroup.") => "lxc-cgroup",
+        Request::Ext { name, .. } if name.starts_with("console") => "lxc-console",
+        _ => "lxc-info",
+    }
+}
+
 impl Container {
+    /// LXC's own monitor of this container, when LXC (not lxc-rs) runs it: found on LXC's
+    /// command socket for this lxcpath and name (see [`commands::lxc`]). Never waits long on a
+    /// stuck socket.
+    pub fn lxc_monitor(&self) -> Option<LxcMonitor> {
+        LxcMonitor::find(self.config_path(), self.name())
+    }
+
+    /// Refuse what would break a container LXC runs (a second start over its rootfs, destroy,
+    /// rename, rewriting its config): the error names LXC's monitor and `lxc-stop`.
+    pub fn refuse_if_run_by_lxc(&self) -> Result<(), Error> {
+        match self.lxc_monitor() {
+            Some(m) => Err(Error::run_by_lxc(&m, "lxc-stop", LxcAdvice::StopFirst)),
+            None => Ok(()),
+        }
+    }
+
+    /// A "not running" from lxc-rs's socket becomes "run by LXC, use `tool`" when LXC's
+    /// monitor is there.
+    fn not_ours(&self, e: Error, tool: &'static str) -> Error {
+        match e {
+            Error::NotRunning { .. } => match self.lxc_monitor() {
+                Some(m) => Error::run_by_lxc(&m, tool, LxcAdvice::UseTool),
+                None => e,
+            },
+            e => e,
+        }
+    }
+
+    /// Who runs the container and its state: lxc-rs's monitor, else LXC's; `None` and
+    /// STOPPED when neither does.
+    pub fn status(&self) -> Result<(State, Option<Runtime>), Error> {
+        match self.call_ours(Request::GetState) {
+            Ok((Response::State(s), _)) => Ok((s, Some(Runtime::LxcRs))),
+            Ok((other, _)) => Err(self.unexpected("GetState", other)),
+            Err(Error::NotRunning { .. }) => match self.lxc_monitor() {
+                Some(m) => match m.state() {
+                    Ok(s) => Ok((s, Some(Runtime::Lxc(m)))),
+                    // Gone between the connect and the question: it is stopping.
+                    Err(commands::Error::Closed { .. }) => Ok((State::Stopped, None)),
+                    Err(e) => Err(Error::Command {
+                        name: self.name().to_string(),
+                        request: "LXC GET_STATE".into(),
+                        message: e.to_string(),
+                        errno: e.errno(),
+                    }),
+                },
+                None => Ok((State::Stopped, None)),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
     /// `create`: build the container from a template (`busybox`, or `none` with a config file)
     /// and load its new config into this handle.
     pub fn create(&mut self, opts: &crate::template::CreateOptions) -> Result<(), Error> {
@@ -47,10 +132,19 @@ impl Container {
                 name: self.name().to_string(),
             });
         }
+        self.refuse_if_run_by_lxc()?;
         crate::template::destroy(self.config_path(), self.name())
     }
 
+    /// A request to the monitor; a container LXC runs gives [`Error::RunByLxc`] with LXC's
+    /// tool for the request.
     fn call(&self, req: Request) -> Result<(Response, Vec<OwnedFd>), Error> {
+        let tool = lxc_tool(&req);
+        self.call_ours(req).map_err(|e| self.not_ours(e, tool))
+    }
+
+    /// A request to lxc-rs's monitor only.
+    fn call_ours(&self, req: Request) -> Result<(Response, Vec<OwnedFd>), Error> {
         // An extension's request is named by the extension's name (`cgroup.get`).
         let what = match &req {
             Request::Ext { name, .. } => name.clone(),
@@ -84,6 +178,8 @@ impl Container {
                 name: self.name().to_string(),
             });
         }
+        // Same name, same lxcpath, so the same rootfs: a second copy would share it.
+        self.refuse_if_run_by_lxc()?;
         // Values that cannot work fail here, naming key and line, before anything is made.
         crate::check::check_startable(self.config(), self.config_file_name())?;
         crate::start::load_hooks(
@@ -208,25 +304,24 @@ impl Container {
         self.start_foreground(&opts)
     }
 
+    /// Whether lxc-rs's monitor runs the container. A container LXC's own tools run is not
+    /// counted (see [`lxc_monitor`](Self::lxc_monitor) and [`status`](Self::status)).
     pub fn is_running(&self) -> bool {
         commands::is_running(self.config_path(), self.name())
     }
 
     /// The state; STOPPED when no monitor answers, or when asking fails for another reason
-    /// (see [`try_state`](Self::try_state) to tell those apart).
+    /// (see [`try_state`](Self::try_state) to tell those apart). A container LXC runs is
+    /// reported in LXC's state (see [`status`](Self::status) to tell who runs it).
     pub fn state(&self) -> State {
-        monitor::state_of(self.config_path(), self.name())
+        self.try_state().unwrap_or(State::Stopped)
     }
 
     /// The state, with an error when the monitor is there but will not answer (e.g. the caller
-    /// is neither root nor the container's owner); STOPPED when there is no monitor.
+    /// is neither root nor the container's owner); STOPPED when there is no monitor, neither
+    /// ours nor LXC's.
     pub fn try_state(&self) -> Result<State, Error> {
-        match self.call(Request::GetState) {
-            Ok((Response::State(s), _)) => Ok(s),
-            Ok((other, _)) => Err(self.unexpected("GetState", other)),
-            Err(Error::NotRunning { .. }) => Ok(State::Stopped),
-            Err(e) => Err(e),
-        }
+        self.status().map(|(s, _)| s)
     }
 
     /// The init's pid as the host sees it.
@@ -288,7 +383,9 @@ impl Container {
 
     /// Send the stop signal (`kill`: SIGKILL whatever `lxc.signal.stop` says) and wait.
     pub fn stop_with(&self, kill: bool, timeout: Option<Duration>) -> Result<(), Error> {
-        let (mut client, now) = self.state_client(&[State::Stopped])?;
+        let (mut client, now) = self
+            .state_client(&[State::Stopped])
+            .map_err(|e| e.with_lxc_tool("lxc-stop"))?;
         if now == State::Stopped {
             return Ok(());
         }
@@ -319,7 +416,9 @@ impl Container {
     /// `shutdown`: send `lxc.signal.halt` (SIGPWR by default) and wait up to `timeout` for
     /// STOPPED. Returns false when it did not stop in time (the caller may then `stop`).
     pub fn shutdown(&self, timeout: Option<Duration>) -> Result<bool, Error> {
-        let (mut client, now) = self.state_client(&[State::Stopped])?;
+        let (mut client, now) = self
+            .state_client(&[State::Stopped])
+            .map_err(|e| e.with_lxc_tool("lxc-stop"))?;
         if now == State::Stopped {
             return Ok(true);
         }
@@ -427,7 +526,7 @@ impl Container {
     /// change into one of `states` (see [`StateClient::wait`]).
     pub fn state_client(&self, states: &[State]) -> Result<(StateClient, State), Error> {
         StateClient::new(self.config_path(), self.name(), states)
-            .map_err(|e| cmd_err(self.name(), "AddStateClient", e))
+            .map_err(|e| self.not_ours(cmd_err(self.name(), "AddStateClient", e), "lxc-wait"))
     }
 
     fn wait_on(

@@ -27,10 +27,12 @@ pub use lxc_cgroup as cgroup;
 pub use lxc_mount as mount;
 pub use lxc_net as net;
 
+pub use lxc_core::commands::LxcMonitor;
 pub use lxc_core::config::Config;
 pub use lxc_core::container::{list_defined_containers, Container};
-pub use lxc_core::error::{Error, Origin, Result};
+pub use lxc_core::error::{Error, LxcAdvice, Origin, Result};
 pub use lxc_core::global::{default_lxcpath, get_global_config_item};
+pub use lxc_core::lifecycle::Runtime;
 pub use lxc_core::registry::{api_extensions, has_api_extension};
 pub use lxc_core::state::State;
 pub use lxc_core::template::CreateOptions;

@@ -103,6 +103,7 @@ fn shell_of(init_pid: i32, uid: u32) -> Option<String> {
 
 pub fn attach(a: &AttachArgs, g: &Global) -> Result<ExitCode, CliError> {
     let mut c = super::handle(g)?;
+    super::not_ours(&c, "lxc-attach")?;
     // lxc.environment and the like come from the container's config.
     if c.is_defined() {
         c.load_config(None)?;

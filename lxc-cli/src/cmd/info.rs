@@ -30,8 +30,9 @@ pub struct InfoArgs {
     #[arg(short = 'H', long = "no-humanize")]
     pub no_humanize: bool,
 
-    /// Print {"name", "state", "pid", "cgroups", "config_file"} (and "config": {KEY: VALUE}
-    /// with -c); pid is null and cgroups empty when it is not running
+    /// Print {"name", "state", "runtime", "pid", "cgroups", "config_file"} (and "config":
+    /// {KEY: VALUE} with -c); runtime is "lxc-rs", "lxc" (LXC's own lxc-start runs it) or
+    /// null, pid is null and cgroups empty when it is not running
     #[arg(long)]
     pub json: bool,
 }
@@ -41,6 +42,7 @@ pub struct InfoArgs {
 struct Info {
     name: String,
     state: String,
+    runtime: Option<&'static str>,
     pid: Option<i32>,
     cgroups: Vec<String>,
     config_file: String,
@@ -51,7 +53,7 @@ struct Info {
 /// The container, which must exist: defined, or running (an `execute` with no config).
 fn existing(g: &Global) -> Result<lxc::Container, CliError> {
     let c = super::handle(g)?;
-    if !c.is_defined() && !c.is_running() {
+    if !c.is_defined() && !c.is_running() && c.lxc_monitor().is_none() {
         return Err(lxc::Error::NotDefined {
             name: c.name().to_string(),
             lxcpath: c.config_path().to_path_buf(),
@@ -63,8 +65,17 @@ fn existing(g: &Global) -> Result<lxc::Container, CliError> {
 
 pub fn state(_a: &StateArgs, g: &Global) -> Result<ExitCode, CliError> {
     let c = existing(g)?;
-    super::print(&format!("{}\n", c.try_state()?))?;
+    let (state, runtime) = c.status()?;
+    super::print(&format!("{}\n", state_text(state, runtime.as_ref())))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `RUNNING`, or `RUNNING (LXC)` for a container LXC's own tools run.
+pub fn state_text(state: lxc::State, runtime: Option<&lxc::Runtime>) -> String {
+    match runtime {
+        Some(lxc::Runtime::Lxc(_)) => format!("{state} (LXC)"),
+        _ => state.to_string(),
+    }
 }
 
 /// A question to the monitor that may find it gone: then the answer is "none".
@@ -78,9 +89,12 @@ fn if_running<T>(r: Result<T, lxc::Error>) -> Result<Option<T>, CliError> {
 
 pub fn info(a: &InfoArgs, g: &Global) -> Result<ExitCode, CliError> {
     let mut c = existing(g)?;
-    let state = c.try_state()?;
+    let (state, runtime) = c.status()?;
     let (pid, cgroups) = if state == lxc::State::Stopped {
         (None, Vec::new())
+    } else if let Some(lxc::Runtime::Lxc(m)) = &runtime {
+        // LXC's monitor answers the pid; its cgroups are LXC's business.
+        (m.init_pid().ok(), Vec::new())
     } else {
         (
             if_running(c.init_pid())?,
@@ -105,6 +119,7 @@ pub fn info(a: &InfoArgs, g: &Global) -> Result<ExitCode, CliError> {
         super::print_json(&Info {
             name: c.name().to_string(),
             state: state.to_string(),
+            runtime: runtime.as_ref().map(lxc::Runtime::as_str),
             pid,
             cgroups,
             config_file,
@@ -128,7 +143,18 @@ pub fn info(a: &InfoArgs, g: &Global) -> Result<ExitCode, CliError> {
         line("Name:", c.name());
     }
     if all || a.state {
-        line("State:", state.as_str());
+        // A bare value stays the bare state, for scripts.
+        if bare {
+            line("State:", state.as_str());
+        } else {
+            line("State:", &state_text(state, runtime.as_ref()));
+        }
+    }
+    if let (true, Some(lxc::Runtime::Lxc(m))) = (all, &runtime) {
+        match m.pid {
+            Some(p) => line("Runtime:", &format!("LXC (monitor pid {p})")),
+            None => line("Runtime:", "LXC"),
+        }
     }
     if all || a.pid {
         if let Some(p) = pid {

@@ -10,12 +10,13 @@ use crate::Global;
 
 #[derive(Debug, Args)]
 pub struct LsArgs {
-    /// Print a JSON array of objects: [{"name": "web", "state": "RUNNING", "pid": 1234}, ...]
-    /// (pid is null when it is not running)
+    /// Print a JSON array of objects: [{"name": "web", "state": "RUNNING", "runtime":
+    /// "lxc-rs", "pid": 1234}, ...] (runtime "lxc" when LXC's own tools run it; runtime and pid
+    /// are null when it is not running)
     #[arg(long)]
     pub json: bool,
 
-    /// A table: NAME STATE PID
+    /// A table: NAME STATE PID (STATE says `RUNNING (LXC)` when LXC's own tools run it)
     #[arg(short = 'f', long)]
     pub fancy: bool,
 
@@ -33,22 +34,28 @@ pub struct LsArgs {
 struct Row {
     name: String,
     state: String,
+    runtime: Option<&'static str>,
     pid: Option<i32>,
+    /// STATE of the table.
+    #[serde(skip)]
+    state_text: String,
 }
 
 fn row(name: &str, lxcpath: &std::path::Path) -> Result<Row, CliError> {
     // No config is read: a broken config file must not hide the others, or its state.
     let c = super::bare_handle(name, lxcpath)?;
-    let state = c.state();
-    let pid = if state == lxc::State::Stopped {
-        None
-    } else {
-        c.init_pid().ok()
+    let (state, runtime) = c.status().unwrap_or((lxc::State::Stopped, None));
+    let pid = match &runtime {
+        _ if state == lxc::State::Stopped => None,
+        Some(lxc::Runtime::Lxc(m)) => m.init_pid().ok(),
+        _ => c.init_pid().ok(),
     };
     Ok(Row {
         name: name.to_string(),
         state: state.to_string(),
+        runtime: runtime.as_ref().map(lxc::Runtime::as_str),
         pid,
+        state_text: super::info::state_text(state, runtime.as_ref()),
     })
 }
 
@@ -90,7 +97,7 @@ fn table(rows: &[Row]) -> String {
         .chain(rows.iter().map(|r| {
             [
                 r.name.clone(),
-                r.state.clone(),
+                r.state_text.clone(),
                 r.pid.map_or_else(|| "-".to_string(), |p| p.to_string()),
             ]
         }))

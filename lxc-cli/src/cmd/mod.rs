@@ -86,6 +86,18 @@ pub fn apply_defines(config: &mut lxc::Config, defines: &[(String, String)]) -> 
         .collect()
 }
 
+/// For a command that controls a running container: when lxc-rs does not run it but LXC does,
+/// the error that says so and names LXC's `tool`, instead of "not running".
+pub fn not_ours(c: &lxc::Container, tool: &'static str) -> Result<(), CliError> {
+    if c.is_running() {
+        return Ok(());
+    }
+    match c.lxc_monitor() {
+        Some(m) => Err(lxc::Error::run_by_lxc(&m, tool, lxc::LxcAdvice::UseTool).into()),
+        None => Ok(()),
+    }
+}
+
 /// LXC's timeouts in seconds: -1 (or any negative) waits forever.
 pub fn timeout(secs: i64) -> Option<Duration> {
     u64::try_from(secs).ok().map(Duration::from_secs)

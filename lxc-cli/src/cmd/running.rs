@@ -64,6 +64,7 @@ pub fn reboot_within(c: &lxc::Container, secs: i64) -> Result<ExitCode, CliError
             "invalid timeout {secs}: expected -1 or more"
         )));
     }
+    super::not_ours(c, "lxc-stop -r")?;
     if !c.is_running() {
         return Err(CliError::Failed {
             status: 2,

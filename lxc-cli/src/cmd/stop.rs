@@ -70,6 +70,7 @@ fn parse_states(s: &str) -> Result<States, String> {
 /// `-k` kills at once. A container that is not running is exit status 2, as lxc-stop's.
 pub fn stop(a: &StopArgs, g: &Global) -> Result<ExitCode, CliError> {
     let c = super::handle(g)?;
+    super::not_ours(&c, if a.reboot { "lxc-stop -r" } else { "lxc-stop" })?;
     if !c.is_running() {
         return Err(CliError::Failed {
             status: 2,
@@ -117,6 +118,7 @@ pub fn stop(a: &StopArgs, g: &Global) -> Result<ExitCode, CliError> {
 /// that is not running yet is waited for, as lxc-wait does.
 pub fn wait(a: &WaitArgs, g: &Global) -> Result<ExitCode, CliError> {
     let c = super::handle(g)?;
+    super::not_ours(&c, "lxc-wait")?;
     let wanted = &a.state.0;
     // STOPPED is always asked for: when the container stops, its monitor (the only one that
     // can announce the other states) is gone, and we go back to waiting for a new start.

@@ -479,7 +479,7 @@ fn start(
     what: &str,
 ) -> Result<Attached, Error> {
     let name = c.name();
-    let init_pidfd = c.init_pidfd()?;
+    let init_pidfd = c.init_pidfd().map_err(|e| e.with_lxc_tool("lxc-attach"))?;
     let init_pid = pidfd_pid(name, init_pidfd.as_fd())?;
     crate::sys::pidfd_send_signal(init_pidfd.as_fd(), 0).map_err(|_| Error::NotRunning {
         name: name.to_string(),

@@ -38,9 +38,16 @@
 //! `Response::Error { message: "permission denied" }`.
 //!
 //! Errors are this module's own [`Error`]: every variant names the socket or the peer.
+//!
+//! # LXC's own socket
+//!
+//! [`lxc`] is a client for the other side: LXC's `\0<lxcpath>/<name>/command`, spoken in
+//! LXC 5.0's binary layout, so lxc-rs can tell that LXC's own tools run a container
+//! ([`LxcMonitor::find`]) and ask its state and init pid. It only asks; it never controls.
 
 pub mod body;
 mod client;
+pub mod lxc;
 mod proto;
 mod server;
 pub(crate) mod sys;
@@ -51,6 +58,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use client::{call, call_with_fds, is_running, StateClient, DEFAULT_TIMEOUT};
+pub use lxc::LxcMonitor;
 pub use proto::{Event, Request, Response, MAX_BODY, MAX_FDS, PROTOCOL_VERSION};
 pub use server::{Conn, Incoming, Server, IDLE_TIMEOUT, REQUEST_TIMEOUT};
 

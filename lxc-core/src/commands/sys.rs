@@ -242,3 +242,24 @@ pub(crate) fn wait_ready(
         }
     }
 }
+
+/// One non-blocking `sendmsg` of `buf` with SCM_CREDENTIALS carrying our own pid, uid and gid:
+/// LXC's monitor reads every request with `recvmsg` on a socket that has SO_PASSCRED and checks
+/// those credentials, as its own client sends them. Never raises SIGPIPE.
+pub(crate) fn send_with_own_creds(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    let creds = socket::UnixCredentials::new();
+    let cmsgs = [ControlMessage::ScmCredentials(&creds)];
+    let iov = [IoSlice::new(buf)];
+    loop {
+        match socket::sendmsg::<UnixAddr>(
+            fd.as_raw_fd(),
+            &iov,
+            &cmsgs,
+            MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL,
+            None,
+        ) {
+            Err(Errno::EINTR) => continue,
+            r => return Ok(r?),
+        }
+    }
+}

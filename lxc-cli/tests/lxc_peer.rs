@@ -1,0 +1,487 @@
+//! Containers that LXC itself runs: a busybox container defined under an lxcpath (by
+//! `lxc-rs create -t busybox`) and started with LXC's own `lxc-start` (Debian's LXC 5.0.2).
+//! lxc-rs must see it on LXC's command socket, refuse what would break it (a second start over
+//! the same rootfs, destroy, rewriting its config) and, for what controls a running container,
+//! name LXC's tool rather than say "not running".
+
+mod common;
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::net::{SocketAddr, UnixListener};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{show, stderr, stdout, TestContainer};
+
+/// LXC's tools are needed to start a container under LXC; without them a test says so.
+macro_rules! require_lxc {
+    () => {
+        require_root!();
+        if !lxc_tools_present() {
+            eprintln!("skipped: LXC's lxc-start is not installed (apt-get install lxc)");
+            return;
+        }
+    };
+}
+
+fn lxc_tools_present() -> bool {
+    ["lxc-start", "lxc-stop", "lxc-info"].iter().all(|t| {
+        Command::new(t)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
+/// A container started by LXC's `lxc-start`. Dropping it stops it with `lxc-stop -k` first,
+/// then lets the [`TestContainer`] destroy it and prove nothing with its name is left.
+struct LxcRun {
+    t: Option<TestContainer>,
+    /// A directory to remove after the container's lxcpath (for lxcpaths made below one).
+    outer: Option<PathBuf>,
+}
+
+impl LxcRun {
+    /// `lxc-rs create -t busybox` in `t`'s lxcpath, then `lxc-start -d` on it, with no network
+    /// of the host's (the template's rcS runs udhcpc) and its cgroups below ours.
+    fn start(t: TestContainer, outer: Option<PathBuf>) -> LxcRun {
+        let o = t.lxc(&["create", "-t", "busybox"]);
+        assert!(o.status.success(), "create {}: {}", t.name, show(&o));
+        let run = LxcRun { t: Some(t), outer };
+        let t = run.t();
+        let log = t.lxcpath.join("lxc-start.log");
+        let o = lxc_tool(
+            "lxc-start",
+            t,
+            &[
+                "-d",
+                "-s",
+                "lxc.net.0.type=empty",
+                "-s",
+                "lxc.cgroup.relative=1",
+                "-s",
+                "lxc.apparmor.profile=unconfined",
+                "-l",
+                "DEBUG",
+                "-o",
+                log.to_str().unwrap(),
+            ],
+        );
+        let log_text = || fs::read_to_string(&log).unwrap_or_default();
+        assert!(
+            o.status.success(),
+            "lxc-start {}: {}\nlog:\n{}",
+            t.name,
+            show(&o),
+            log_text()
+        );
+        let o = lxc_tool("lxc-wait", t, &["-s", "RUNNING", "-t", "30"]);
+        assert!(
+            o.status.success(),
+            "lxc-wait RUNNING: {}\nlog:\n{}",
+            show(&o),
+            log_text()
+        );
+        run
+    }
+
+    fn busybox(test: &str) -> LxcRun {
+        LxcRun::start(TestContainer::new(test), None)
+    }
+
+    fn t(&self) -> &TestContainer {
+        self.t.as_ref().expect("the container")
+    }
+
+    /// The init's pid as LXC reports it.
+    fn lxc_init_pid(&self) -> i32 {
+        let o = lxc_tool("lxc-info", self.t(), &["-p", "-H"]);
+        let s = stdout(&o);
+        s.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("lxc-info -p -H: {}", show(&o)))
+    }
+
+    /// LXC's state (`lxc-info -s -H`).
+    fn lxc_state(&self) -> String {
+        stdout(&lxc_tool("lxc-info", self.t(), &["-s", "-H"]))
+            .trim()
+            .to_string()
+    }
+
+    /// `lxc-stop -n NAME -P LXCPATH` as the messages spell it, with `tool` instead.
+    fn hint(&self, tool: &str) -> String {
+        let t = self.t();
+        format!("`{tool} -n {} -P {}`", t.name, t.lxcpath.display())
+    }
+}
+
+impl Drop for LxcRun {
+    fn drop(&mut self) {
+        if let Some(t) = self.t.take() {
+            let _ = lxc_tool("lxc-stop", &t, &["-k"]);
+            // Its monitor is gone once LXC's socket is.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while lxc_socket_listed(&t) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            drop(t);
+        }
+        if let Some(d) = self.outer.take() {
+            let _ = fs::remove_dir_all(&d);
+            // LXC's lock directory for the lxcpath, below the outer directory's name.
+            if let Ok(rel) = d.strip_prefix("/") {
+                let _ = fs::remove_dir_all(Path::new("/run/lxc/lock").join(rel));
+            }
+        }
+    }
+}
+
+fn lxc_tool(tool: &str, t: &TestContainer, args: &[&str]) -> Output {
+    Command::new(tool)
+        .args(["-n", &t.name, "-P", t.lxcpath_str()])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("run {tool}: {e}"))
+}
+
+/// FNV-1a 64, as LXC hashes a socket name that does not fit.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// LXC's command socket name for `t` (without the leading NUL), computed here from LXC's rule.
+fn lxc_socket(t: &TestContainer) -> String {
+    let key = format!("{}/{}", t.lxcpath.display(), t.name);
+    if key.len() + "/command".len() <= 105 {
+        format!("{key}/command")
+    } else {
+        format!("lxc/{:016x}/command", fnv1a(key.as_bytes()))
+    }
+}
+
+fn lxc_socket_listed(t: &TestContainer) -> bool {
+    let want = format!("@{}", lxc_socket(t));
+    fs::read_to_string("/proc/net/unix")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.split_whitespace().last() == Some(want.as_str()))
+}
+
+/// Whether an lxc-rs monitor's socket for `t` exists.
+fn lxc_rs_socket_listed(t: &TestContainer) -> bool {
+    let want = format!("@lxc-rs/{}/{}/command", t.lxcpath.display(), t.name);
+    fs::read_to_string("/proc/net/unix")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.contains(&want))
+}
+
+fn cmdline(pid: i32) -> String {
+    fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+        .unwrap_or_default()
+}
+
+/// An lxc-rs run that failed with exit status 1 and this message about LXC.
+fn assert_lxc_refusal(o: &Output, what: &str, run: &LxcRun, tool: &str, stop_first: bool) {
+    let t = run.t();
+    assert_eq!(o.status.code(), Some(1), "{what}: {}", show(o));
+    let err = stderr(o);
+    let prefix = format!(
+        "lxc-rs: {what} {}: container {} is running under LXC (monitor pid ",
+        t.name, t.name
+    );
+    assert!(err.starts_with(&prefix), "{what}: {}", show(o));
+    let advice = if stop_first {
+        format!(": stop it with {}\n", run.hint(tool))
+    } else {
+        format!(", not lxc-rs: use {}\n", run.hint(tool))
+    };
+    assert!(
+        err.ends_with(&advice),
+        "{what}: want {advice:?}: {}",
+        show(o)
+    );
+    assert!(!err.contains("not running"), "{what}: {}", show(o));
+    // The pid named is LXC's monitor: the parent of the init LXC reports.
+    let pid: i32 = err[prefix.len()..]
+        .split(')')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{what}: no monitor pid in {err:?}"));
+    assert!(
+        cmdline(pid).starts_with("[lxc monitor]"),
+        "{what}: pid {pid} is {:?}, not LXC's monitor",
+        cmdline(pid)
+    );
+}
+
+#[test]
+fn start_destroy_and_config_save_refuse_a_container_lxc_runs() {
+    require_lxc!();
+    let run = LxcRun::busybox("peer-refuse");
+    let t = run.t();
+    let init = run.lxc_init_pid();
+    let config = fs::read_to_string(t.config_file()).unwrap();
+
+    // A second start over the same rootfs (daemonized, foreground, or as execute).
+    for args in [
+        &["start"][..],
+        &["start", "-F"][..],
+        &["execute", "--", "/bin/true"][..],
+    ] {
+        let o = t.lxc(args);
+        assert_lxc_refusal(&o, args[0], &run, "lxc-stop", true);
+        assert!(!lxc_rs_socket_listed(t), "{args:?} left an lxc-rs monitor");
+    }
+
+    // Destroy, also forced: the rootfs stays.
+    for args in [&["destroy"][..], &["destroy", "-f"][..]] {
+        let o = t.lxc(args);
+        assert_lxc_refusal(&o, "destroy", &run, "lxc-stop", true);
+        assert!(t.lxcpath.join(&t.name).join("rootfs/bin/busybox").exists());
+    }
+
+    // Saving the container's config file.
+    let o = t.lxc(&["config", "set", "lxc.tty.max", "3"]);
+    assert_lxc_refusal(&o, "config set", &run, "lxc-stop", true);
+    let o = t.lxc(&["config", "clear", "lxc.tty.max"]);
+    assert_lxc_refusal(&o, "config clear", &run, "lxc-stop", true);
+    assert_eq!(fs::read_to_string(t.config_file()).unwrap(), config);
+
+    // LXC's container ran on untouched, with the same init.
+    assert_eq!(run.lxc_state(), "RUNNING");
+    assert_eq!(run.lxc_init_pid(), init);
+
+    // Once LXC has stopped it, lxc-rs may destroy it.
+    let o = lxc_tool("lxc-stop", t, &["-k"]);
+    assert!(o.status.success(), "lxc-stop -k: {}", show(&o));
+    assert_eq!(t.state(), "STOPPED");
+    t.ok(&["destroy"]);
+    assert!(!t.config_file().exists());
+}
+
+#[test]
+fn state_info_and_ls_show_a_container_lxc_runs() {
+    require_lxc!();
+    let run = LxcRun::busybox("peer-show");
+    let t = run.t();
+    let init = run.lxc_init_pid();
+
+    assert_eq!(t.state(), "RUNNING (LXC)");
+
+    let info = t.info();
+    assert_eq!(info["state"], "RUNNING", "{info}");
+    assert_eq!(info["runtime"], "lxc", "{info}");
+    assert_eq!(info["pid"], init, "{info}");
+
+    let text = t.ok(&["info"]);
+    assert!(text.contains("State:          RUNNING (LXC)\n"), "{text}");
+    assert!(
+        text.contains(&format!("PID:            {init}\n")),
+        "{text}"
+    );
+    let monitor = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Runtime:        LXC (monitor pid "))
+        .and_then(|r| r.strip_suffix(')'))
+        .and_then(|p| p.parse::<i32>().ok())
+        .unwrap_or_else(|| panic!("no LXC monitor line in {text}"));
+    assert!(
+        cmdline(monitor).starts_with("[lxc monitor]"),
+        "{}",
+        cmdline(monitor)
+    );
+    // A bare state stays the bare word, for scripts.
+    assert_eq!(t.ok(&["info", "-s", "-H"]), "RUNNING\n");
+
+    let p = t.lxcpath_str();
+    let o = common::lxc_rs(&["ls", "-P", p, "--json"]);
+    let rows: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("ls --json");
+    assert_eq!(
+        rows,
+        serde_json::json!([{"name": t.name, "state": "RUNNING", "runtime": "lxc", "pid": init}])
+    );
+    let fancy = stdout(&common::lxc_rs(&["ls", "-P", p, "--fancy"]));
+    let row = fancy.lines().nth(1).unwrap_or_default();
+    assert_eq!(
+        row.split_whitespace().collect::<Vec<_>>(),
+        [t.name.as_str(), "RUNNING", "(LXC)", &init.to_string()],
+        "{fancy}"
+    );
+    assert_eq!(
+        stdout(&common::lxc_rs(&["ls", "-P", p, "--running"])),
+        format!("{}\n", t.name)
+    );
+
+    // Frozen by LXC: lxc-rs reports LXC's state.
+    let o = lxc_tool("lxc-freeze", t, &[]);
+    assert!(o.status.success(), "lxc-freeze: {}", show(&o));
+    assert_eq!(t.state(), "FROZEN (LXC)");
+    let o = lxc_tool("lxc-unfreeze", t, &[]);
+    assert!(o.status.success(), "lxc-unfreeze: {}", show(&o));
+    assert_eq!(t.state(), "RUNNING (LXC)");
+}
+
+#[test]
+fn controls_of_a_container_lxc_runs_name_lxcs_tools() {
+    require_lxc!();
+    let run = LxcRun::busybox("peer-control");
+    let t = run.t();
+    let init = run.lxc_init_pid();
+
+    for (args, tool) in [
+        (&["stop"][..], "lxc-stop"),
+        (&["stop", "-k"][..], "lxc-stop"),
+        (&["stop", "-r"][..], "lxc-stop -r"),
+        (&["reboot", "-t", "5"][..], "lxc-stop -r"),
+        (&["freeze"][..], "lxc-freeze"),
+        (&["unfreeze"][..], "lxc-unfreeze"),
+        (&["attach", "--", "/bin/true"][..], "lxc-attach"),
+        (&["attach"][..], "lxc-attach"),
+        (&["cgroup", "memory.limit_in_bytes"][..], "lxc-cgroup"),
+        (&["wait", "-s", "STOPPED", "-t", "5"][..], "lxc-wait"),
+    ] {
+        let o = t.lxc(args);
+        assert_lxc_refusal(&o, args[0], &run, tool, false);
+    }
+    assert_eq!(run.lxc_state(), "RUNNING");
+    assert_eq!(run.lxc_init_pid(), init);
+}
+
+/// An lxcpath long enough that LXC hashes its socket name: lxc-rs must find the same name.
+#[test]
+fn a_long_lxcpath_is_found_under_lxcs_hashed_socket_name() {
+    require_lxc!();
+    let name = format!("lxcrs-t-peer-long-{}", std::process::id());
+    let outer = PathBuf::from("/tmp").join(&name);
+    let _ = fs::remove_dir_all(&outer);
+    let lxcpath = outer.join("d".repeat(90));
+    fs::create_dir_all(&lxcpath).unwrap();
+    // The run removes the outer directory after the container and its lxcpath.
+    let t = TestContainer { name, lxcpath };
+    let run = LxcRun::start(t, Some(outer));
+    let t = run.t();
+    let sock = lxc_socket(t);
+    assert!(sock.starts_with("lxc/"), "not hashed: {sock}");
+    assert!(lxc_socket_listed(t), "LXC does not listen on @{sock}");
+    assert_eq!(t.state(), "RUNNING (LXC)");
+    let o = t.lxc(&["start"]);
+    assert_lxc_refusal(&o, "start", &run, "lxc-stop", true);
+}
+
+/// A listener on LXC's socket name that accepts and never answers must not hang lxc-rs: every
+/// question has a deadline. It is still someone running the container, so start refuses.
+#[test]
+fn a_stuck_listener_on_lxcs_socket_does_not_hang_lxc_rs() {
+    require_root!();
+    let t = TestContainer::busybox("peer-stuck");
+    let addr = SocketAddr::from_abstract_name(lxc_socket(&t).as_bytes()).unwrap();
+    let listener = UnixListener::bind_addr(&addr).expect("bind LXC's socket name");
+
+    let run = |args: &[&str]| -> Output {
+        let (command, rest) = args.split_first().unwrap();
+        let mut child = Command::new(common::BIN)
+            .arg(command)
+            .args(["-n", &t.name, "-P", t.lxcpath_str()])
+            .args(rest)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Far beyond any deadline of ours: only a hang gets here.
+        let limit = Instant::now() + Duration::from_secs(60);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > limit {
+                let _ = child.kill();
+                panic!("lxc-rs {args:?} hung on a listener that never answers");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.wait_with_output().unwrap()
+    };
+
+    let o = run(&["state"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert!(stderr(&o).contains("no response within"), "{}", show(&o));
+
+    let o = run(&["start"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert!(
+        stderr(&o).contains("is running under LXC (its monitor's pid is unknown): stop it with"),
+        "{}",
+        show(&o)
+    );
+    assert!(!lxc_rs_socket_listed(&t));
+    drop(listener);
+
+    // With the listener gone, the container is lxc-rs's to start again.
+    t.ok(&["start"]);
+    assert_eq!(t.state(), "RUNNING");
+    assert_eq!(t.info()["runtime"], "lxc-rs");
+    t.ok(&["stop", "-k"]);
+}
+
+/// Not a test of its own: `a_listener_of_another_user_is_not_taken_for_lxc` runs this test
+/// binary as another user with `LXCRS_T_LISTEN` set, and this listens on that abstract name
+/// until its stdin closes.
+#[test]
+fn listener_of_another_user() {
+    let Ok(name) = std::env::var("LXCRS_T_LISTEN") else {
+        return;
+    };
+    let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    let listener = UnixListener::bind_addr(&addr).expect("bind");
+    println!("listening");
+    let _ = std::io::stdin().read(&mut [0u8; 1]);
+    drop(listener);
+}
+
+/// Anyone can bind an abstract name: a process of an unprivileged user who does not own the
+/// container, squatting on LXC's socket name, is not taken for LXC's monitor.
+#[test]
+fn a_listener_of_another_user_is_not_taken_for_lxc() {
+    require_root!();
+    let t = TestContainer::busybox("peer-squat");
+    let mut helper = Command::new(std::env::current_exe().unwrap())
+        .args(["listener_of_another_user", "--exact", "--nocapture"])
+        .env("LXCRS_T_LISTEN", lxc_socket(&t))
+        .uid(65534)
+        .gid(65534)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run the listener as nobody");
+    let mut out = BufReader::new(helper.stdout.take().unwrap());
+    let listening = out
+        .by_ref()
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l == "listening");
+    assert!(listening, "the listener did not start");
+    assert!(lxc_socket_listed(&t));
+
+    assert_eq!(t.state(), "STOPPED");
+    t.ok(&["start"]);
+    assert_eq!(t.state(), "RUNNING");
+    assert_eq!(t.info()["runtime"], "lxc-rs");
+    t.ok(&["stop", "-k"]);
+
+    drop(helper.stdin.take());
+    // Read the helper's last words, so that it is not cut off by a closed pipe.
+    let mut rest = String::new();
+    let _ = out.read_to_string(&mut rest);
+    assert!(helper.wait().unwrap().success(), "{rest}");
+}
