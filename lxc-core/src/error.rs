@@ -5,6 +5,7 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+use crate::config::bytes::{quote, shown, shown_path};
 use crate::phase::Phase;
 
 /// Where a config value came from: a file and line, or an API call.
@@ -30,7 +31,7 @@ impl Origin {
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.file {
-            Some(p) => write!(f, "{}:{}", p.display(), self.line),
+            Some(p) => write!(f, "{}:{}", shown_path(p), self.line),
             None => f.write_str("<api>"),
         }
     }
@@ -38,10 +39,10 @@ impl fmt::Display for Origin {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{origin}: expected `lxc.key = value`, found {text:?}")]
+    #[error("{origin}: expected `lxc.key = value`, found {}", quote(.text))]
     Syntax { origin: Origin, text: String },
 
-    #[error("{origin}: {key}: unknown configuration key")]
+    #[error("{origin}: {}: unknown configuration key", shown(.key))]
     UnknownKey { key: String, origin: Origin },
 
     #[error("{origin}: {key}: not supported by this build (needs {provider})")]
@@ -51,7 +52,7 @@ pub enum Error {
         provider: &'static str,
     },
 
-    #[error("{origin}: {key}: invalid value {value:?}: expected {expected}")]
+    #[error("{origin}: {}: invalid value {}: expected {expected}", shown(.key), quote(.value))]
     InvalidValue {
         key: String,
         value: String,
@@ -59,31 +60,67 @@ pub enum Error {
         expected: String,
     },
 
-    #[error("{origin}: lxc.include {path}: {source}")]
+    #[error("{origin}: lxc.include {}: {source}", shown_path(.path))]
     Include {
         origin: Origin,
         path: PathBuf,
         source: io::Error,
     },
 
-    #[error("{origin}: lxc.include {path}: includes nested deeper than {max} levels")]
+    #[error("{origin}: lxc.include {}: includes nested deeper than {max} levels", shown_path(.path))]
     IncludeDepth {
         origin: Origin,
         path: PathBuf,
         max: usize,
     },
 
-    #[error("{path}: {} problem(s):\n{}", .errors.len(), list(.errors))]
+    /// An include of something that is neither a regular file nor a directory (a FIFO would
+    /// block, a device would never end).
+    #[error(
+        "{origin}: lxc.include {}: is a {kind}: expected a regular file or a directory",
+        shown_path(.path)
+    )]
+    IncludeKind {
+        origin: Origin,
+        path: PathBuf,
+        kind: &'static str,
+    },
+
+    /// A file that includes itself, directly or through other files or directories.
+    #[error(
+        "{origin}: lxc.include {}: include loop: this file or directory is already being read",
+        shown_path(.path)
+    )]
+    IncludeLoop { origin: Origin, path: PathBuf },
+
+    /// A bound on the work of one load (file size, total bytes, number of files).
+    #[error("{origin}: lxc.include {}: {what} exceeds the limit of {limit}", shown_path(.path))]
+    IncludeLimit {
+        origin: Origin,
+        path: PathBuf,
+        what: &'static str,
+        limit: u64,
+    },
+
+    /// The config file itself is over the size limit.
+    #[error("{}: config file larger than the limit of {limit} bytes", shown_path(.path))]
+    TooLarge { path: PathBuf, limit: u64 },
+
+    /// The last entry of a capped problem list: how many were not kept.
+    #[error("{}: and {more} more problem(s)", shown_path(.path))]
+    MoreProblems { path: PathBuf, more: usize },
+
+    #[error("{}: {} problem(s):\n{}", shown_path(.path), problem_count(.errors), list(.errors))]
     Config { path: PathBuf, errors: Vec<Error> },
 
-    #[error("{op} {path}: {source}")]
+    #[error("{op} {}: {source}", shown_path(.path))]
     Io {
         op: &'static str,
         path: PathBuf,
         source: io::Error,
     },
 
-    #[error("invalid container name {name:?}: {why}")]
+    #[error("invalid container name {}: {why}", quote(.name))]
     InvalidName { name: String, why: &'static str },
 
     #[error("container {name} is not defined in {lxcpath}")]
@@ -119,6 +156,17 @@ pub enum Error {
         key: Option<String>,
         message: String,
     },
+}
+
+/// The number of problems, counting those a [`Error::MoreProblems`] stands for.
+fn problem_count(errors: &[Error]) -> usize {
+    errors
+        .iter()
+        .map(|e| match e {
+            Error::MoreProblems { more, .. } => *more,
+            _ => 1,
+        })
+        .sum()
 }
 
 fn list(errors: &[Error]) -> String {
