@@ -564,7 +564,7 @@ fn start(
             let file = &e.key["lxc.proc.".len()..];
             Ok((
                 cstring(name, format!("/proc/self/{file}").as_bytes())?,
-                e.value.as_bytes().to_vec(),
+                crate::config::bytes::encode(&e.value).into_owned(),
             ))
         })
         .collect::<Result<Vec<_>, Error>>()?;
