@@ -5,7 +5,10 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use crate::config::bytes::{quote, shown, shown_path};
+use crate::config::bytes::{cut, quote, shown, shown_path};
+
+/// How much free text (a parser's "expected", a child's message) an error shows.
+const MAX_TEXT: usize = 1024;
 use crate::phase::Phase;
 
 /// Where a config value came from: a file and line, or an API call.
@@ -52,7 +55,12 @@ pub enum Error {
         provider: &'static str,
     },
 
-    #[error("{origin}: {}: invalid value {}: expected {expected}", shown(.key), quote(.value))]
+    #[error(
+        "{origin}: {}: invalid value {}: expected {}",
+        shown(.key),
+        quote(.value),
+        cut(.expected, MAX_TEXT)
+    )]
     InvalidValue {
         key: String,
         value: String,
@@ -126,7 +134,7 @@ pub enum Error {
     #[error("container {name} is not defined in {lxcpath}")]
     NotDefined { name: String, lxcpath: PathBuf },
 
-    #[error("{name}: {message}")]
+    #[error("{name}: {}", cut(.message, MAX_TEXT))]
     Start { name: String, message: String },
 
     #[error("{name} is not running")]
@@ -135,7 +143,7 @@ pub enum Error {
     #[error("{name} is already running")]
     AlreadyRunning { name: String },
 
-    #[error("{name}: command {request}: {message}")]
+    #[error("{name}: command {request}: {}", cut(.message, MAX_TEXT))]
     Command {
         name: String,
         request: String,
@@ -149,7 +157,11 @@ pub enum Error {
         source: io::Error,
     },
 
-    #[error("phase {phase}: {owner}{}: {message}", key_suffix(.key, .message))]
+    #[error(
+        "phase {phase}: {owner}{}: {}",
+        key_suffix(.key, .message),
+        cut(.message, MAX_TEXT)
+    )]
     Hook {
         phase: Phase,
         owner: &'static str,

@@ -311,3 +311,25 @@ fn byte_values_match_liblxc() {
     }
     assert_eq!(ours.to_lxc_bytes(), text);
 }
+
+/// Found by the fuzzer: a file of one empty line saved as nothing the second time round.
+#[test]
+fn a_single_empty_line_survives_save() {
+    for text in [&b"\n"[..], b"\r\n", b"\n\n", b"lxc.tty.max = 1\n\n"] {
+        let c = Config::parse_bytes(text, None).expect("parses");
+        let saved = c.to_lxc_bytes();
+        let again = Config::parse_bytes(&saved, None).expect("parses again");
+        assert_eq!(
+            again.to_lxc_bytes(),
+            saved,
+            "{:?}",
+            String::from_utf8_lossy(text)
+        );
+    }
+    assert_eq!(
+        Config::parse_bytes(b"\n", None)
+            .expect("parses")
+            .to_lxc_bytes(),
+        b"\n"
+    );
+}

@@ -200,11 +200,17 @@ impl MountPlan {
         };
         let tty_dir = match last_of(config, "lxc.tty.dir") {
             Some((d, site)) if !d.is_empty() => {
-                if d.contains('/') || d == ".." || d == "." {
+                // The tty code builds its paths as text: a name with bytes that are not
+                // UTF-8 is refused rather than created under another name.
+                if d.contains('/')
+                    || d == ".."
+                    || d == "."
+                    || lxc_core::config::bytes::has_escapes(&d)
+                {
                     return Err(MountError::Invalid {
                         site,
                         value: d,
-                        why: "lxc.tty.dir is a directory name below /dev".into(),
+                        why: "lxc.tty.dir is a directory name below /dev (UTF-8)".into(),
                     });
                 }
                 Some(d)

@@ -154,6 +154,33 @@ fn render(s: &str, quoted: bool) -> String {
     out
 }
 
+/// Free text of a message (what a parser expected, a child's report), which may itself repeat a
+/// value: cut after `max` bytes, bytes that are not UTF-8 as `\xNN`.
+pub fn cut(s: &str, max: usize) -> String {
+    if s.len() <= max && !s.as_bytes().contains(&LEAD) {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        if used >= max {
+            let _ = write!(out, "... ({} bytes)", encode(s).len());
+            return out;
+        }
+        match escaped_byte(c) {
+            Some(b) => {
+                let _ = write!(out, "\\x{b:02x}");
+                used += 1;
+            }
+            None => {
+                out.push(c);
+                used += c.len_utf8();
+            }
+        }
+    }
+    out
+}
+
 /// A path for a message, cut like [`quote`].
 pub fn shown_path(p: &std::path::Path) -> String {
     shown(&from_os(p.as_os_str()))

@@ -241,8 +241,9 @@ pub fn split_line(line: &str) -> ParsedLine<'_> {
 /// files), and only up to a NUL byte. Returns (1-based line number, text).
 fn text_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
     let text = text.split('\0').next().unwrap_or_default();
-    let text = text.strip_suffix('\n').unwrap_or(text);
+    // Only an empty text has no lines: "\n" is one empty line (kept, so it saves as it read).
     let no_lines = text.is_empty();
+    let text = text.strip_suffix('\n').unwrap_or(text);
     text.split('\n')
         .enumerate()
         .filter(move |_| !no_lines)
