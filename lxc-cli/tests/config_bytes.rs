@@ -46,6 +46,10 @@ fn config_set_and_get_keep_the_bytes() {
     );
     assert!(o.status.success(), "{}", show(&o));
     assert_eq!(o.stdout, [NAME, b"\n"].concat());
+    // `info -c` prints them as they are too.
+    let o = run(&t, "info", &[OsStr::new("-c"), OsStr::new("lxc.uts.name")]);
+    assert!(o.status.success(), "{}", show(&o));
+    assert_eq!(o.stdout, [b"lxc.uts.name = ", NAME, b"\n"].concat());
     // The saved file holds the bytes, and the comment's Latin-1 byte survived the rewrite.
     let saved = fs::read(t.config_file()).expect("read");
     assert!(saved.starts_with(b"# caf\xe9\n"), "{saved:?}");

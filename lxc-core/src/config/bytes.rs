@@ -138,6 +138,11 @@ fn render(s: &str, quoted: bool) -> String {
                 let _ = write!(out, "\\x{b:02x}");
                 used += 1;
             }
+            // As `{:?}` of a str shows it: a single quote needs no escape inside double quotes.
+            None if quoted && c == '\'' => {
+                out.push(c);
+                used += 1;
+            }
             None if quoted => {
                 out.extend(c.escape_debug());
                 used += c.len_utf8();
@@ -206,6 +211,9 @@ mod tests {
     #[test]
     fn quote_cuts_and_shows_bytes() {
         assert_eq!(quote(&decode(b"a\xffb\"")), "\"a\\xffb\\\"\"");
+        for s in ["it's", "tab\there", "nl\n", "caf\u{e9}", "\u{7f}"] {
+            assert_eq!(quote(s), format!("{s:?}"));
+        }
         let long = "x".repeat(10_000);
         let q = quote(&long);
         assert!(q.len() < 250, "{q}");
