@@ -132,6 +132,33 @@ fn hostname_with_bytes_reaches_the_kernel() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     assert_eq!(o.stdout, b"u\xe9\n");
+    // lxc.environment and lxc.init.cwd reach init as their bytes.
+    let cwd = t
+        .lxcpath
+        .join(&t.name)
+        .join("rootfs")
+        .join(OsStr::from_bytes(b"d\xe9"));
+    fs::create_dir(&cwd).expect("mkdir in the rootfs");
+    for (key, value) in [
+        ("lxc.environment", &b"X=v\xff"[..]),
+        ("lxc.init.cwd", &b"/d\xe9"[..]),
+    ] {
+        let o = run(
+            &t,
+            "config",
+            &[OsStr::new("set"), OsStr::new(key), &os(value)],
+        );
+        assert!(o.status.success(), "{}", show(&o));
+    }
+    let o = t.lxc(&[
+        "execute",
+        "--",
+        "sh",
+        "-c",
+        "printf '%s|%s' \"$X\" \"$(pwd)\"",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert_eq!(o.stdout, b"v\xff|/d\xe9");
     t.assert_nothing_left();
 }
 
@@ -154,10 +181,29 @@ fn rootfs_path_with_a_latin1_byte_starts() {
     }
     out.extend_from_slice(rest);
     assert_ne!(out, cfg, "the config names the rootfs");
-    // The busybox config also mounts things from the rootfs dir by name: keep those working.
+    // A hook whose path has a Latin-1 byte, which sees the rootfs path's bytes.
+    let hook = t.lxcpath.join(OsStr::from_bytes(b"hook-\xe9.sh"));
+    let seen = t.lxcpath.join("seen");
+    fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\nprintf %s \"$LXC_ROOTFS_PATH\" > {}\n",
+            seen.display()
+        ),
+    )
+    .expect("write hook");
+    fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod hook");
+    out.extend_from_slice(b"lxc.hook.pre-start = ");
+    out.extend_from_slice(hook.as_os_str().as_bytes());
+    out.push(b'\n');
     fs::write(t.config_file(), &out).expect("write");
     let o = t.lxc(&["execute", "--", "/bin/true"]);
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert_eq!(
+        fs::read(&seen).expect("the hook ran"),
+        latin.as_os_str().as_bytes()
+    );
     let o = t.lxc(&["start"]);
     assert!(o.status.success(), "{}", show(&o));
     assert_eq!(t.state(), "RUNNING");

@@ -322,8 +322,9 @@ fn build_env(
             }
         }
     }
+    // Config values (and extras, which may carry the same escapes) as their bytes.
     for e in config_env.iter().chain(extra) {
-        set(&mut env, e.as_bytes());
+        set(&mut env, &crate::config::bytes::encode(e));
     }
     env
 }
