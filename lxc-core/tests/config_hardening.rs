@@ -197,6 +197,9 @@ fn oversized_files_are_refused_without_reading_them() {
     );
     let e = load_within(&big, 10).expect_err("a 17 MiB config must fail");
     assert!(matches!(e, Error::TooLarge { .. }), "{e}");
+    // The loaded file itself may be a pipe or a device: only its size is bounded.
+    let e = load_within(Path::new("/dev/zero"), 20).expect_err("/dev/zero as the config");
+    assert!(matches!(e, Error::TooLarge { .. }), "{e}");
 }
 
 #[test]

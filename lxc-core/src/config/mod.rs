@@ -891,7 +891,8 @@ impl Config {
     }
 
     /// The config as LXC would save it: the loaded lines (comments kept, includes as their
-    /// `lxc.include` line) followed by what was set since.
+    /// `lxc.include` line) followed by what was set since. Bytes that are not UTF-8 are still
+    /// escapes here (see [`bytes`]); [`Config::to_lxc_bytes`] is the file's content.
     pub fn to_lxc_string(&self) -> String {
         let mut out = String::new();
         for l in &self.lines {
