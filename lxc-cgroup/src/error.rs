@@ -65,7 +65,7 @@ pub enum Error {
     InvalidKey { key: String, why: &'static str },
 
     /// A value that cannot be used (a device path that is not a device, say).
-    #[error("{key}: invalid value {value:?}: {why}")]
+    #[error("{key}: invalid value {}: {why}", lxc_core::config::bytes::quote(.value))]
     InvalidValue {
         key: String,
         value: String,

@@ -33,10 +33,12 @@ pub(crate) fn read(path: &Path) -> io::Result<String> {
 }
 
 /// Write `value` to an existing cgroup file in one write(2): cgroupfs takes each write as one
-/// request (one device rule, one pid), so the value must not be split.
+/// request (one device rule, one pid), so the value must not be split. Values from the config
+/// are written as their original bytes (see `lxc_core::config::bytes`).
 pub(crate) fn write(path: &Path, value: &str) -> io::Result<()> {
+    let value = lxc_core::config::bytes::encode(value);
     let mut f = fs::OpenOptions::new().write(true).open(path)?;
-    let n = f.write(value.as_bytes())?;
+    let n = f.write(&value)?;
     if n != value.len() {
         return Err(io::Error::new(
             io::ErrorKind::WriteZero,

@@ -94,15 +94,20 @@ pub struct ConfigOpts {
         short = 's',
         long = "define",
         value_name = "KEY=VALUE",
-        value_parser = parse_define
+        value_parser = clap::builder::TypedValueParser::try_map(clap::builder::OsStringValueParser::new(), parse_define)
     )]
     pub define: Vec<(String, String)>,
 }
 
-fn parse_define(s: &str) -> Result<(String, String), String> {
+/// `KEY=VALUE`, which need not be UTF-8: config values are bytes (see `lxc::config_bytes`).
+fn parse_define(s: std::ffi::OsString) -> Result<(String, String), String> {
+    let s = lxc::config_bytes::from_os(&s);
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
-        _ => Err(format!("expected KEY=VALUE, found {s:?}")),
+        _ => Err(format!(
+            "expected KEY=VALUE, found {}",
+            lxc::config_bytes::quote(&s)
+        )),
     }
 }
 

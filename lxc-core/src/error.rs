@@ -5,6 +5,10 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+use crate::config::bytes::{cut, quote, shown, shown_path};
+
+/// How much free text (a parser's "expected", a child's message) an error shows.
+const MAX_TEXT: usize = 1024;
 use crate::phase::Phase;
 
 /// Where a config value came from: a file and line, or an API call.
@@ -30,7 +34,7 @@ impl Origin {
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.file {
-            Some(p) => write!(f, "{}:{}", p.display(), self.line),
+            Some(p) => write!(f, "{}:{}", shown_path(p), self.line),
             None => f.write_str("<api>"),
         }
     }
@@ -38,10 +42,10 @@ impl fmt::Display for Origin {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{origin}: expected `lxc.key = value`, found {text:?}")]
+    #[error("{origin}: expected `lxc.key = value`, found {}", quote(.text))]
     Syntax { origin: Origin, text: String },
 
-    #[error("{origin}: {key}: unknown configuration key")]
+    #[error("{origin}: {}: unknown configuration key", shown(.key))]
     UnknownKey { key: String, origin: Origin },
 
     #[error("{origin}: {key}: not supported by this build (needs {provider})")]
@@ -51,7 +55,12 @@ pub enum Error {
         provider: &'static str,
     },
 
-    #[error("{origin}: {key}: invalid value {value:?}: expected {expected}")]
+    #[error(
+        "{origin}: {}: invalid value {}: expected {}",
+        shown(.key),
+        quote(.value),
+        cut(.expected, MAX_TEXT)
+    )]
     InvalidValue {
         key: String,
         value: String,
@@ -62,7 +71,12 @@ pub enum Error {
     /// A value LXC's setter takes that cannot work when the container starts (a signal the
     /// kernel does not have, a soft limit above its hard limit): found by `config check`, and by
     /// `start` before it makes anything.
-    #[error("{origin}: {key}: {value:?} cannot work at start: expected {expected}")]
+    #[error(
+        "{origin}: {}: {} cannot work at start: expected {}",
+        shown(.key),
+        quote(.value),
+        cut(.expected, MAX_TEXT)
+    )]
     Unusable {
         key: String,
         value: String,
@@ -70,37 +84,73 @@ pub enum Error {
         expected: String,
     },
 
-    #[error("{origin}: lxc.include {path}: {source}")]
+    #[error("{origin}: lxc.include {}: {source}", shown_path(.path))]
     Include {
         origin: Origin,
         path: PathBuf,
         source: io::Error,
     },
 
-    #[error("{origin}: lxc.include {path}: includes nested deeper than {max} levels")]
+    #[error("{origin}: lxc.include {}: includes nested deeper than {max} levels", shown_path(.path))]
     IncludeDepth {
         origin: Origin,
         path: PathBuf,
         max: usize,
     },
 
-    #[error("{path}: {} problem(s):\n{}", .errors.len(), list(.errors))]
+    /// An include of something that is neither a regular file nor a directory (a FIFO would
+    /// block, a device would never end).
+    #[error(
+        "{origin}: lxc.include {}: is a {kind}: expected a regular file or a directory",
+        shown_path(.path)
+    )]
+    IncludeKind {
+        origin: Origin,
+        path: PathBuf,
+        kind: &'static str,
+    },
+
+    /// A file that includes itself, directly or through other files or directories.
+    #[error(
+        "{origin}: lxc.include {}: include loop: this file or directory is already being read",
+        shown_path(.path)
+    )]
+    IncludeLoop { origin: Origin, path: PathBuf },
+
+    /// A bound on the work of one load (file size, total bytes, number of files).
+    #[error("{origin}: lxc.include {}: {what} exceeds the limit of {limit}", shown_path(.path))]
+    IncludeLimit {
+        origin: Origin,
+        path: PathBuf,
+        what: &'static str,
+        limit: u64,
+    },
+
+    /// The config file itself is over the size limit.
+    #[error("{}: config file larger than the limit of {limit} bytes", shown_path(.path))]
+    TooLarge { path: PathBuf, limit: u64 },
+
+    /// The last entry of a capped problem list: how many were not kept.
+    #[error("{}: and {more} more problem(s)", shown_path(.path))]
+    MoreProblems { path: PathBuf, more: usize },
+
+    #[error("{}: {} problem(s):\n{}", shown_path(.path), problem_count(.errors), list(.errors))]
     Config { path: PathBuf, errors: Vec<Error> },
 
-    #[error("{op} {path}: {source}")]
+    #[error("{op} {}: {source}", shown_path(.path))]
     Io {
         op: &'static str,
         path: PathBuf,
         source: io::Error,
     },
 
-    #[error("invalid container name {name:?}: {why}")]
+    #[error("invalid container name {}: {why}", quote(.name))]
     InvalidName { name: String, why: &'static str },
 
     #[error("container {name} is not defined in {lxcpath}")]
     NotDefined { name: String, lxcpath: PathBuf },
 
-    #[error("{name}: {message}")]
+    #[error("{name}: {}", cut(.message, MAX_TEXT))]
     Start { name: String, message: String },
 
     #[error("{name} is not running")]
@@ -121,7 +171,7 @@ pub enum Error {
         advice: LxcAdvice,
     },
 
-    #[error("{name}: command {request}: {message}")]
+    #[error("{name}: command {request}: {}", cut(.message, MAX_TEXT))]
     Command {
         name: String,
         request: String,
@@ -137,7 +187,11 @@ pub enum Error {
         source: io::Error,
     },
 
-    #[error("phase {phase}: {owner}{}: {message}", key_suffix(.key, .message))]
+    #[error(
+        "phase {phase}: {owner}{}: {}",
+        key_suffix(.key, .message),
+        cut(.message, MAX_TEXT)
+    )]
     Hook {
         phase: Phase,
         owner: &'static str,
@@ -188,6 +242,17 @@ fn shell_word(s: &str) -> String {
     }
 }
 
+/// The number of problems, counting those a [`Error::MoreProblems`] stands for.
+fn problem_count(errors: &[Error]) -> usize {
+    errors
+        .iter()
+        .map(|e| match e {
+            Error::MoreProblems { more, .. } => *more,
+            _ => 1,
+        })
+        .sum()
+}
+
 fn list(errors: &[Error]) -> String {
     errors
         .iter()
@@ -225,7 +290,10 @@ impl Error {
             Error::Include { source, .. }
             | Error::Io { source, .. }
             | Error::Sys { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
-            Error::IncludeDepth { .. } => libc::ELOOP,
+            Error::IncludeDepth { .. } | Error::IncludeLoop { .. } => libc::ELOOP,
+            Error::IncludeKind { .. } => libc::EINVAL,
+            Error::IncludeLimit { .. } | Error::TooLarge { .. } => libc::EFBIG,
+            Error::MoreProblems { .. } => libc::EINVAL,
             Error::Config { errors, .. } => errors.first().map_or(libc::EINVAL, Error::errno),
             Error::NotDefined { .. } => libc::ENOENT,
             Error::Start { .. } | Error::Hook { .. } => libc::ECANCELED,

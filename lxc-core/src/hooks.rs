@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::config::bytes;
 use crate::error::Error;
 use crate::phase::{HookCtx, RootfsInfo};
 
@@ -36,7 +37,7 @@ pub fn run_with(ctx: &HookCtx<'_>, kind: &str, env: HookEnv<'_>) -> Result<(), E
             format!("exec {script} {} lxc {kind}", ctx.name)
         };
         let mut cmd = Command::new("/bin/sh");
-        cmd.arg("-c").arg(&line);
+        cmd.arg("-c").arg(bytes::to_os(&line));
         cmd.env("LXC_NAME", ctx.name)
             .env("LXC_CONFIG_FILE", &ctx.config_file)
             .env("LXC_CGNS_AWARE", "1")
@@ -46,11 +47,11 @@ pub fn run_with(ctx: &HookCtx<'_>, kind: &str, env: HookEnv<'_>) -> Result<(), E
                 ctx.config.last("lxc.log.level").unwrap_or("ERROR"),
             );
         if let Some(path) = ctx.config.last("lxc.rootfs.path") {
-            cmd.env("LXC_ROOTFS_PATH", path);
+            cmd.env("LXC_ROOTFS_PATH", bytes::to_os(path));
         }
         match rootfs {
             Some(r) => cmd.env("LXC_ROOTFS_MOUNT", &r.mount),
-            None => cmd.env("LXC_ROOTFS_MOUNT", rootfs_mount_default(ctx)),
+            None => cmd.env("LXC_ROOTFS_MOUNT", bytes::to_os(&rootfs_mount_default(ctx))),
         };
         if version {
             cmd.env("LXC_HOOK_TYPE", kind)
@@ -62,19 +63,19 @@ pub fn run_with(ctx: &HookCtx<'_>, kind: &str, env: HookEnv<'_>) -> Result<(), E
         if let Some(pid) = ctx.init_pid {
             cmd.env("LXC_PID", pid.to_string());
         }
-        tracing::info!(container = ctx.name, hook = kind, script, "running hook");
+        tracing::info!(container = ctx.name, hook = kind, script = %bytes::shown(script), "running hook");
         let status = cmd.status().map_err(|e| Error::Hook {
             phase: ctx.phase,
             owner: "hooks",
             key: Some(key.clone()),
-            message: format!("cannot run {script:?}: {e}"),
+            message: format!("cannot run {}: {e}", bytes::quote(script)),
         })?;
         if !status.success() {
             return Err(Error::Hook {
                 phase: ctx.phase,
                 owner: "hooks",
                 key: Some(key.clone()),
-                message: format!("{script:?} failed ({status})"),
+                message: format!("{} failed ({status})", bytes::quote(script)),
             });
         }
     }

@@ -273,7 +273,9 @@ pub fn setsid() -> io::Result<()> {
     cvt(unsafe { libc::setsid() }).map(drop)
 }
 
+/// `name` is a config value: its original bytes are set (see `config::bytes`).
 pub fn sethostname(name: &str) -> io::Result<()> {
+    let name = crate::config::bytes::encode(name);
     // SAFETY: a valid buffer and its length.
     cvt(unsafe { libc::sethostname(name.as_ptr().cast(), name.len()) }).map(drop)
 }
@@ -367,7 +369,7 @@ pub fn execve(path: &CStr, argv: &[CString], envp: &[CString]) -> io::Error {
 /// execvpe-like: search PATH from `envp` for a bare command name.
 pub fn execvpe(cmd: &str, argv: &[CString], envp: &[CString]) -> io::Error {
     if cmd.contains('/') {
-        return match CString::new(cmd) {
+        return match crate::config::bytes::to_cstring(cmd) {
             Ok(p) => execve(&p, argv, envp),
             Err(_) => io::Error::from(io::ErrorKind::InvalidInput),
         };
@@ -380,7 +382,7 @@ pub fn execvpe(cmd: &str, argv: &[CString], envp: &[CString]) -> io::Error {
         .to_string();
     let mut last = io::Error::from(io::ErrorKind::NotFound);
     for dir in path.split(':') {
-        let full = PathBuf::from(dir).join(cmd);
+        let full = PathBuf::from(dir).join(crate::config::bytes::to_path(cmd));
         let Ok(c) = CString::new(full.as_os_str().as_encoded_bytes()) else {
             continue;
         };
@@ -402,7 +404,8 @@ pub fn spawn(
     mask: &libc::sigset_t,
 ) -> io::Result<i32> {
     let path: CString = if cmd.contains('/') {
-        CString::new(cmd).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?
+        crate::config::bytes::to_cstring(cmd)
+            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?
     } else {
         // Found here rather than by trying each PATH entry, so that failed attempts use no
         // pids (the command is pid 2 of its namespace, as with LXC's init).
@@ -412,7 +415,7 @@ pub fn spawn(
             .find_map(|e| e.strip_prefix("PATH="))
             .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
         path.split(':')
-            .filter_map(|dir| CString::new(format!("{dir}/{cmd}")).ok())
+            .filter_map(|dir| crate::config::bytes::to_cstring(&format!("{dir}/{cmd}")).ok())
             // SAFETY: access takes a valid C string and a mode.
             .find(|p| unsafe { libc::access(p.as_ptr(), libc::X_OK) } == 0)
             .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOENT))?

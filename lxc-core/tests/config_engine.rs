@@ -106,7 +106,7 @@ fn missing_include_file_names_file_and_line() {
 }
 
 #[test]
-fn include_loop_stops_with_depth_error() {
+fn include_loop_is_named_and_depth_still_bounded() {
     let d = Dir::new("loop");
     let a = d.0.join("a.conf");
     let b = d.0.join("b.conf");
@@ -121,15 +121,35 @@ fn include_loop_stops_with_depth_error() {
     )
     .unwrap();
     let e = Config::load(&a).expect_err("a loop is an error");
-    let depth: Vec<&Error> = e
+    let loops: Vec<&Error> = e
         .problems()
         .into_iter()
-        .filter(|p| matches!(p, Error::IncludeDepth { .. }))
+        .filter(|p| matches!(p, Error::IncludeLoop { .. }))
         .collect();
-    assert_eq!(depth.len(), 1, "{:?}", problems(&e));
-    let msg = depth[0].to_string();
-    assert!(msg.contains("nested deeper than"), "{msg}");
-    assert!(msg.contains(".conf:2"), "names the include line: {msg}");
+    assert_eq!(loops.len(), 1, "{:?}", problems(&e));
+    let msg = loops[0].to_string();
+    assert!(msg.contains("include loop"), "{msg}");
+    assert!(msg.contains("b.conf:2"), "names the include line: {msg}");
+
+    // A chain of distinct files deeper than the limit is still a depth error.
+    let n = lxc_core::config::MAX_INCLUDE_DEPTH + 2;
+    for i in 0..n {
+        let next = d.0.join(format!("d{}.conf", i + 1));
+        fs::write(
+            d.0.join(format!("d{i}.conf")),
+            format!("lxc.include = {}\n", next.display()),
+        )
+        .unwrap();
+    }
+    fs::write(d.0.join(format!("d{n}.conf")), "lxc.tty.max = 1\n").unwrap();
+    let e = Config::load(&d.0.join("d0.conf")).expect_err("too deep");
+    assert!(
+        e.problems()
+            .iter()
+            .any(|p| matches!(p, Error::IncludeDepth { .. })),
+        "{:?}",
+        problems(&e)
+    );
 }
 
 #[test]

@@ -53,7 +53,7 @@ pub enum MountError {
     },
 
     /// A value the mount code cannot use.
-    #[error("{site}: invalid value {value:?}: {why}")]
+    #[error("{site}: invalid value {}: {why}", lxc_core::config::bytes::quote(.value))]
     Invalid {
         site: Site,
         value: String,

@@ -12,6 +12,7 @@ use crate::error::{MountError, Result, Site};
 use crate::plan::{MountPlan, PlannedEntry};
 use crate::rootfs::{strip_root, Rootfs};
 use crate::sys::{self, oflag, Resolve};
+use lxc_core::config::bytes::to_path;
 
 /// One automount step, with paths relative to the rootfs.
 #[derive(Debug, Clone)]
@@ -204,7 +205,7 @@ pub fn unescape_mountinfo(s: &str) -> String {
 /// rootfs every target is a path of the host's `/`. None: LXC ignores the entry (warning).
 pub fn entry_target(plan: &MountPlan, root: &Rootfs, target: &str) -> Option<PathBuf> {
     if root.is_host() || !target.starts_with('/') {
-        return Some(PathBuf::from(strip_root(Path::new(target))));
+        return Some(PathBuf::from(strip_root(&to_path(target))));
     }
     let by_name = plan.lxcpath.join(&plan.name).join("rootfs");
     let mut prefixes = vec![by_name.to_string_lossy().into_owned()];
@@ -213,7 +214,7 @@ pub fn entry_target(plan: &MountPlan, root: &Rootfs, target: &str) -> Option<Pat
     }
     for p in prefixes.iter().filter(|p| !p.is_empty()) {
         if let Some(i) = target.find(p.as_str()) {
-            return Some(PathBuf::from(strip_root(Path::new(&target[i + p.len()..]))));
+            return Some(PathBuf::from(strip_root(&to_path(&target[i + p.len()..]))));
         }
     }
     None
@@ -275,20 +276,20 @@ pub fn apply_entry(plan: &MountPlan, root: &Rootfs, pe: &PlannedEntry) -> Result
 fn mount_entry(root: &Rootfs, e: &MountEntry, rel: &Path, site: &Site) -> Result<()> {
     let target = root.display(rel);
     let src_disp = if e.opts.relative {
-        root.display(Path::new(&e.source))
+        root.display(&to_path(&e.source))
     } else {
-        PathBuf::from(&e.source)
+        to_path(&e.source)
     };
     let op = format!("mount {} on {}", src_disp.display(), target.display());
     let err = |io: std::io::Error| MountError::sys(site, op.clone(), target.clone(), io);
 
     let src_fd = if e.is_bind() {
         let fd = if e.opts.relative {
-            root.path_fd(Path::new(&e.source))
+            root.path_fd(&to_path(&e.source))
         } else {
-            sys::openat2(None, Path::new(&e.source), oflag::PATH, 0, Resolve::Normal)
+            sys::openat2(None, &to_path(&e.source), oflag::PATH, 0, Resolve::Normal)
         };
-        Some(fd.map_err(|io| MountError::sys(site, op.clone(), PathBuf::from(&e.source), io))?)
+        Some(fd.map_err(|io| MountError::sys(site, op.clone(), to_path(&e.source), io))?)
     } else {
         None
     };

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use lxc_core::config::bytes::to_path;
 use lxc_core::phase::StartMode;
 use lxc_core::{Config, Origin};
 
@@ -137,11 +138,11 @@ impl MountPlan {
                     .and_then(|e| e.raw.split_once(':'))
                     .map(|(t, _)| t.to_string()),
                 // The core's parser drops the storage type; drop it here if it did not.
-                path: PathBuf::from(p.split_once(':').map_or(p.as_str(), |(_, rest)| rest)),
+                path: to_path(p.split_once(':').map_or(p.as_str(), |(_, rest)| rest)),
                 site,
                 mount: last_of(config, "lxc.rootfs.mount")
                     .filter(|(m, _)| !m.is_empty())
-                    .map(|(m, s)| (PathBuf::from(m), s)),
+                    .map(|(m, s)| (to_path(&m), s)),
                 options: last_of(config, "lxc.rootfs.options").filter(|(o, _)| !o.is_empty()),
             }),
             _ => None,
@@ -199,11 +200,17 @@ impl MountPlan {
         };
         let tty_dir = match last_of(config, "lxc.tty.dir") {
             Some((d, site)) if !d.is_empty() => {
-                if d.contains('/') || d == ".." || d == "." {
+                // The tty code builds its paths as text: a name with bytes that are not
+                // UTF-8 is refused rather than created under another name.
+                if d.contains('/')
+                    || d == ".."
+                    || d == "."
+                    || lxc_core::config::bytes::has_escapes(&d)
+                {
                     return Err(MountError::Invalid {
                         site,
                         value: d,
-                        why: "lxc.tty.dir is a directory name below /dev".into(),
+                        why: "lxc.tty.dir is a directory name below /dev (UTF-8)".into(),
                     });
                 }
                 Some(d)
@@ -291,7 +298,7 @@ impl MountPlan {
 
 /// Read `lxc.mount.fstab`. A relative path is taken next to the config file that names it.
 fn read_fstab(fstab: &str, site: &Site) -> Result<Vec<PlannedEntry>> {
-    let mut path = PathBuf::from(fstab);
+    let mut path = to_path(fstab);
     if path.is_relative() {
         if let Some(dir) = site
             .origin
@@ -302,9 +309,9 @@ fn read_fstab(fstab: &str, site: &Site) -> Result<Vec<PlannedEntry>> {
             path = dir.join(path);
         }
     }
-    let text = std::fs::read_to_string(&path)
+    let text = std::fs::read(&path)
         .map_err(|e| MountError::sys(site, format!("read {}", path.display()), &path, e))?;
-    parse_fstab(&text)
+    parse_fstab(&lxc_core::config::bytes::decode(&text))
         .into_iter()
         .map(|(line, r)| {
             let s = Site::new("lxc.mount.fstab", Some(Origin::file(&path, line)));

@@ -47,8 +47,13 @@ pub fn mount(
 ) -> io::Result<()> {
     let source = source.map(cpath).transpose()?;
     let target = cpath(target)?;
-    let fstype = fstype.map(|s| cstr(OsStr::new(s))).transpose()?;
-    let data = data.map(|s| cstr(OsStr::new(s))).transpose()?;
+    // fstype and data come from config values: their original bytes (see `config::bytes`).
+    let fstype = fstype
+        .map(|s| cstr(&lxc_core::config::bytes::to_os(s)))
+        .transpose()?;
+    let data = data
+        .map(|s| cstr(&lxc_core::config::bytes::to_os(s)))
+        .transpose()?;
     let ptr = |c: &Option<CString>| c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
     // SAFETY: every pointer is NULL or a NUL-terminated string that outlives the call.
     cvt(unsafe {

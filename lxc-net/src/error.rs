@@ -72,7 +72,9 @@ impl Error {
             Error::NoType { key, .. } => key.clone(),
         };
         let message = match &self {
-            Error::Entry { value, why, .. } => format!("{value:?}: expected {why}"),
+            Error::Entry { value, why, .. } => {
+                format!("{}: expected {why}", lxc_core::config::bytes::quote(value))
+            }
             Error::NeedsPlugin { type_, .. } => {
                 format!("network type {type_} needs its plugin (not available in this build)")
             }

@@ -28,7 +28,7 @@ pub use lxc_mount as mount;
 pub use lxc_net as net;
 
 pub use lxc_core::commands::LxcMonitor;
-pub use lxc_core::config::Config;
+pub use lxc_core::config::{bytes as config_bytes, Config};
 pub use lxc_core::container::{list_defined_containers, Container};
 pub use lxc_core::error::{Error, LxcAdvice, Origin, Result};
 pub use lxc_core::global::{default_lxcpath, get_global_config_item};

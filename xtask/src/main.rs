@@ -4,6 +4,7 @@
 mod bench;
 mod demo;
 mod deps;
+mod fuzz;
 mod matrix;
 mod run;
 mod scaffold;
@@ -33,6 +34,10 @@ tasks:
                        a new API extension crate NAME (an LXC extension string) under its
                        subsystem's folder (or DIR), wired into the workspace, the facade's
                        features (on by default), the facade's linker `use` and lxc-cli's features
+  fuzz [--cases N] [--seconds S] [--seed X]
+                       fuzz the config loader (include trees, FIFOs, devices, huge lines, bad
+                       bytes) in a release build: default 20000 cases or 300 s; prints the seed
+                       so a failure reproduces with --seed
   help                 print this message
 
 Builds go to $CARGO_TARGET_DIR when it is set, else to target/.
@@ -50,6 +55,7 @@ fn main() -> ExitCode {
         "test-matrix" => no_args(task, rest).and_then(|()| matrix::run()),
         "bench" => no_args(task, rest).and_then(|()| bench::run()),
         "new-extension" => scaffold::run(rest),
+        "fuzz" => fuzz::run(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -65,8 +65,8 @@ pub struct GetArgs {
 pub struct SetArgs {
     /// The config key, e.g. lxc.tty.max
     pub key: String,
-    /// The value; an empty value clears the key, as in LXC
-    pub value: String,
+    /// The value; an empty value clears the key, as in LXC. Any bytes, not only UTF-8
+    pub value: std::ffi::OsString,
     #[command(flatten)]
     pub opts: ConfigOpts,
 }
@@ -129,13 +129,15 @@ pub fn run(cmd: &ConfigCommand, g: &Global) -> Result<ExitCode, CliError> {
             if !v.is_empty() && !v.ends_with('\n') {
                 v.push('\n');
             }
-            super::print(&v)?;
+            // The value's own bytes, which need not be UTF-8.
+            super::print_bytes(&lxc::config_bytes::encode(&v))?;
             Ok(ExitCode::SUCCESS)
         }
         ConfigCommand::Set(a) => {
             no_defines(g, "config set")?;
             let mut t = Target::open(g, false)?;
-            t.config_mut().set(&a.key, &a.value)?;
+            t.config_mut()
+                .set(&a.key, &lxc::config_bytes::from_os(&a.value))?;
             t.save(g)?;
             // LXC's setter takes the value, and so does this (the file is saved); what cannot
             // work at start is said now rather than at the next start or stop.
@@ -297,15 +299,22 @@ fn problem(e: &lxc::Error) -> Problem {
             expected,
             ..
         } => (Some(origin), Some(key), Some(expected)),
-        E::Include { origin, .. } | E::IncludeDepth { origin, .. } => {
-            (Some(origin), Some("lxc.include"), None)
-        }
+        E::Include { origin, .. }
+        | E::IncludeDepth { origin, .. }
+        | E::IncludeLoop { origin, .. }
+        | E::IncludeLimit { origin, .. } => (Some(origin), Some("lxc.include"), None),
+        E::IncludeKind { origin, .. } => (
+            Some(origin),
+            Some("lxc.include"),
+            Some("a regular file or a directory"),
+        ),
         _ => (None, None, None),
     };
+    // Every field is cut like the message, so a huge value cannot make a huge report.
     Problem {
-        file: origin.and_then(|o| o.file.as_ref().map(|f| f.display().to_string())),
+        file: origin.and_then(|o| o.file.as_deref().map(lxc::config_bytes::shown_path)),
         line: origin.map(|o| o.line).filter(|&l| l > 0),
-        key: key.map(str::to_string),
+        key: key.map(lxc::config_bytes::shown),
         expected: expected.map(str::to_string),
         message: e.to_string(),
     }

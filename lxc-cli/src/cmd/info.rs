@@ -123,7 +123,17 @@ pub fn info(a: &InfoArgs, g: &Global) -> Result<ExitCode, CliError> {
             pid,
             cgroups,
             config_file,
-            config: config.map(|items| items.into_iter().collect()),
+            // JSON is UTF-8: bytes that are not become U+FFFD here (the text output keeps them).
+            config: config.map(|items| {
+                items
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let v =
+                            String::from_utf8_lossy(&lxc::config_bytes::encode(&v)).into_owned();
+                        (k, v)
+                    })
+                    .collect()
+            }),
         })?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -174,6 +184,7 @@ pub fn info(a: &InfoArgs, g: &Global) -> Result<ExitCode, CliError> {
             out.push_str(&format!("{key} = {value}\n"));
         }
     }
-    super::print(&out)?;
+    // Config values are printed as their bytes, which need not be UTF-8.
+    super::print_bytes(&lxc::config_bytes::encode(&out))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -21,8 +21,13 @@ use crate::Global;
 
 /// Write a command's whole output to stdout at once.
 pub fn print(text: &str) -> Result<(), CliError> {
+    print_bytes(text.as_bytes())
+}
+
+/// Bytes to stdout as they are (config values need not be UTF-8).
+pub fn print_bytes(text: &[u8]) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
+    out.write_all(text)
         .and_then(|()| out.flush())
         .map_err(CliError::Output)
 }

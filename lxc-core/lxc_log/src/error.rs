@@ -6,14 +6,16 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(
-        "invalid log priority {value:?}: expected a number 0..8 or one of TRACE, DEBUG, INFO, \
-         NOTICE, WARN, ERROR, CRIT, ALERT, FATAL (any case)"
+        "invalid log priority {}: expected a number 0..8 or one of TRACE, DEBUG, INFO, \
+         NOTICE, WARN, ERROR, CRIT, ALERT, FATAL (any case)",
+        lxc_core::config::bytes::quote(.value)
     )]
     InvalidPriority { value: String },
 
     #[error(
-        "invalid syslog facility {value:?}: expected one of daemon, local0, local1, local2, \
-         local3, local4, local5, local6, local7 (any case)"
+        "invalid syslog facility {}: expected one of daemon, local0, local1, local2, \
+         local3, local4, local5, local6, local7 (any case)",
+        lxc_core::config::bytes::quote(.value)
     )]
     InvalidFacility { value: String },
 

@@ -337,7 +337,7 @@ pub fn container_log_options(name: &str, lxcpath: &Path, config: &Config) -> Log
         file: config
             .last("lxc.log.file")
             .filter(|v| !v.is_empty())
-            .map(PathBuf::from),
+            .map(lxc_core::config::bytes::to_path),
         // Values were checked by the key's parser; one that no longer parses counts as unset.
         level: config.last("lxc.log.level").and_then(|v| v.parse().ok()),
         ..LogOptions::default()

@@ -322,8 +322,9 @@ fn build_env(
             }
         }
     }
+    // Config values (and extras, which may carry the same escapes) as their bytes.
     for e in config_env.iter().chain(extra) {
-        set(&mut env, e.as_bytes());
+        set(&mut env, &crate::config::bytes::encode(e));
     }
     env
 }
@@ -564,7 +565,7 @@ fn start(
             let file = &e.key["lxc.proc.".len()..];
             Ok((
                 cstring(name, format!("/proc/self/{file}").as_bytes())?,
-                e.value.as_bytes().to_vec(),
+                crate::config::bytes::encode(&e.value).into_owned(),
             ))
         })
         .collect::<Result<Vec<_>, Error>>()?;

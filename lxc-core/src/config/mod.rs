@@ -17,17 +17,129 @@
 //! One deliberate difference: LXC drops empty lines when it reads a file (it keeps lines of
 //! white space, as empty lines); lxc-rs keeps every line, so a saved config keeps its layout.
 
+pub mod bytes;
 pub mod lxc_keys;
 
 use std::fs;
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Origin, Result};
 use crate::keys::OnEmpty;
 use crate::registry::{self, Lookup, ResolvedKey, ValueKind};
 
-/// How deep `lxc.include` may nest before we call it a loop.
+/// How deep `lxc.include` may nest.
 pub const MAX_INCLUDE_DEPTH: usize = 16;
+/// The largest config file (the loaded one or an included one) read.
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+/// The most bytes one load reads, over all its files.
+pub const MAX_LOAD_BYTES: u64 = 64 << 20;
+/// The most files one load reads (the loaded file and every include).
+pub const MAX_LOAD_FILES: usize = 4096;
+/// The most problems one load reports; the rest are counted in a last
+/// [`Error::MoreProblems`].
+pub const MAX_PROBLEMS: usize = 100;
+
+/// A file or directory, by device and inode: what is on the include stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileId {
+    fn of(meta: &fs::Metadata) -> FileId {
+        FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        }
+    }
+}
+
+/// The state of one load: the files being read (to find loops), the work done so far (to
+/// bound it), and the problems found.
+struct Load {
+    path: PathBuf,
+    stack: Vec<FileId>,
+    files: usize,
+    bytes: u64,
+    errors: Vec<Error>,
+    dropped: usize,
+}
+
+impl Load {
+    fn new(path: &Path) -> Load {
+        Load {
+            path: path.to_path_buf(),
+            stack: Vec::new(),
+            files: 0,
+            bytes: 0,
+            errors: Vec::new(),
+            dropped: 0,
+        }
+    }
+
+    fn push(&mut self, e: Error) {
+        if self.errors.len() < MAX_PROBLEMS {
+            self.errors.push(e);
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    fn finish(mut self) -> Result<()> {
+        if self.errors.is_empty() {
+            return Ok(());
+        }
+        if self.dropped > 0 {
+            self.errors.push(Error::MoreProblems {
+                path: self.path.clone(),
+                more: self.dropped,
+            });
+        }
+        Err(Error::Config {
+            path: self.path,
+            errors: self.errors,
+        })
+    }
+}
+
+/// Open an include without blocking (a FIFO would wait for a writer in a blocking open) and
+/// look at what it is.
+fn open_include(path: &Path) -> std::io::Result<(fs::File, fs::Metadata)> {
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
+        .open(path)?;
+    let meta = file.metadata()?;
+    Ok((file, meta))
+}
+
+fn kind_of(meta: &fs::Metadata) -> &'static str {
+    let t = meta.file_type();
+    if t.is_fifo() {
+        "FIFO"
+    } else if t.is_char_device() {
+        "character device"
+    } else if t.is_block_device() {
+        "block device"
+    } else if t.is_socket() {
+        "socket"
+    } else if t.is_dir() {
+        "directory"
+    } else {
+        "special file"
+    }
+}
+
+/// Read at most `max` bytes; `None` when there is more.
+fn read_bounded(file: fs::File, max: u64) -> std::io::Result<Option<Vec<u8>>> {
+    let mut buf = Vec::new();
+    file.take(max.saturating_add(1)).read_to_end(&mut buf)?;
+    Ok((buf.len() as u64 <= max).then_some(buf))
+}
 
 /// One `key = value` setting.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,8 +241,9 @@ pub fn split_line(line: &str) -> ParsedLine<'_> {
 /// files), and only up to a NUL byte. Returns (1-based line number, text).
 fn text_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
     let text = text.split('\0').next().unwrap_or_default();
-    let text = text.strip_suffix('\n').unwrap_or(text);
+    // Only an empty text has no lines: "\n" is one empty line (kept, so it saves as it read).
     let no_lines = text.is_empty();
+    let text = text.strip_suffix('\n').unwrap_or(text);
     text.split('\n')
         .enumerate()
         .filter(move |_| !no_lines)
@@ -186,35 +299,51 @@ impl Config {
 
     /// Read `path` and apply its lines on top of this config.
     pub fn load_into(&mut self, path: &Path) -> Result<()> {
-        let text = fs::read(path).map_err(|e| Error::io("read config", path, e))?;
-        let text = String::from_utf8_lossy(&text);
-        let mut errors = Vec::new();
-        self.apply_text(&text, Some(path), false, 0, &mut errors);
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Config {
-                path: path.to_path_buf(),
-                errors,
-            })
+        // The file named by the caller may be a pipe (`-f <(...)`), so it is opened blocking;
+        // only its size is bounded. Includes are checked strictly (see `include`).
+        let file = fs::File::open(path).map_err(|e| Error::io("read config", path, e))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::io("read config", path, e))?;
+        if meta.is_dir() {
+            return Err(Error::io(
+                "read config",
+                path,
+                std::io::Error::from_raw_os_error(libc::EISDIR),
+            ));
         }
+        let mut load = Load::new(path);
+        load.stack.push(FileId::of(&meta));
+        let bytes = match read_bounded(file, MAX_FILE_BYTES) {
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                return Err(Error::TooLarge {
+                    path: path.to_path_buf(),
+                    limit: MAX_FILE_BYTES,
+                })
+            }
+            Err(e) => return Err(Error::io("read config", path, e)),
+        };
+        load.files = 1;
+        load.bytes = bytes.len() as u64;
+        let text = bytes::decode(&bytes);
+        drop(bytes);
+        self.apply_text(&text, Some(path), false, 0, &mut load);
+        load.finish()
     }
 
     /// Parse config text (e.g. from a string in a test) as if it were the file `name`.
     pub fn parse_str(text: &str, name: Option<&Path>) -> Result<Config> {
         let mut c = Config::new();
-        let mut errors = Vec::new();
-        c.apply_text(text, name, false, 0, &mut errors);
-        if errors.is_empty() {
-            Ok(c)
-        } else {
-            Err(Error::Config {
-                path: name
-                    .map(Path::to_path_buf)
-                    .unwrap_or_else(|| "<string>".into()),
-                errors,
-            })
-        }
+        let mut load = Load::new(name.unwrap_or(Path::new("<string>")));
+        c.apply_text(text, name, false, 0, &mut load);
+        load.finish().map(|()| c)
+    }
+
+    /// Parse config bytes as if they were the file `name` (bytes that are not UTF-8 are kept,
+    /// see [`bytes`]).
+    pub fn parse_bytes(text: &[u8], name: Option<&Path>) -> Result<Config> {
+        Self::parse_str(&bytes::decode(text), name)
     }
 
     fn apply_text(
@@ -223,7 +352,7 @@ impl Config {
         file: Option<&Path>,
         included: bool,
         depth: usize,
-        errors: &mut Vec<Error>,
+        load: &mut Load,
     ) {
         for (n, line) in text_lines(text) {
             let origin = match file {
@@ -237,13 +366,13 @@ impl Config {
                 None => {
                     let t = ltrim(line);
                     if !is_blank(line) && !t.starts_with('#') {
-                        tracing::warn!(%origin, line, "ignoring a line that is not an lxc.* key");
+                        tracing::warn!(%origin, line = %bytes::shown(line), "ignoring a line that is not an lxc.* key");
                     }
                     if !included {
                         self.lines.push(Line::Text(line.to_string()));
                     }
                 }
-                Some(None) => errors.push(Error::Syntax {
+                Some(None) => load.push(Error::Syntax {
                     origin,
                     text: line.to_string(),
                 }),
@@ -259,14 +388,14 @@ impl Config {
                         }));
                     }
                     if !value.is_empty() {
-                        self.include(value, file, origin, depth, errors);
+                        self.include(value, file, origin, depth, load);
                     }
                 }
                 Some(Some((key, raw))) => {
                     if let Err(e) =
                         self.set_via(key, raw, unquote(raw), origin, included, Via::File { line })
                     {
-                        errors.push(e);
+                        load.push(e);
                     }
                 }
             }
@@ -279,9 +408,9 @@ impl Config {
         from: Option<&Path>,
         origin: Origin,
         depth: usize,
-        errors: &mut Vec<Error>,
+        load: &mut Load,
     ) {
-        let mut path = PathBuf::from(value);
+        let mut path = bytes::to_path(value);
         if path.is_relative() {
             // LXC opens relative includes against its cwd; we resolve them next to the including
             // file, which is what a relative include in a file means to its author.
@@ -290,57 +419,146 @@ impl Config {
             }
         }
         if depth + 1 > MAX_INCLUDE_DEPTH {
-            errors.push(Error::IncludeDepth {
+            load.push(Error::IncludeDepth {
                 origin,
                 path,
                 max: MAX_INCLUDE_DEPTH,
             });
             return;
         }
-        if value.ends_with('/') || path.is_dir() {
-            let rd = match fs::read_dir(&path) {
-                Ok(rd) => rd,
-                // Like LXC: a missing include directory is not an error.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
-                Err(source) => {
-                    errors.push(Error::Include {
-                        origin,
-                        path,
-                        source,
-                    });
-                    return;
-                }
-            };
-            let mut files: Vec<PathBuf> = rd
-                .filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.len() >= 6 && n.ends_with(".conf"))
-                })
-                .collect();
-            files.sort();
-            for f in files {
-                self.include_file(&f, origin.clone(), depth, errors);
+        let (file, meta) = match open_include(&path) {
+            Ok(f) => f,
+            // Like LXC: a missing include directory is not an error.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && value.ends_with('/') => return,
+            Err(source) => {
+                load.push(Error::Include {
+                    origin,
+                    path,
+                    source,
+                });
+                return;
             }
-        } else {
-            self.include_file(&path, origin, depth, errors);
+        };
+        let id = FileId::of(&meta);
+        if load.stack.contains(&id) {
+            load.push(Error::IncludeLoop { origin, path });
+            return;
         }
+        if !meta.is_dir() {
+            self.include_file(file, &meta, &path, origin, depth, load);
+            return;
+        }
+        drop(file);
+        let rd = match fs::read_dir(&path) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+            Err(source) => {
+                load.push(Error::Include {
+                    origin,
+                    path,
+                    source,
+                });
+                return;
+            }
+        };
+        // At most one more name than the load may still read: enough to report the limit
+        // without listing a directory of millions.
+        let room = MAX_LOAD_FILES.saturating_sub(load.files) + 1;
+        let mut files: Vec<PathBuf> = rd
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .map(|n| n.as_bytes())
+                    .is_some_and(|n| n.len() >= 6 && n.ends_with(b".conf"))
+            })
+            .take(room)
+            .collect();
+        files.sort();
+        load.stack.push(id);
+        for f in files {
+            match open_include(&f) {
+                Ok((file, meta)) if load.stack.contains(&FileId::of(&meta)) => {
+                    drop(file);
+                    load.push(Error::IncludeLoop {
+                        origin: origin.clone(),
+                        path: f,
+                    });
+                }
+                Ok((file, meta)) => self.include_file(file, &meta, &f, origin.clone(), depth, load),
+                Err(source) => load.push(Error::Include {
+                    origin: origin.clone(),
+                    path: f,
+                    source,
+                }),
+            }
+        }
+        load.stack.pop();
     }
 
-    fn include_file(&mut self, path: &Path, origin: Origin, depth: usize, errors: &mut Vec<Error>) {
-        match fs::read(path) {
-            Ok(bytes) => {
-                let text = String::from_utf8_lossy(&bytes);
-                self.apply_text(&text, Some(path), true, depth + 1, errors);
-            }
-            Err(source) => errors.push(Error::Include {
-                origin,
+    /// Read one included file, within the load's bounds, and apply it.
+    fn include_file(
+        &mut self,
+        file: fs::File,
+        meta: &fs::Metadata,
+        path: &Path,
+        origin: Origin,
+        depth: usize,
+        load: &mut Load,
+    ) {
+        let limit = |what, limit| Error::IncludeLimit {
+            origin: origin.clone(),
+            path: path.to_path_buf(),
+            what,
+            limit,
+        };
+        if !meta.is_file() {
+            load.push(Error::IncludeKind {
+                origin: origin.clone(),
                 path: path.to_path_buf(),
-                source,
-            }),
+                kind: kind_of(meta),
+            });
+            return;
         }
+        if load.files >= MAX_LOAD_FILES {
+            load.push(limit(
+                "the number of files read by one load",
+                MAX_LOAD_FILES as u64,
+            ));
+            return;
+        }
+        load.files += 1;
+        let left = MAX_LOAD_BYTES.saturating_sub(load.bytes);
+        let (max, what, cap) = if left < MAX_FILE_BYTES {
+            (left, "the bytes read by one load", MAX_LOAD_BYTES)
+        } else {
+            (MAX_FILE_BYTES, "the file's size in bytes", MAX_FILE_BYTES)
+        };
+        if meta.len() > max {
+            load.push(limit(what, cap));
+            return;
+        }
+        let data = match read_bounded(file, max) {
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                load.push(limit(what, cap));
+                return;
+            }
+            Err(source) => {
+                load.push(Error::Include {
+                    origin,
+                    path: path.to_path_buf(),
+                    source,
+                });
+                return;
+            }
+        };
+        load.bytes += data.len() as u64;
+        let text = bytes::decode(&data);
+        drop(data);
+        load.stack.push(FileId::of(meta));
+        self.apply_text(&text, Some(path), true, depth + 1, load);
+        load.stack.pop();
     }
 
     /// Resolve a key against the registry, with errors that name it and where it came from.
@@ -375,15 +593,9 @@ impl Config {
             }
             // Like LXC, the include line is recorded only when the file could be read (what a
             // failed include applied before its bad line stays, as in LXC).
-            let mut errors = Vec::new();
-            self.include(
-                value,
-                origin.file.as_deref(),
-                origin.clone(),
-                0,
-                &mut errors,
-            );
-            if let Some(e) = errors.into_iter().next() {
+            let mut load = Load::new(origin.file.as_deref().unwrap_or(Path::new("<api>")));
+            self.include(value, origin.file.as_deref(), origin.clone(), 0, &mut load);
+            if let Some(e) = load.errors.into_iter().next() {
                 return Err(e);
             }
             if !included {
@@ -679,7 +891,8 @@ impl Config {
     }
 
     /// The config as LXC would save it: the loaded lines (comments kept, includes as their
-    /// `lxc.include` line) followed by what was set since.
+    /// `lxc.include` line) followed by what was set since. Bytes that are not UTF-8 are still
+    /// escapes here (see [`bytes`]); [`Config::to_lxc_bytes`] is the file's content.
     pub fn to_lxc_string(&self) -> String {
         let mut out = String::new();
         for l in &self.lines {
@@ -697,12 +910,18 @@ impl Config {
         out
     }
 
+    /// The config as LXC would save it, as the bytes that were read or set (values that are
+    /// not UTF-8 included, see [`bytes`]).
+    pub fn to_lxc_bytes(&self) -> Vec<u8> {
+        bytes::encode(&self.to_lxc_string()).into_owned()
+    }
+
     /// Write the config to `path` (atomically: a temporary file renamed over it).
     pub fn save(&self, path: &Path) -> Result<()> {
         let dir = path.parent().unwrap_or(Path::new("."));
         fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
         let tmp = path.with_extension("lxcrs-tmp");
-        fs::write(&tmp, self.to_lxc_string()).map_err(|e| Error::io("write config", &tmp, e))?;
+        fs::write(&tmp, self.to_lxc_bytes()).map_err(|e| Error::io("write config", &tmp, e))?;
         fs::rename(&tmp, path).map_err(|e| Error::io("rename config", path, e))
     }
 }

@@ -15,6 +15,7 @@ use linkme::distributed_slice;
 
 use super::spec::{self, err};
 use super::sync::{Channel, ChildLink, Msg};
+use crate::config::bytes;
 use crate::error::Error;
 use crate::phase::{order, HookCtx, Phase, StartMode};
 use crate::registry::{self, EntryKind, PhaseHook, Registration, REGISTRY};
@@ -187,12 +188,12 @@ fn run(ctx: &mut HookCtx<'_>, chan: &Channel, plan: &ChildPlan) -> Result<Never,
 
     let env: Vec<CString> = spec::environment(ctx.config)
         .into_iter()
-        .filter_map(|e| CString::new(e).ok())
+        .filter_map(|e| bytes::to_cstring(&e).ok())
         .collect();
     let argv: Vec<CString> = plan
         .argv
         .iter()
-        .filter_map(|a| CString::new(a.as_str()).ok())
+        .filter_map(|a| bytes::to_cstring(a).ok())
         .collect();
     let Some(cmd) = plan.argv.first() else {
         return Err((
@@ -219,7 +220,7 @@ fn run(ctx: &mut HookCtx<'_>, chan: &Channel, plan: &ChildPlan) -> Result<Never,
                     ctx.config,
                     Phase::ChildFinal,
                     key,
-                    format!("exec {cmd}: {e}"),
+                    format!("exec {}: {e}", bytes::shown(cmd)),
                 ),
             ))
         }
@@ -242,13 +243,13 @@ fn settings(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
                 c,
                 Phase::ChildFinal,
                 "lxc.uts.name",
-                format!("sethostname {name:?}: {e}"),
+                format!("sethostname {}: {e}", bytes::quote(&name)),
             )
         })?;
     }
     for (name, value) in crate::keys::typed::sysctls(c) {
         let path = format!("/proc/sys/{}", name.replace('.', "/"));
-        std::fs::write(&path, &value).map_err(|x| {
+        std::fs::write(&path, bytes::encode(&value)).map_err(|x| {
             err(
                 c,
                 Phase::ChildFinal,
@@ -259,7 +260,7 @@ fn settings(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
     }
     for (name, value) in crate::keys::typed::procs(c) {
         let path = format!("/proc/self/{name}");
-        std::fs::write(&path, &value).map_err(|x| {
+        std::fs::write(&path, bytes::encode(&value)).map_err(|x| {
             err(
                 c,
                 Phase::ChildFinal,
@@ -279,12 +280,12 @@ fn settings(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
         })?;
     }
     if let Some(cwd) = crate::keys::typed::string(c, "lxc.init.cwd") {
-        sys::chdir(std::path::Path::new(&cwd)).map_err(|e| {
+        sys::chdir(&bytes::to_path(&cwd)).map_err(|e| {
             err(
                 c,
                 Phase::ChildFinal,
                 "lxc.init.cwd",
-                format!("chdir {cwd}: {e}"),
+                format!("chdir {}: {e}", bytes::shown(&cwd)),
             )
         })?;
     }

@@ -168,7 +168,7 @@ pub fn namespaces(
 /// A share target is a path, a pid, or the name of a running container in the same lxcpath.
 fn resolve_share(value: &str, ns: Ns, lxcpath: &std::path::Path) -> Result<PathBuf, String> {
     if value.starts_with('/') {
-        return Ok(PathBuf::from(value));
+        return Ok(crate::config::bytes::to_path(value));
     }
     if let Ok(pid) = value.parse::<u32>() {
         return Ok(PathBuf::from(format!("/proc/{pid}/ns/{}", ns.proc_name)));
@@ -255,9 +255,10 @@ pub fn environment(config: &Config) -> Vec<String> {
     let mut env = vec!["container=lxc".to_string()];
     for (name, value) in typed::environment(config) {
         let entry = if config.all("lxc.environment").any(|v| v == name) {
-            match std::env::var(&name) {
-                Ok(val) => format!("{name}={val}"),
-                Err(_) => continue,
+            // The caller's value as its bytes (see `config::bytes`).
+            match std::env::var_os(crate::config::bytes::to_os(&name)) {
+                Some(val) => format!("{name}={}", crate::config::bytes::from_os(&val)),
+                None => continue,
             }
         } else {
             format!("{name}={value}")

@@ -167,7 +167,9 @@ pub fn create(lxcpath: &Path, name: &str, opts: &CreateOptions) -> Result<()> {
     let (base_text, base) = match &opts.config_file {
         Some(f) => {
             let cfg = Config::load(f)?;
-            let text = fs::read_to_string(f).map_err(|e| Error::io("read config", f, e))?;
+            // The file's bytes, kept as they are (see `config::bytes`).
+            let text = fs::read(f).map_err(|e| Error::io("read config", f, e))?;
+            let text = crate::config::bytes::decode(&text);
             (text, cfg)
         }
         None => (String::new(), Config::new()),
@@ -221,13 +223,16 @@ pub fn create(lxcpath: &Path, name: &str, opts: &CreateOptions) -> Result<()> {
         .filter(|v| !v.is_empty())
     {
         Some(v) => {
-            let p = PathBuf::from(v.strip_prefix("dir:").unwrap_or(&v));
+            let p = crate::config::bytes::to_path(v.strip_prefix("dir:").unwrap_or(&v));
             if !p.is_absolute() {
                 return Err(error(
                     "create",
                     &dir,
                     io::ErrorKind::InvalidInput,
-                    format!("lxc.rootfs.path {v:?}: only an absolute dir: path is supported"),
+                    format!(
+                        "lxc.rootfs.path {}: only an absolute dir: path is supported",
+                        crate::config::bytes::quote(&v)
+                    ),
                 ));
             }
             if fs::symlink_metadata(&p).is_err() {
@@ -347,7 +352,10 @@ pub fn create(lxcpath: &Path, name: &str, opts: &CreateOptions) -> Result<()> {
             text.push_str(l);
         }
         if given_rootfs.is_none() {
-            text.push_str(&format!("lxc.rootfs.path = dir:{}\n", rootfs.display()));
+            text.push_str(&format!(
+                "lxc.rootfs.path = dir:{}\n",
+                crate::config::bytes::from_os(rootfs.as_os_str())
+            ));
         }
         text.push_str(&busybox::config_section(&rootfs, name));
 

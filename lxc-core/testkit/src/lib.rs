@@ -41,6 +41,10 @@ fn esc(s: &str) -> String {
 }
 
 fn unesc(s: &str) -> String {
+    String::from_utf8_lossy(&unesc_bytes(s)).into_owned()
+}
+
+fn unesc_bytes(s: &str) -> Vec<u8> {
     let b = s.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -54,7 +58,7 @@ fn unesc(s: &str) -> String {
             i += 1;
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -182,6 +186,15 @@ impl Oracle {
     /// `get_config_item`: the printed value, `None` when LXC refuses.
     pub fn get(&mut self, key: &str) -> Option<String> {
         self.value(&["get", key])
+    }
+
+    /// `get_config_item` as the bytes LXC prints (values need not be UTF-8).
+    pub fn get_bytes(&mut self, key: &str) -> Option<Vec<u8>> {
+        let a = self.cmd(&["get", key]);
+        if a == "err" {
+            return None;
+        }
+        Some(unesc_bytes(a.strip_prefix("val ").expect("val answer")))
     }
 
     /// `get_keys(prefix)`: the keys, one a line, `None` when LXC refuses.
