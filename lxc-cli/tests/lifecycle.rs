@@ -147,25 +147,24 @@ fn execute_returns_the_command_status() {
 }
 
 #[test]
-fn execute_without_any_config_uses_the_host_filesystem() {
+fn execute_without_any_config_is_refused() {
     require_root!();
-    // Nothing is created: no container directory, no config.
+    // Nothing defined and no -f: lxc-execute refuses ("may crash the host"); so must we,
+    // rather than run the command as root on the host's own filesystem.
     let t = TestContainer::new("execnc");
-    let o = t.lxc(&["execute", "--", "/bin/true"]);
-    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
-    let o = t.lxc(&["execute", "--", "sh", "-c", "exit 7"]);
-    assert_eq!(o.status.code(), Some(7), "{}", show(&o));
-    // The host's files, but its own pid namespace: the command's shell is not pid 1 (the
-    // small init is) and sees only the container's processes.
-    let o = t.lxc(&[
-        "execute",
-        "--",
-        "sh",
-        "-c",
-        "test -e /etc/os-release && echo $$",
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
-    assert_eq!(stdout(&o).trim(), "2", "{}", show(&o));
+    let marker = t.lxcpath.join("ran");
+    let script = format!("touch {}", marker.display());
+    let o = t.lxc(&["execute", "--", "sh", "-c", &script]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert!(
+        stderr(&o).contains("no configuration file may crash the host"),
+        "{}",
+        show(&o)
+    );
+    // `-s` alone is no config either (lxc-execute applies it after the same check).
+    let o = t.lxc(&["execute", "-s", "lxc.uts.name=x", "--", "sh", "-c", &script]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert!(!marker.exists(), "the command ran");
     assert!(
         !t.lxcpath.join(&t.name).exists(),
         "execute created {}",

@@ -89,6 +89,13 @@ pub enum Error {
     #[error("container {name} is not defined in {lxcpath}")]
     NotDefined { name: String, lxcpath: PathBuf },
 
+    /// `execute` of a container with no config at all (LXC's lxc-execute refuses it too).
+    #[error(
+        "container {name} is not defined in {lxcpath} and no config file was given: executing \
+         a container with no configuration file may crash the host (define it, or pass -f FILE)"
+    )]
+    NoConfig { name: String, lxcpath: PathBuf },
+
     #[error("{name}: {message}")]
     Start { name: String, message: String },
 

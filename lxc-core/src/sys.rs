@@ -322,6 +322,25 @@ pub fn close_from(first: u32) -> io::Result<()> {
     cvt(unsafe { libc::close_range(first, u32::MAX, 0) }).map(drop)
 }
 
+/// Close the fds `first..=last` (a freshly forked process closing what it inherited).
+pub fn close_range(first: u32, last: u32) -> io::Result<()> {
+    // SAFETY: only called where this process owns every fd in the range and nothing uses them.
+    cvt(unsafe { libc::close_range(first, last, 0) }).map(drop)
+}
+
+/// Whether `fd` has close-on-exec; None when it is not open.
+pub fn is_cloexec(fd: RawFd) -> Option<bool> {
+    // SAFETY: F_GETFD only reads the fd's flags.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    (flags >= 0).then_some(flags & libc::FD_CLOEXEC != 0)
+}
+
+/// Close an fd this process inherited and nothing in it owns.
+pub fn close_raw(fd: RawFd) {
+    // SAFETY: the caller checked the fd is an inherited one no Rust owner holds.
+    unsafe { libc::close(fd) };
+}
+
 /// In a freshly forked helper: keep only `keep` (moved to fd 3) and /dev/null on 0-2.
 pub fn keep_only(keep: OwnedFd) -> io::Result<OwnedFd> {
     let raw = keep.as_raw_fd();

@@ -255,6 +255,7 @@ fn start_helper() {
         mode: lxc_core::StartMode::Start,
         argv: vec![],
         inherit_stdio: false,
+        close_all_fds: false,
     }) {
         eprintln!("start {name}: {e}");
         std::process::exit(1);

@@ -29,6 +29,9 @@ pub struct StartOptions {
     pub argv: Vec<String>,
     /// Give init this process's stdio instead of a console pty (foreground starts, execute).
     pub inherit_stdio: bool,
+    /// `lxc-start -C` (LXC's `want_close_all_fds`): a foreground start closes the fds this
+    /// process inherited. A daemonised start always closes every fd of the caller's.
+    pub close_all_fds: bool,
 }
 
 /// A container whose init is running, handed from the start sequence to the monitor loop.
