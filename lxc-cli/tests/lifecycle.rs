@@ -733,3 +733,38 @@ fn the_command_socket_refuses_other_users() {
     t.ok(&["stop", "-k"]);
     t.assert_nothing_left();
 }
+
+#[test]
+fn stop_kills_when_the_halt_signal_cannot_be_sent() {
+    require_root!();
+    let t = TestContainer::busybox("badhalt");
+    t.append_config("lxc.signal.halt = 99999\n");
+    t.ok(&["start"]);
+    let pid = t.init_pid();
+    // lxc-stop falls back to a kill when the shutdown cannot be asked for; so does stop.
+    let o = t.lxc(&["stop", "-t", "3"]);
+    assert!(o.status.success(), "{}", show(&o));
+    assert!(stderr(&o).contains("warning"), "{}", show(&o));
+    assert_eq!(t.state(), "STOPPED");
+    assert!(
+        fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default() == "",
+        "init {pid} still runs"
+    );
+    t.assert_nothing_left();
+
+    // With --nokill the failure is reported and the container left running.
+    t.ok(&["start"]);
+    let o = t.lxc(&["stop", "-t", "3", "--nokill"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert!(stderr(&o).contains("lxc.signal.halt"), "{}", show(&o));
+    assert_eq!(t.state(), "RUNNING");
+    t.ok(&["stop", "-k"]);
+    t.assert_nothing_left();
+
+    // A stop signal that cannot be sent: the monitor kills with SIGKILL instead.
+    t.append_config("lxc.signal.stop = 99999\n");
+    t.ok(&["start"]);
+    t.ok(&["stop", "-k"]);
+    assert_eq!(t.state(), "STOPPED");
+    t.assert_nothing_left();
+}

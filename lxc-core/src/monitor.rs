@@ -94,6 +94,22 @@ fn init_catches(pid: i32, sig: i32) -> bool {
     }
 }
 
+/// Whether the kernel takes `sig` as a signal number (1..=SIGRTMAX).
+fn valid_signal(sig: i32) -> bool {
+    (1..=libc::SIGRTMAX()).contains(&sig)
+}
+
+/// The error answer for a configured signal the kernel would refuse, sent at once rather than
+/// held for an init that could never catch it.
+fn invalid_signal(sig: i32, key: &str) -> Option<Response> {
+    (!valid_signal(sig)).then(|| {
+        Response::error(format!(
+            "{key} = {sig}: not a signal (expected 1..={})",
+            libc::SIGRTMAX()
+        ))
+    })
+}
+
 /// Run a container in this process as its monitor, until init exits. `status` (daemon mode)
 /// gets "OK" once init runs, or the error.
 pub fn run(
@@ -362,11 +378,21 @@ impl Monitor<'_> {
                 Err(e) => Response::error(format!("pidfd_open({}): {e}", self.pid)),
             },
             Request::Stop { kill } => {
-                let sig = if kill {
+                let mut sig = if kill {
                     libc::SIGKILL
                 } else {
                     spec::configured_signal(self.t.config, "stop")
                 };
+                if !valid_signal(sig) {
+                    // A stop must stop: like lxc-stop's fallback, kill instead.
+                    tracing::warn!(
+                        container = self.t.name,
+                        sig,
+                        "lxc.signal.stop is not a signal this kernel can send: killing with \
+                         SIGKILL instead"
+                    );
+                    sig = libc::SIGKILL;
+                }
                 if self.state == State::Frozen {
                     // Frozen tasks do not act on signals, not even SIGKILL, until thawed.
                     let _ = self.ext_call(peer_uid, "cgroup.thaw");
@@ -397,13 +423,21 @@ impl Monitor<'_> {
                 Err(m) => Response::error(m),
             },
             Request::Reboot => {
-                self.rebooting = true;
                 let sig = spec::configured_signal(self.t.config, "reboot");
-                self.signal(sig)
+                match invalid_signal(sig, "lxc.signal.reboot") {
+                    Some(r) => r,
+                    None => {
+                        self.rebooting = true;
+                        self.signal(sig)
+                    }
+                }
             }
             Request::Shutdown => {
                 let sig = spec::configured_signal(self.t.config, "halt");
-                self.signal(sig)
+                match invalid_signal(sig, "lxc.signal.halt") {
+                    Some(r) => r,
+                    None => self.signal(sig),
+                }
             }
             Request::GetConfigItem { key } => match self.t.config.get(&key) {
                 Ok(v) => Response::ConfigItem(v),
