@@ -738,3 +738,36 @@ fn start_f_with_close_all_fds_closes_what_it_inherited() {
         t.assert_nothing_left();
     }
 }
+
+#[test]
+fn a_monitor_killed_while_frozen_leaves_nothing() {
+    require_root!();
+    let t = TestContainer::busybox("frozenkill");
+    t.ok(&["start"]);
+    let Some(freezer) = freezer_dir(&t) else {
+        eprintln!("skipped: no v1 freezer hierarchy on this host");
+        t.ok(&["stop", "-k"]);
+        return;
+    };
+    let init = t.init_pid();
+    let pids = procs(&freezer);
+    let monitor = monitor_pid(&t);
+    t.ok(&["freeze"]);
+    assert_eq!(t.state(), "FROZEN");
+    // The test started this container, so its monitor is ours to kill.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(monitor),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert!(
+        eventually(Duration::from_secs(10), || pids
+            .iter()
+            .all(|&p| proc_state(p).is_none_or(|s| s == 'Z'))),
+        "the container's processes ({pids:?}, init {init}) outlived their killed monitor \
+         frozen: {:?}",
+        pids.iter().map(|&p| (p, proc_state(p))).collect::<Vec<_>>()
+    );
+    assert_eq!(t.state(), "STOPPED");
+    t.assert_nothing_left();
+}

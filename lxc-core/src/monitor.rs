@@ -241,8 +241,14 @@ impl Monitor<'_> {
                 };
                 let n = sys::read(keep.as_fd(), &mut buf).unwrap_or(0);
                 if n == 0 {
-                    // The monitor died: its init got SIGKILL through the parent-death signal;
-                    // give the kernel a moment to empty the cgroups, then remove them.
+                    // The monitor died: its init got SIGKILL through the parent-death signal.
+                    // A frozen container acts on no signal, and its cgroups could never be
+                    // removed: thaw it first (whether the monitor froze it after this copy was
+                    // made is not known here; thawing a running one changes nothing). Then
+                    // give the kernel a moment to empty the cgroups, and remove them.
+                    if let Err(e) = self.ext_call(0, "cgroup.thaw") {
+                        tracing::debug!(error = %e, "cleanup: no thaw");
+                    }
                     std::thread::sleep(std::time::Duration::from_millis(100));
                     self.undo.unwind();
                 }
