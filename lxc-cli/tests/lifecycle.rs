@@ -768,3 +768,56 @@ fn stop_kills_when_the_halt_signal_cannot_be_sent() {
     assert_eq!(t.state(), "STOPPED");
     t.assert_nothing_left();
 }
+
+/// Append `line` to the container's config; its `file:line` as start errors name it.
+fn append_line(t: &TestContainer, line: &str) -> String {
+    t.append_config(&format!("{line}\n"));
+    let n = fs::read_to_string(t.config_file()).unwrap().lines().count();
+    format!("{}:{n}", t.config_file().display())
+}
+
+#[test]
+fn start_errors_name_the_key_and_its_line() {
+    require_root!();
+    let t = TestContainer::busybox("errline");
+    let base = fs::read_to_string(t.config_file()).unwrap();
+
+    // A resource limit the kernel refuses (soft above hard).
+    let at = append_line(&t, "lxc.prlimit.nofile = 64:32");
+    let o = t.lxc(&["start"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let want = format!("lxc.prlimit.nofile ({at})");
+    assert!(stderr(&o).contains(&want), "want {want:?} in {}", show(&o));
+    t.assert_nothing_left();
+
+    // More ttys than the monitor may open fds for.
+    fs::write(t.config_file(), &base).unwrap();
+    let at = append_line(&t, "lxc.tty.max = 200");
+    let o = Command::new("sh")
+        .args([
+            "-c",
+            &format!(
+                "ulimit -n 64 && exec {} start -n {} -P {}",
+                common::BIN,
+                t.name,
+                t.lxcpath_str()
+            ),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let want = format!("lxc.tty.max ({at})");
+    assert!(stderr(&o).contains(&want), "want {want:?} in {}", show(&o));
+    t.assert_nothing_left();
+
+    // A hook that fails: its own line, not just the key.
+    fs::write(t.config_file(), &base).unwrap();
+    append_line(&t, "lxc.hook.pre-start = /bin/true");
+    let at = append_line(&t, "lxc.hook.pre-start = /bin/false");
+    let o = t.lxc(&["start"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let want = format!("lxc.hook.pre-start ({at})");
+    assert!(stderr(&o).contains(&want), "want {want:?} in {}", show(&o));
+    assert_eq!(t.state(), "STOPPED");
+    t.assert_nothing_left();
+}

@@ -556,7 +556,10 @@ fn start(
     let no_new_privs = c
         .get_running_config_item("lxc.no_new_privs")
         .is_ok_and(|v| v.trim() == "1");
-    let prlimits = spec::prlimits(c.config())?;
+    let prlimits = spec::prlimits(c.config())?
+        .into_iter()
+        .map(|l| (l.resource, l.soft, l.hard))
+        .collect();
     let proc_writes = c
         .config()
         .with_prefix("lxc.proc.")

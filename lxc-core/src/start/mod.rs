@@ -281,10 +281,16 @@ fn allocate_terminals(
         StartMode::Execute => 0,
         StartMode::Start => crate::keys::typed::number(t.config, "lxc.tty.max") as usize,
     };
-    for _ in 0..tty_max {
-        terms
-            .ttys
-            .push(sys::openpty().map_err(|e| sys_err(t, "allocate tty", e))?);
+    for i in 0..tty_max {
+        let pty = sys::openpty().map_err(|e| {
+            spec::err(
+                t.config,
+                Phase::PreClone,
+                "lxc.tty.max",
+                format!("allocate tty {} of {tty_max}: {e}", i + 1),
+            )
+        })?;
+        terms.ttys.push(pty);
     }
     let mut peer = None;
     if !opts.inherit_stdio {
