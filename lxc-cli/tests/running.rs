@@ -771,3 +771,34 @@ fn a_monitor_killed_while_frozen_leaves_nothing() {
     assert_eq!(t.state(), "STOPPED");
     t.assert_nothing_left();
 }
+
+#[test]
+fn a_reboot_whose_new_start_fails_says_why() {
+    require_root!();
+    let t = TestContainer::busybox("rebootfail");
+    // A pre-start hook that lets the first start through and fails every later one.
+    let hook = t.lxcpath.join("once.sh");
+    let mark = t.lxcpath.join("once");
+    fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\n[ -e {0} ] && exit 3\ntouch {0}\n",
+            mark.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    t.append_config(&format!("lxc.hook.pre-start = {}\n", hook.display()));
+    t.ok(&["start"]);
+    let o = t.lxc(&["reboot", "-t", "30"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("lxc.hook.pre-start") && err.contains("exit status: 3"),
+        "the reboot's failure does not say why: {}",
+        show(&o)
+    );
+    assert!(!err.contains("within 30 s"), "{}", show(&o));
+    assert_eq!(t.state(), "STOPPED");
+    t.assert_nothing_left();
+}

@@ -204,6 +204,12 @@ pub fn run(
                 Ok(()) => continue,
                 Err(e) => {
                     tracing::error!(container = m.t.name, error = %e, "reboot failed");
+                    // The cause goes to whoever waits on the reboot, not only to the log.
+                    let failed = Event::Failed {
+                        message: e.to_string(),
+                    };
+                    m.waiters.retain_mut(|(c, _)| c.send_event(&failed).is_ok());
+                    m.server = None;
                     m.set_state(State::Stopped);
                     return Err(e);
                 }
