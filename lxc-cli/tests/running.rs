@@ -802,3 +802,24 @@ fn a_reboot_whose_new_start_fails_says_why() {
     assert_eq!(t.state(), "STOPPED");
     t.assert_nothing_left();
 }
+
+#[test]
+fn attach_to_a_missing_directory_warns_and_runs_in_root() {
+    require_root!();
+    let t = TestContainer::busybox("attachcwd");
+    t.ok(&["start"]);
+    let o = t.lxc(&["attach", "--cwd", "/lxcrs-t-nonexistent", "--", "pwd"]);
+    assert!(o.status.success(), "{}", show(&o));
+    assert_eq!(stdout(&o), "/\n");
+    assert!(
+        stderr(&o).contains("warning: cannot enter /lxcrs-t-nonexistent in the container"),
+        "{}",
+        show(&o)
+    );
+    // No warning when the directory is there.
+    let o = t.lxc(&["attach", "--cwd", "/etc", "--", "pwd"]);
+    assert_eq!(stdout(&o), "/etc\n", "{}", show(&o));
+    assert_eq!(stderr(&o), "", "{}", show(&o));
+    t.ok(&["stop", "-k"]);
+    t.assert_nothing_left();
+}
