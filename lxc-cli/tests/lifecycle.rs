@@ -328,6 +328,41 @@ fn killing_the_monitor_kills_the_container() {
 }
 
 #[test]
+fn killing_the_monitor_kills_an_init_that_changed_its_uid() {
+    require_root!();
+    // A uid change clears the parent-death signal: the watchdog must kill init itself.
+    let t = TestContainer::busybox("monkilluid");
+    t.append_config("lxc.init.uid = 1000\nlxc.init.gid = 1000\n");
+    t.ok(&["start", "--", "/bin/sleep", "1000"]);
+    let pid = t.init_pid();
+    assert_eq!(
+        status_field(pid, "Uid:").split_whitespace().next(),
+        Some("1000")
+    );
+    let monitor: i32 = status_field(pid, "PPid:").parse().unwrap();
+    let cmdline = fs::read(format!("/proc/{monitor}/cmdline")).unwrap();
+    assert!(
+        String::from_utf8_lossy(&cmdline).contains(&t.name),
+        "pid {monitor} (init's parent) is not this container's monitor"
+    );
+    // SAFETY: kill(2) on the monitor this test started (checked above by its command line).
+    assert_eq!(unsafe { libc::kill(monitor, libc::SIGKILL) }, 0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline && std::path::Path::new(&format!("/proc/{pid}/exe")).exists() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let alive = fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    if !alive.is_empty() {
+        // Leave nothing behind even when failing: this test started it.
+        // SAFETY: kill(2) on the container's init this test started.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        panic!("init {pid} ({alive:?}) outlived its killed monitor");
+    }
+    assert_eq!(t.state(), "STOPPED");
+    t.assert_nothing_left();
+}
+
+#[test]
 fn twenty_containers_start_in_parallel() {
     require_root!();
     const N: usize = 20;

@@ -37,27 +37,21 @@ impl Drop for KeptFd {
     }
 }
 
+/// The fds registered now.
+pub(crate) fn registered() -> Vec<RawFd> {
+    KEPT.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
 fn kept_and(extra: &[RawFd]) -> Vec<RawFd> {
     let mut keep: Vec<RawFd> = KEPT.lock().unwrap_or_else(|p| p.into_inner()).clone();
     keep.extend_from_slice(extra);
-    keep.retain(|&f| f > 2);
-    keep.sort_unstable();
-    keep.dedup();
     keep
 }
 
 /// Close every fd above 2 except `extra` and the registered ones (LXC's close-all). Only for a
 /// freshly forked process that owns all its fds: nothing else may still use the closed ones.
 pub(crate) fn close_all_but(extra: &[RawFd]) -> io::Result<()> {
-    let mut from: u32 = 3;
-    for fd in kept_and(extra) {
-        let fd = fd as u32;
-        if fd > from {
-            sys::close_range(from, fd - 1)?;
-        }
-        from = fd + 1;
-    }
-    sys::close_range(from, u32::MAX)
+    sys::close_all_except(&kept_and(extra))
 }
 
 /// Close the fds above 2 that this process inherited through exec: those without

@@ -235,28 +235,25 @@ impl Monitor<'_> {
             }
             Ok(None) => {
                 drop(wr);
-                // Keep only the pipe: the listening socket and the pidfd must not stay open
-                // here, or clients and init would see a monitor that is not there.
+                use std::os::fd::AsRawFd;
                 let mut buf = [0u8; 1];
                 let _ = sys::prctl(libc::PR_SET_NAME, c"lxc-rs cleanup".as_ptr() as u64);
-                // Also off the caller's stdio: a pipe reading our output must see its end
-                // when the monitor exits, not when this helper does.
-                let keep = match sys::keep_only(rd) {
-                    Ok(fd) => fd,
-                    Err(_) => sys::exit_now(1),
-                };
-                let n = sys::read(keep.as_fd(), &mut buf).unwrap_or(0);
+                // Our own pidfd of init (the monitor's copy is closed below): the monitor is
+                // alive, so the pid is still its child's.
+                let init = sys::pidfd_open(self.pid).ok();
+                // Keep only the pipe, our pidfd and the log: the listening socket must not
+                // stay open here, or clients would see a monitor that is not there; and off
+                // the caller's stdio, so that a pipe reading our output sees its end when the
+                // monitor exits, not when this helper does.
+                let mut keep = vec![rd.as_raw_fd()];
+                keep.extend(init.as_ref().map(|p| p.as_raw_fd()));
+                keep.extend(crate::fds::registered());
+                if sys::keep_only(&keep).is_err() {
+                    sys::exit_now(1);
+                }
+                let n = sys::read(rd.as_fd(), &mut buf).unwrap_or(0);
                 if n == 0 {
-                    // The monitor died: its init got SIGKILL through the parent-death signal.
-                    // A frozen container acts on no signal, and its cgroups could never be
-                    // removed: thaw it first (whether the monitor froze it after this copy was
-                    // made is not known here; thawing a running one changes nothing). Then
-                    // give the kernel a moment to empty the cgroups, and remove them.
-                    if let Err(e) = self.ext_call(0, "cgroup.thaw") {
-                        tracing::debug!(error = %e, "cleanup: no thaw");
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(100));
-                    self.undo.unwind();
+                    self.clean_up_after_death(init.as_ref());
                 }
                 sys::exit_now(0)
             }
@@ -265,6 +262,25 @@ impl Monitor<'_> {
                 None
             }
         }
+    }
+
+    /// The watchdog's work once the monitor died. A frozen container acts on no signal, not
+    /// even the parent-death SIGKILL its init got, and its cgroups could never be removed:
+    /// thaw it first (whether the monitor froze it after this copy was made is not known here;
+    /// thawing a running one changes nothing). Then kill init (its parent-death signal is gone
+    /// if it changed its uid), wait for it, and remove what the start made.
+    fn clean_up_after_death(&mut self, init: Option<&OwnedFd>) {
+        if let Err(e) = self.ext_call(0, "cgroup.thaw") {
+            tracing::debug!(error = %e, "cleanup: no thaw");
+        }
+        if let Some(p) = init {
+            let _ = sys::pidfd_send_signal(p.as_fd(), libc::SIGKILL);
+            // Readable once init is dead; its pid namespace dies with it.
+            let _ = sys::poll_readable(&[p.as_fd()], 10_000);
+        }
+        // Give the kernel a moment to empty the cgroups (their removal retries a while too).
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        self.undo.unwind();
     }
 
     fn set_state(&mut self, s: State) {
