@@ -164,6 +164,20 @@ fn execute_without_any_config_is_refused() {
     // `-s` alone is no config either (lxc-execute applies it after the same check).
     let o = t.lxc(&["execute", "-s", "lxc.uts.name=x", "--", "sh", "-c", &script]);
     assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    // Nor does `-s` make an undefined container startable (lxc-start: "No container config
+    // specified").
+    let o = t.lxc(&[
+        "start",
+        "-F",
+        "-s",
+        "lxc.uts.name=x",
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert!(stderr(&o).contains("is not defined"), "{}", show(&o));
     assert!(!marker.exists(), "the command ran");
     assert!(
         !t.lxcpath.join(&t.name).exists(),

@@ -56,6 +56,15 @@ fn exit_code(exit: lxc::Exit) -> ExitCode {
 
 pub fn start(a: &StartArgs, g: &Global) -> Result<ExitCode, CliError> {
     let c = super::with_config(g)?;
+    // lxc-start refuses a container with no config before it applies `-s` ("No container
+    // config specified"): `-s` alone would start it on the host's filesystem.
+    if !c.is_defined() {
+        return Err(lxc::Error::NotDefined {
+            name: c.name().to_string(),
+            lxcpath: c.config_path().to_path_buf(),
+        }
+        .into());
+    }
     crate::logging::apply_container(&c)?;
     let opts = lxc::StartOptions {
         mode: lxc::StartMode::Start,
