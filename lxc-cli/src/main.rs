@@ -152,7 +152,7 @@ pub enum Command {
     /// Run a command in an application container and exit with its status (like lxc-execute)
     #[command(
         after_help = "Examples:\n  lxc-rs execute -n web -- /bin/sh -c 'exit 7'\n  \
-                      lxc-rs execute -n scratch -- hostname   (no config: the host's filesystem)"
+                      lxc-rs execute -n scratch -f app.conf -- hostname   (config from a file only)"
     )]
     Execute(cmd::start::ExecuteArgs),
 

@@ -147,25 +147,38 @@ fn execute_returns_the_command_status() {
 }
 
 #[test]
-fn execute_without_any_config_uses_the_host_filesystem() {
+fn execute_without_any_config_is_refused() {
     require_root!();
-    // Nothing is created: no container directory, no config.
+    // Nothing defined and no -f: lxc-execute refuses ("may crash the host"); so must we,
+    // rather than run the command as root on the host's own filesystem.
     let t = TestContainer::new("execnc");
-    let o = t.lxc(&["execute", "--", "/bin/true"]);
-    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
-    let o = t.lxc(&["execute", "--", "sh", "-c", "exit 7"]);
-    assert_eq!(o.status.code(), Some(7), "{}", show(&o));
-    // The host's files, but its own pid namespace: the command's shell is not pid 1 (the
-    // small init is) and sees only the container's processes.
+    let marker = t.lxcpath.join("ran");
+    let script = format!("touch {}", marker.display());
+    let o = t.lxc(&["execute", "--", "sh", "-c", &script]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert!(
+        stderr(&o).contains("no configuration file may crash the host"),
+        "{}",
+        show(&o)
+    );
+    // `-s` alone is no config either (lxc-execute applies it after the same check).
+    let o = t.lxc(&["execute", "-s", "lxc.uts.name=x", "--", "sh", "-c", &script]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    // Nor does `-s` make an undefined container startable (lxc-start: "No container config
+    // specified").
     let o = t.lxc(&[
-        "execute",
+        "start",
+        "-F",
+        "-s",
+        "lxc.uts.name=x",
         "--",
         "sh",
         "-c",
-        "test -e /etc/os-release && echo $$",
+        &script,
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
-    assert_eq!(stdout(&o).trim(), "2", "{}", show(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert!(stderr(&o).contains("is not defined"), "{}", show(&o));
+    assert!(!marker.exists(), "the command ran");
     assert!(
         !t.lxcpath.join(&t.name).exists(),
         "execute created {}",
@@ -323,6 +336,41 @@ fn killing_the_monitor_kills_the_container() {
         && (std::path::Path::new(&format!("/proc/{pid}/exe")).exists() || !t.leftovers().is_empty())
     {
         std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(t.state(), "STOPPED");
+    t.assert_nothing_left();
+}
+
+#[test]
+fn killing_the_monitor_kills_an_init_that_changed_its_uid() {
+    require_root!();
+    // A uid change clears the parent-death signal: the watchdog must kill init itself.
+    let t = TestContainer::busybox("monkilluid");
+    t.append_config("lxc.init.uid = 1000\nlxc.init.gid = 1000\n");
+    t.ok(&["start", "--", "/bin/sleep", "1000"]);
+    let pid = t.init_pid();
+    assert_eq!(
+        status_field(pid, "Uid:").split_whitespace().next(),
+        Some("1000")
+    );
+    let monitor: i32 = status_field(pid, "PPid:").parse().unwrap();
+    let cmdline = fs::read(format!("/proc/{monitor}/cmdline")).unwrap();
+    assert!(
+        String::from_utf8_lossy(&cmdline).contains(&t.name),
+        "pid {monitor} (init's parent) is not this container's monitor"
+    );
+    // SAFETY: kill(2) on the monitor this test started (checked above by its command line).
+    assert_eq!(unsafe { libc::kill(monitor, libc::SIGKILL) }, 0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline && std::path::Path::new(&format!("/proc/{pid}/exe")).exists() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let alive = fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    if !alive.is_empty() {
+        // Leave nothing behind even when failing: this test started it.
+        // SAFETY: kill(2) on the container's init this test started.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        panic!("init {pid} ({alive:?}) outlived its killed monitor");
     }
     assert_eq!(t.state(), "STOPPED");
     t.assert_nothing_left();
@@ -732,5 +780,84 @@ fn the_command_socket_refuses_other_users() {
     // Root still gets its answer, and the container is unharmed.
     assert_eq!(t.state(), "RUNNING");
     t.ok(&["stop", "-k"]);
+    t.assert_nothing_left();
+}
+
+#[test]
+fn a_signal_the_kernel_does_not_have_never_reaches_a_running_container() {
+    require_root!();
+    // lxc-stop falls back to a kill when the halt signal cannot be sent; lxc-rs refuses such
+    // a config at start (the monitor still kills for a stop signal it cannot send, and answers
+    // a shutdown it cannot send with an error naming the key, for the CLI to kill).
+    let t = TestContainer::busybox("badhalt");
+    let base = fs::read_to_string(t.config_file()).unwrap();
+    for key in ["lxc.signal.halt", "lxc.signal.stop", "lxc.signal.reboot"] {
+        fs::write(t.config_file(), &base).unwrap();
+        let at = append_line(&t, &format!("{key} = 99999"));
+        let o = t.lxc(&["start"]);
+        assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+        assert!(stderr(&o).contains(&at), "want {at} in {}", show(&o));
+        assert!(stderr(&o).contains(key), "{}", show(&o));
+        assert_eq!(t.state(), "STOPPED");
+        t.assert_nothing_left();
+    }
+}
+
+/// Append `line` to the container's config; its `file:line` as start errors name it.
+fn append_line(t: &TestContainer, line: &str) -> String {
+    t.append_config(&format!("{line}\n"));
+    let n = fs::read_to_string(t.config_file()).unwrap().lines().count();
+    format!("{}:{n}", t.config_file().display())
+}
+
+#[test]
+fn start_errors_name_the_key_and_its_line() {
+    require_root!();
+    let t = TestContainer::busybox("errline");
+    let base = fs::read_to_string(t.config_file()).unwrap();
+
+    // A resource limit the kernel refuses at start (above fs.nr_open: a host limit, which
+    // `config check` reports and start leaves to the kernel).
+    let nr_open: u64 = fs::read_to_string("/proc/sys/fs/nr_open")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let at = append_line(&t, &format!("lxc.prlimit.nofile = {}", nr_open + 1));
+    let o = t.lxc(&["start"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let want = format!("lxc.prlimit.nofile ({at})");
+    assert!(stderr(&o).contains(&want), "want {want:?} in {}", show(&o));
+    t.assert_nothing_left();
+
+    // More ttys than the monitor may open fds for.
+    fs::write(t.config_file(), &base).unwrap();
+    let at = append_line(&t, "lxc.tty.max = 200");
+    let o = Command::new("sh")
+        .args([
+            "-c",
+            &format!(
+                "ulimit -n 64 && exec {} start -n {} -P {}",
+                common::BIN,
+                t.name,
+                t.lxcpath_str()
+            ),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let want = format!("lxc.tty.max ({at})");
+    assert!(stderr(&o).contains(&want), "want {want:?} in {}", show(&o));
+    t.assert_nothing_left();
+
+    // A hook that fails: its own line, not just the key.
+    fs::write(t.config_file(), &base).unwrap();
+    append_line(&t, "lxc.hook.pre-start = /bin/true");
+    let at = append_line(&t, "lxc.hook.pre-start = /bin/false");
+    let o = t.lxc(&["start"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let want = format!("lxc.hook.pre-start ({at})");
+    assert!(stderr(&o).contains(&want), "want {want:?} in {}", show(&o));
+    assert_eq!(t.state(), "STOPPED");
     t.assert_nothing_left();
 }

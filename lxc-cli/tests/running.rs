@@ -612,3 +612,214 @@ fn attach_runs_commands_inside() {
     t.ok(&["stop", "-k"]);
     t.assert_nothing_left();
 }
+
+/// Where each fd of `pid` points.
+fn fd_targets(pid: i32) -> Vec<String> {
+    fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| fs::read_link(e.path()).ok())
+        .map(|p| p.display().to_string())
+        .collect()
+}
+
+/// `sh -c script` under `timeout 60`, so that a monitor holding the pipe fails the test
+/// instead of hanging it; the output.
+fn sh_with_timeout(script: &str) -> std::process::Output {
+    Command::new("timeout")
+        .args(["60", "sh", "-c", script])
+        .output()
+        .expect("run sh")
+}
+
+#[test]
+fn the_daemonised_monitor_keeps_none_of_the_callers_fds() {
+    require_root!();
+    let t = TestContainer::busybox("fds");
+    let lock = t.lxcpath.join("lock");
+    let marker = t.lxcpath.join("marker-fd");
+    fs::write(&marker, "").unwrap();
+    let start = format!("{} start -n {} -P {}", common::BIN, t.name, t.lxcpath_str());
+
+    // `flock LOCK lxc-rs start`: the lock is free again once start returns. An fd of the
+    // caller's (7, on a file of its own) is in neither the monitor nor the container's init.
+    let o = sh_with_timeout(&format!(
+        "flock {} {start} 7<{}",
+        lock.display(),
+        marker.display()
+    ));
+    assert!(o.status.success(), "flock ... start: {}", show(&o));
+    let o = Command::new("flock")
+        .args(["-n", lock.to_str().unwrap(), "true"])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "the lock is still held after start returned: {}",
+        show(&o)
+    );
+    let monitor = monitor_pid(&t);
+    let init = t.init_pid();
+    for pid in [monitor, init] {
+        let fds = fd_targets(pid);
+        let lock_s = lock.display().to_string();
+        let marker_s = marker.display().to_string();
+        assert!(
+            !fds.iter().any(|f| *f == lock_s || *f == marker_s),
+            "pid {pid} holds a caller's fd: {fds:?}"
+        );
+    }
+    t.ok(&["stop", "-k"]);
+    t.assert_nothing_left();
+
+    // `(lxc-rs start 3>&1) | cat` returns: nothing keeps the pipe open for the container's
+    // life. (On failure `timeout` ends it with 124.)
+    let o = sh_with_timeout(&format!("({start} 3>&1) | cat"));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "start with the pipe on fd 3: {}",
+        show(&o)
+    );
+    assert_eq!(t.state(), "RUNNING");
+    t.ok(&["stop", "-k"]);
+    t.assert_nothing_left();
+}
+
+#[test]
+fn start_f_with_close_all_fds_closes_what_it_inherited() {
+    require_root!();
+    let t = TestContainer::busybox("fdsf");
+    let marker = t.lxcpath.join("marker-fd");
+    fs::write(&marker, "").unwrap();
+    let marker_s = marker.display().to_string();
+    // In the foreground the monitor is lxc-rs itself: with -C it closes fd 7 (inherited from
+    // the shell) before the start; without it, it keeps it (as lxc-start -F does), while the
+    // container's init gets it in neither case.
+    for (close, want_in_monitor) in [(true, false), (false, true)] {
+        let mut child = Command::new("sh")
+            .args([
+                "-c",
+                &format!(
+                    "exec {} start -F {} -n {} -P {} 7<{}",
+                    common::BIN,
+                    if close { "-C" } else { "" },
+                    t.name,
+                    t.lxcpath_str(),
+                    marker.display()
+                ),
+            ])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        assert!(
+            t.lxc(&["wait", "-s", "RUNNING", "-t", "30"])
+                .status
+                .success(),
+            "not RUNNING"
+        );
+        let monitor = monitor_pid(&t);
+        assert_eq!(
+            monitor as u32,
+            child.id(),
+            "the foreground monitor is lxc-rs"
+        );
+        let in_monitor = fd_targets(monitor).contains(&marker_s);
+        let in_init = fd_targets(t.init_pid()).contains(&marker_s);
+        t.ok(&["stop", "-k"]);
+        let _ = child.wait();
+        assert_eq!(
+            in_monitor, want_in_monitor,
+            "-C {close}: fd 7 in the monitor"
+        );
+        assert!(!in_init, "-C {close}: fd 7 reached init");
+        t.assert_nothing_left();
+    }
+}
+
+#[test]
+fn a_monitor_killed_while_frozen_leaves_nothing() {
+    require_root!();
+    let t = TestContainer::busybox("frozenkill");
+    t.ok(&["start"]);
+    let Some(freezer) = freezer_dir(&t) else {
+        eprintln!("skipped: no v1 freezer hierarchy on this host");
+        t.ok(&["stop", "-k"]);
+        return;
+    };
+    let init = t.init_pid();
+    let pids = procs(&freezer);
+    let monitor = monitor_pid(&t);
+    t.ok(&["freeze"]);
+    assert_eq!(t.state(), "FROZEN");
+    // The test started this container, so its monitor is ours to kill.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(monitor),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert!(
+        eventually(Duration::from_secs(10), || pids
+            .iter()
+            .all(|&p| proc_state(p).is_none_or(|s| s == 'Z'))),
+        "the container's processes ({pids:?}, init {init}) outlived their killed monitor \
+         frozen: {:?}",
+        pids.iter().map(|&p| (p, proc_state(p))).collect::<Vec<_>>()
+    );
+    assert_eq!(t.state(), "STOPPED");
+    t.assert_nothing_left();
+}
+
+#[test]
+fn a_reboot_whose_new_start_fails_says_why() {
+    require_root!();
+    let t = TestContainer::busybox("rebootfail");
+    // A pre-start hook that lets the first start through and fails every later one.
+    let hook = t.lxcpath.join("once.sh");
+    let mark = t.lxcpath.join("once");
+    fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\n[ -e {0} ] && exit 3\ntouch {0}\n",
+            mark.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    t.append_config(&format!("lxc.hook.pre-start = {}\n", hook.display()));
+    t.ok(&["start"]);
+    let o = t.lxc(&["reboot", "-t", "30"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("lxc.hook.pre-start") && err.contains("exit status: 3"),
+        "the reboot's failure does not say why: {}",
+        show(&o)
+    );
+    assert!(!err.contains("within 30 s"), "{}", show(&o));
+    assert_eq!(t.state(), "STOPPED");
+    t.assert_nothing_left();
+}
+
+#[test]
+fn attach_to_a_missing_directory_warns_and_runs_in_root() {
+    require_root!();
+    let t = TestContainer::busybox("attachcwd");
+    t.ok(&["start"]);
+    let o = t.lxc(&["attach", "--cwd", "/lxcrs-t-nonexistent", "--", "pwd"]);
+    assert!(o.status.success(), "{}", show(&o));
+    assert_eq!(stdout(&o), "/\n");
+    assert!(
+        stderr(&o).contains("warning: cannot enter /lxcrs-t-nonexistent in the container"),
+        "{}",
+        show(&o)
+    );
+    // No warning when the directory is there.
+    let o = t.lxc(&["attach", "--cwd", "/etc", "--", "pwd"]);
+    assert_eq!(stdout(&o), "/etc\n", "{}", show(&o));
+    assert_eq!(stderr(&o), "", "{}", show(&o));
+    t.ok(&["stop", "-k"]);
+    t.assert_nothing_left();
+}

@@ -150,6 +150,13 @@ pub enum Error {
     #[error("container {name} is not defined in {lxcpath}")]
     NotDefined { name: String, lxcpath: PathBuf },
 
+    /// `execute` of a container with no config at all (LXC's lxc-execute refuses it too).
+    #[error(
+        "container {name} is not defined in {lxcpath} and no config file was given: executing \
+         a container with no configuration file may crash the host (define it, or pass -f FILE)"
+    )]
+    NoConfig { name: String, lxcpath: PathBuf },
+
     #[error("{name}: {}", cut(.message, MAX_TEXT))]
     Start { name: String, message: String },
 
@@ -295,7 +302,7 @@ impl Error {
             Error::IncludeLimit { .. } | Error::TooLarge { .. } => libc::EFBIG,
             Error::MoreProblems { .. } => libc::EINVAL,
             Error::Config { errors, .. } => errors.first().map_or(libc::EINVAL, Error::errno),
-            Error::NotDefined { .. } => libc::ENOENT,
+            Error::NotDefined { .. } | Error::NoConfig { .. } => libc::ENOENT,
             Error::Start { .. } | Error::Hook { .. } => libc::ECANCELED,
             Error::NotRunning { .. } => libc::ESRCH,
             Error::AlreadyRunning { .. } => libc::EEXIST,

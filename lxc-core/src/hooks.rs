@@ -24,13 +24,24 @@ pub fn run(ctx: &HookCtx<'_>, kind: &str) -> Result<(), Error> {
 
 pub fn run_with(ctx: &HookCtx<'_>, kind: &str, env: HookEnv<'_>) -> Result<(), Error> {
     let key = format!("lxc.hook.{kind}");
-    let scripts = crate::keys::typed::hooks(ctx.config, kind);
+    // Each script with the line it came from, so a failure names it.
+    let scripts: Vec<(&str, &crate::error::Origin)> = ctx
+        .config
+        .entries()
+        .filter(|e| e.key == key)
+        .map(|e| (e.value.as_str(), &e.origin))
+        .collect();
     if scripts.is_empty() {
         return Ok(());
     }
     let version = crate::keys::typed::number(ctx.config, "lxc.hook.version") == 1;
     let rootfs = ctx.state.get::<RootfsInfo>();
-    for script in &scripts {
+    for &(script, origin) in &scripts {
+        let where_ = if origin.line == 0 {
+            key.clone()
+        } else {
+            format!("{key} ({origin})")
+        };
         let line = if version {
             format!("exec {script}")
         } else {
@@ -67,14 +78,14 @@ pub fn run_with(ctx: &HookCtx<'_>, kind: &str, env: HookEnv<'_>) -> Result<(), E
         let status = cmd.status().map_err(|e| Error::Hook {
             phase: ctx.phase,
             owner: "hooks",
-            key: Some(key.clone()),
+            key: Some(where_.clone()),
             message: format!("cannot run {}: {e}", bytes::quote(script)),
         })?;
         if !status.success() {
             return Err(Error::Hook {
                 phase: ctx.phase,
                 owner: "hooks",
-                key: Some(key.clone()),
+                key: Some(where_.clone()),
                 message: format!("{} failed ({status})", bytes::quote(script)),
             });
         }

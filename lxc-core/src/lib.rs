@@ -7,6 +7,7 @@ pub mod commands;
 pub mod config;
 pub mod container;
 pub mod error;
+pub mod fds;
 pub mod global;
 pub mod hooks;
 pub mod keys;

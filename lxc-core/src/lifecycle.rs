@@ -163,14 +163,15 @@ impl Container {
     }
 
     fn check_startable(&self, opts: &StartOptions) -> Result<(), Error> {
-        // Like lxc-start -f: a config loaded from elsewhere is enough.
-        if !self.is_defined()
-            && opts.mode == StartMode::Start
-            && self.config().entries().next().is_none()
-        {
-            return Err(Error::NotDefined {
-                name: self.name().to_string(),
-                lxcpath: self.config_path().to_path_buf(),
+        // Like lxc-start -f: a config loaded from elsewhere is enough. With none at all, an
+        // execute would run its command as root on the host's own filesystem with every
+        // capability: refused, as LXC's lxc-execute refuses it.
+        if !self.is_defined() && self.config().entries().next().is_none() {
+            let name = self.name().to_string();
+            let lxcpath = self.config_path().to_path_buf();
+            return Err(match opts.mode {
+                StartMode::Start => Error::NotDefined { name, lxcpath },
+                StartMode::Execute => Error::NoConfig { name, lxcpath },
             });
         }
         if self.is_running() {
@@ -256,7 +257,14 @@ impl Container {
                     Err(_) => sys::exit_now(1),
                 }
                 let _ = sys::chdir(std::path::Path::new("/"));
-                let code = match daemon_stdio() {
+                // Nothing of the caller's may live on in the monitor: a lock it holds, or a
+                // pipe someone reads to its end, would be held for the container's life (LXC
+                // closes them too). Kept: the status pipe, and fds a library registered (log).
+                let detached = daemon_stdio().and_then(|()| {
+                    use std::os::fd::AsRawFd;
+                    crate::fds::close_all_but(&[wr.as_raw_fd()])
+                });
+                let code = match detached {
                     Ok(()) => {
                         match monitor::run(
                             self.name(),
@@ -281,8 +289,24 @@ impl Container {
     }
 
     /// Start with this process as the monitor, until init exits; returns init's exit.
+    ///
+    /// With `opts.close_all_fds` (`lxc-start -C`), this process first closes the fds it
+    /// inherited through exec (those without close-on-exec). The container's init never gets
+    /// any fd of the caller's, with or without it.
     pub fn start_foreground(&self, opts: &StartOptions) -> Result<Exit, Error> {
         self.check_startable(opts)?;
+        if opts.close_all_fds {
+            match crate::fds::close_inherited() {
+                Ok(closed) => {
+                    for fd in closed {
+                        tracing::info!(container = self.name(), fd, "closed inherited fd");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(container = self.name(), error = %e, "cannot list inherited fds")
+                }
+            }
+        }
         monitor::run(
             self.name(),
             self.config_path(),
@@ -300,6 +324,7 @@ impl Container {
             mode: StartMode::Execute,
             argv: argv.to_vec(),
             inherit_stdio: true,
+            close_all_fds: false,
         };
         self.start_foreground(&opts)
     }

@@ -112,6 +112,25 @@ fn init_catches(pid: i32, sig: i32) -> bool {
     }
 }
 
+/// Whether the kernel takes `sig` as a signal number (1..=SIGRTMAX).
+fn valid_signal(sig: i32) -> bool {
+    (1..=libc::SIGRTMAX()).contains(&sig)
+}
+
+/// The error answer for a configured signal the kernel would refuse, sent at once rather than
+/// held for an init that could never catch it.
+fn invalid_signal(sig: i32, key: &str) -> Option<Response> {
+    (!valid_signal(sig)).then(|| {
+        Response::error(
+            libc::EINVAL,
+            format!(
+                "{key} = {sig}: not a signal (expected 1..={})",
+                libc::SIGRTMAX()
+            ),
+        )
+    })
+}
+
 /// Run a container in this process as its monitor, until init exits. `status` (daemon mode)
 /// gets "OK" once init runs, or the error.
 pub fn run(
@@ -217,6 +236,12 @@ pub fn run(
                 Ok(()) => continue,
                 Err(e) => {
                     tracing::error!(container = m.t.name, error = %e, "reboot failed");
+                    // The cause goes to whoever waits on the reboot, not only to the log.
+                    let failed = Event::Failed {
+                        message: e.to_string(),
+                    };
+                    m.waiters.retain_mut(|(c, _)| c.send_event(&failed).is_ok());
+                    m.server = None;
                     m.set_state(State::Stopped);
                     return Err(e);
                 }
@@ -242,22 +267,25 @@ impl Monitor<'_> {
             }
             Ok(None) => {
                 drop(wr);
-                // Keep only the pipe: the listening socket and the pidfd must not stay open
-                // here, or clients and init would see a monitor that is not there.
+                use std::os::fd::AsRawFd;
                 let mut buf = [0u8; 1];
                 let _ = sys::prctl(libc::PR_SET_NAME, c"lxc-rs cleanup".as_ptr() as u64);
-                // Also off the caller's stdio: a pipe reading our output must see its end
-                // when the monitor exits, not when this helper does.
-                let keep = match sys::keep_only(rd) {
-                    Ok(fd) => fd,
-                    Err(_) => sys::exit_now(1),
-                };
-                let n = sys::read(keep.as_fd(), &mut buf).unwrap_or(0);
+                // Our own pidfd of init (the monitor's copy is closed below): the monitor is
+                // alive, so the pid is still its child's.
+                let init = sys::pidfd_open(self.pid).ok();
+                // Keep only the pipe, our pidfd and the log: the listening socket must not
+                // stay open here, or clients would see a monitor that is not there; and off
+                // the caller's stdio, so that a pipe reading our output sees its end when the
+                // monitor exits, not when this helper does.
+                let mut keep = vec![rd.as_raw_fd()];
+                keep.extend(init.as_ref().map(|p| p.as_raw_fd()));
+                keep.extend(crate::fds::registered());
+                if sys::keep_only(&keep).is_err() {
+                    sys::exit_now(1);
+                }
+                let n = sys::read(rd.as_fd(), &mut buf).unwrap_or(0);
                 if n == 0 {
-                    // The monitor died: its init got SIGKILL through the parent-death signal;
-                    // give the kernel a moment to empty the cgroups, then remove them.
-                    std::thread::sleep(std::time::Duration::from_millis(100));
-                    self.undo.unwind();
+                    self.clean_up_after_death(init.as_ref());
                 }
                 sys::exit_now(0)
             }
@@ -266,6 +294,25 @@ impl Monitor<'_> {
                 None
             }
         }
+    }
+
+    /// The watchdog's work once the monitor died. A frozen container acts on no signal, not
+    /// even the parent-death SIGKILL its init got, and its cgroups could never be removed:
+    /// thaw it first (whether the monitor froze it after this copy was made is not known here;
+    /// thawing a running one changes nothing). Then kill init (its parent-death signal is gone
+    /// if it changed its uid), wait for it, and remove what the start made.
+    fn clean_up_after_death(&mut self, init: Option<&OwnedFd>) {
+        if let Err(e) = self.ext_call(0, "cgroup.thaw") {
+            tracing::debug!(error = %e, "cleanup: no thaw");
+        }
+        if let Some(p) = init {
+            let _ = sys::pidfd_send_signal(p.as_fd(), libc::SIGKILL);
+            // Readable once init is dead; its pid namespace dies with it.
+            let _ = sys::poll_readable(&[p.as_fd()], 10_000);
+        }
+        // Give the kernel a moment to empty the cgroups (their removal retries a while too).
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        self.undo.unwind();
     }
 
     fn set_state(&mut self, s: State) {
@@ -570,11 +617,21 @@ impl Monitor<'_> {
                 ),
             },
             Request::Stop { kill } => {
-                let sig = if kill {
+                let mut sig = if kill {
                     libc::SIGKILL
                 } else {
                     spec::configured_signal(self.t.config, "stop")
                 };
+                if !valid_signal(sig) {
+                    // A stop must stop: like lxc-stop's fallback, kill instead.
+                    tracing::warn!(
+                        container = self.t.name,
+                        sig,
+                        "lxc.signal.stop is not a signal this kernel can send: killing with \
+                         SIGKILL instead"
+                    );
+                    sig = libc::SIGKILL;
+                }
                 if self.state == State::Frozen {
                     // Frozen tasks do not act on signals, not even SIGKILL, until thawed.
                     let _ = self.ext_call(peer_uid, "cgroup.thaw");
@@ -605,13 +662,21 @@ impl Monitor<'_> {
                 Err(m) => Response::error(m.errno, m.message),
             },
             Request::Reboot => {
-                self.rebooting = true;
                 let sig = spec::configured_signal(self.t.config, "reboot");
-                self.signal(sig)
+                match invalid_signal(sig, "lxc.signal.reboot") {
+                    Some(r) => r,
+                    None => {
+                        self.rebooting = true;
+                        self.signal(sig)
+                    }
+                }
             }
             Request::Shutdown => {
                 let sig = spec::configured_signal(self.t.config, "halt");
-                self.signal(sig)
+                match invalid_signal(sig, "lxc.signal.halt") {
+                    Some(r) => r,
+                    None => self.signal(sig),
+                }
             }
             Request::GetConfigItem { key } => match self.t.config.get(&key) {
                 Ok(v) => Response::ConfigItem(v),

@@ -324,15 +324,27 @@ pub fn close_from(first: u32) -> io::Result<()> {
     cvt(unsafe { libc::close_range(first, u32::MAX, 0) }).map(drop)
 }
 
-/// In a freshly forked helper: keep only `keep` (moved to fd 3) and /dev/null on 0-2.
-pub fn keep_only(keep: OwnedFd) -> io::Result<OwnedFd> {
-    let raw = keep.as_raw_fd();
-    if raw != 3 {
-        dup2(raw, 3)?;
-        drop(keep);
-    } else {
-        std::mem::forget(keep);
-    }
+/// Close the fds `first..=last` (a freshly forked process closing what it inherited).
+pub fn close_range(first: u32, last: u32) -> io::Result<()> {
+    // SAFETY: only called where this process owns every fd in the range and nothing uses them.
+    cvt(unsafe { libc::close_range(first, last, 0) }).map(drop)
+}
+
+/// Whether `fd` has close-on-exec; None when it is not open.
+pub fn is_cloexec(fd: RawFd) -> Option<bool> {
+    // SAFETY: F_GETFD only reads the fd's flags.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    (flags >= 0).then_some(flags & libc::FD_CLOEXEC != 0)
+}
+
+/// Close an fd this process inherited and nothing in it owns.
+pub fn close_raw(fd: RawFd) {
+    // SAFETY: the caller checked the fd is an inherited one no Rust owner holds.
+    unsafe { libc::close(fd) };
+}
+
+/// In a freshly forked helper: keep only `keep` above stdio, and /dev/null on 0-2.
+pub fn keep_only(keep: &[RawFd]) -> io::Result<()> {
     let null = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -341,9 +353,22 @@ pub fn keep_only(keep: OwnedFd) -> io::Result<OwnedFd> {
         dup2(null.as_raw_fd(), fd)?;
     }
     drop(null);
-    close_from(4)?;
-    // SAFETY: fd 3 now holds the duplicate of `keep`, owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(3) })
+    close_all_except(keep)
+}
+
+/// Close every fd above 2 but those in `keep`.
+pub fn close_all_except(keep: &[RawFd]) -> io::Result<()> {
+    let mut keep: Vec<u32> = keep.iter().filter(|&&f| f > 2).map(|&f| f as u32).collect();
+    keep.sort_unstable();
+    keep.dedup();
+    let mut from: u32 = 3;
+    for fd in keep {
+        if fd > from {
+            close_range(from, fd - 1)?;
+        }
+        from = fd + 1;
+    }
+    close_range(from, u32::MAX)
 }
 
 pub fn dup2(old: RawFd, new: RawFd) -> io::Result<()> {

@@ -12,7 +12,8 @@ use std::time::Instant;
 /// The environment variable naming the timings file.
 pub const ENV: &str = "LXC_RS_PHASE_TIMES";
 
-static SINK: OnceLock<Option<File>> = OnceLock::new();
+/// The file, and its registration: a daemonised monitor keeps it open.
+static SINK: OnceLock<Option<(File, crate::fds::KeptFd)>> = OnceLock::new();
 static ORIGIN: OnceLock<Instant> = OnceLock::new();
 
 fn sink() -> Option<&'static File> {
@@ -24,8 +25,13 @@ fn sink() -> Option<&'static File> {
             .custom_flags(libc::O_CLOEXEC)
             .open(path)
             .ok()
+            .map(|f| {
+                let kept = crate::fds::KeptFd::new(std::os::fd::AsFd::as_fd(&f));
+                (f, kept)
+            })
     })
     .as_ref()
+    .map(|(f, _)| f)
 }
 
 /// Open the sink now (before clone, so the container's first process inherits the open file

@@ -255,6 +255,7 @@ fn start_helper() {
         mode: lxc_core::StartMode::Start,
         argv: vec![],
         inherit_stdio: false,
+        close_all_fds: false,
     }) {
         eprintln!("start {name}: {e}");
         std::process::exit(1);
@@ -465,6 +466,32 @@ fn uid_gid_cwd_and_environment() {
         ..Default::default()
     };
     assert_eq!(tc.run(opts, &["pwd"]).1.trim(), "/");
+    // ... and says so, as LXC warns: the handle carries the warning.
+    let (rd, wr) = pipe();
+    let opts = AttachOptions {
+        cwd: Some(PathBuf::from("/lxcrs-t-no-such-dir")),
+        stdout: Some(wr),
+        ..Default::default()
+    };
+    let a = attach::attach_command(&tc.c, &opts, &["true".to_string()]).unwrap();
+    drop(opts);
+    drop(rd);
+    assert_eq!(
+        a.warnings(),
+        [attach::AttachWarning::CwdFallback {
+            cwd: PathBuf::from("/lxcrs-t-no-such-dir"),
+            errno: libc::ENOENT,
+        }]
+    );
+    assert_eq!(a.wait().unwrap(), 0);
+    // A directory that exists gives none.
+    let opts = AttachOptions {
+        cwd: Some("/etc".into()),
+        ..Default::default()
+    };
+    let a = attach::attach_command(&tc.c, &opts, &["true".to_string()]).unwrap();
+    assert!(a.warnings().is_empty(), "{:?}", a.warnings());
+    assert_eq!(a.wait().unwrap(), 0);
 }
 
 #[test]

@@ -261,6 +261,7 @@ fn seams_on_a_real_container() {
         mode: StartMode::Start,
         argv: Vec::new(),
         inherit_stdio: false,
+        close_all_fds: false,
     })
     .unwrap();
     let init = c.init_pid().unwrap();

@@ -30,6 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         mode: StartMode::Start,
         argv: Vec::new(),
         inherit_stdio: false,
+        close_all_fds: false,
     })?;
     println!("state: {}", c.state());
     println!("init pid: {}", c.init_pid()?);

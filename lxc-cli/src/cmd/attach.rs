@@ -138,6 +138,17 @@ pub fn attach(a: &AttachArgs, g: &Global) -> Result<ExitCode, CliError> {
     } else {
         a.argv.clone()
     };
-    let status = lxc::attach::attach_run_wait(&c, &opts, &argv)?;
+    let attached = lxc::attach::attach_command(&c, &opts, &argv)?;
+    // LXC only logs these; shown here, since nothing else tells the user. Not for the
+    // default directory (ours, which the container often lacks): only for one asked for.
+    for w in attached.warnings() {
+        let asked = match w {
+            lxc::attach::AttachWarning::CwdFallback { .. } => a.cwd.is_some(),
+        };
+        if asked {
+            eprintln!("lxc-rs: attach {}: warning: {w}", c.name());
+        }
+    }
+    let status = attached.run_wait(&opts)?;
     Ok(ExitCode::from(u8::try_from(status).unwrap_or(u8::MAX)))
 }

@@ -50,7 +50,7 @@ struct Info {
     config: Option<BTreeMap<String, String>>,
 }
 
-/// The container, which must exist: defined, or running (an `execute` with no config).
+/// The container, which must exist: defined, or running (an `execute -f` of an undefined one).
 fn existing(g: &Global) -> Result<lxc::Container, CliError> {
     let c = super::handle(g)?;
     if !c.is_defined() && !c.is_running() && c.lxc_monitor().is_none() {

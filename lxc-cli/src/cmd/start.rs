@@ -18,6 +18,11 @@ pub struct StartArgs {
     #[arg(short = 'd', long)]
     pub daemon: bool,
 
+    /// Close the fds lxc-rs inherited before starting (-F; a daemonised start always closes
+    /// every fd of the caller's, and the container never gets any)
+    #[arg(short = 'C', long = "close-all-fds")]
+    pub close_all_fds: bool,
+
     #[command(flatten)]
     pub opts: ConfigOpts,
 
@@ -51,11 +56,21 @@ fn exit_code(exit: lxc::Exit) -> ExitCode {
 
 pub fn start(a: &StartArgs, g: &Global) -> Result<ExitCode, CliError> {
     let c = super::with_config(g)?;
+    // lxc-start refuses a container with no config before it applies `-s` ("No container
+    // config specified"): `-s` alone would start it on the host's filesystem.
+    if !c.is_defined() {
+        return Err(lxc::Error::NotDefined {
+            name: c.name().to_string(),
+            lxcpath: c.config_path().to_path_buf(),
+        }
+        .into());
+    }
     crate::logging::apply_container(&c)?;
     let opts = lxc::StartOptions {
         mode: lxc::StartMode::Start,
         argv: a.argv.clone(),
         inherit_stdio: a.foreground,
+        close_all_fds: a.close_all_fds,
     };
     if a.foreground {
         Ok(exit_code(c.start_foreground(&opts)?))
@@ -66,11 +81,19 @@ pub fn start(a: &StartArgs, g: &Global) -> Result<ExitCode, CliError> {
     }
 }
 
-/// Like lxc-execute, the container need not be defined: with `-f` its config comes from the
-/// file, and with no config at all the command runs on the host's filesystem in fresh
-/// namespaces. Nothing is created under the lxcpath for it (the command socket is abstract).
+/// Like lxc-execute, the container need not be defined when `-f` gives its config; nothing is
+/// created under the lxcpath for it then (the command socket is abstract). With neither a
+/// defined container nor `-f` it is refused, as lxc-execute refuses it: `-s` alone is not a
+/// config, and the command would run as root on the host's filesystem.
 pub fn execute(a: &ExecuteArgs, g: &Global) -> Result<ExitCode, CliError> {
     let c = super::with_config(g)?;
+    if !c.is_defined() {
+        return Err(lxc::Error::NoConfig {
+            name: c.name().to_string(),
+            lxcpath: c.config_path().to_path_buf(),
+        }
+        .into());
+    }
     crate::logging::apply_container(&c)?;
     Ok(exit_code(c.execute(&a.argv)?))
 }

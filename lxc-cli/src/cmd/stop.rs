@@ -103,7 +103,18 @@ pub fn stop(a: &StopArgs, g: &Global) -> Result<ExitCode, CliError> {
                 tracing::info!(container = c.name(), "shutdown timed out, killing");
                 c.stop()
             }
-            Err(e) => Err(e),
+            Err(e @ lxc::Error::NotRunning { .. }) => Err(e),
+            // The halt signal could not be sent (lxc.signal.halt out of range, ...): like
+            // lxc-stop, kill it instead, unless asked not to.
+            Err(e) if a.nokill || secs == 0 => Err(e),
+            Err(e) => {
+                eprintln!(
+                    "lxc-rs: stop {}: warning: shutdown failed ({e}): killing",
+                    c.name()
+                );
+                tracing::warn!(container = c.name(), error = %e, "shutdown failed, killing");
+                c.stop()
+            }
         }
     };
     match result {

@@ -19,6 +19,8 @@ pub(crate) const LOG_FILE_MODE: u32 = 0o640;
 pub(crate) struct LogFile {
     pub path: PathBuf,
     pub file: File,
+    /// A daemonised monitor keeps the log open (it closes every other fd of the caller's).
+    _kept: lxc_core::fds::KeptFd,
 }
 
 impl LogFile {
@@ -55,9 +57,12 @@ impl LogFile {
         if file.as_raw_fd() <= 2 {
             file = file.try_clone().map_err(open_err)?;
         }
+        use std::os::fd::AsFd;
+        let kept = lxc_core::fds::KeptFd::new(file.as_fd());
         Ok(LogFile {
             path: path.to_path_buf(),
             file,
+            _kept: kept,
         })
     }
 
@@ -92,7 +97,7 @@ pub(crate) struct SyslogSink {
     pub facility: Facility,
     pub socket: PathBuf,
     pub ident: String,
-    conn: Option<Conn>,
+    conn: Option<(Conn, lxc_core::fds::KeptFd)>,
 }
 
 enum Conn {
@@ -128,7 +133,12 @@ impl SyslogSink {
             }
             Err(e) => return Err(e),
         };
-        self.conn = Some(conn);
+        use std::os::fd::AsFd;
+        let kept = match &conn {
+            Conn::Dgram(s) => lxc_core::fds::KeptFd::new(s.as_fd()),
+            Conn::Stream(s) => lxc_core::fds::KeptFd::new(s.as_fd()),
+        };
+        self.conn = Some((conn, kept));
         Ok(())
     }
 
@@ -143,8 +153,8 @@ impl SyslogSink {
                 return;
             }
             let ok = match &mut self.conn {
-                Some(Conn::Dgram(s)) => s.send(msg.as_bytes()).is_ok(),
-                Some(Conn::Stream(s)) => {
+                Some((Conn::Dgram(s), _)) => s.send(msg.as_bytes()).is_ok(),
+                Some((Conn::Stream(s), _)) => {
                     let mut framed = msg.clone().into_bytes();
                     framed.push(0);
                     s.write_all(&framed).is_ok()

@@ -36,7 +36,17 @@ pub fn reboot2(c: &Container, timeout: i32) -> Result<bool, Error> {
         }
         match client.wait(left) {
             Ok(Some(State::Running)) => return Ok(c.init_pid().is_ok_and(|p| p != old)),
-            Ok(Some(State::Stopped)) | Ok(None) => return Ok(false),
+            // The monitor's new start failed: say why (it sent the cause before STOPPED).
+            Ok(Some(State::Stopped)) => match client.failure() {
+                Some(why) => {
+                    return Err(Error::Start {
+                        name: c.name().to_string(),
+                        message: format!("reboot: the new start failed: {why}"),
+                    })
+                }
+                None => return Ok(false),
+            },
+            Ok(None) => return Ok(false),
             Ok(Some(_)) => continue,
             Err(e) => {
                 return Err(Error::Command {

@@ -123,6 +123,28 @@ pub struct Attached {
     helper_pid: i32,
     helper_pidfd: OwnedFd,
     pty: Option<pty::Session>,
+    warnings: Vec<AttachWarning>,
+}
+
+/// Something the attach did differently from what was asked, and went on (LXC logs these as
+/// warnings): the caller may show them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttachWarning {
+    /// The initial directory could not be entered in the container: the command runs in `/`.
+    CwdFallback { cwd: PathBuf, errno: i32 },
+}
+
+impl std::fmt::Display for AttachWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AttachWarning::CwdFallback { cwd, errno } => write!(
+                f,
+                "cannot enter {} in the container ({}): running in /",
+                cwd.display(),
+                io::Error::from_raw_os_error(*errno)
+            ),
+        }
+    }
 }
 
 impl Attached {
@@ -145,6 +167,19 @@ impl Attached {
     /// letting [`wait`](Attached::wait) do it.
     pub fn pty_master(&self) -> Option<BorrowedFd<'_>> {
         self.pty.as_ref().map(|s| s.master.as_fd())
+    }
+
+    /// What the attach did differently from what was asked (e.g. a missing initial
+    /// directory): known once this handle exists.
+    pub fn warnings(&self) -> &[AttachWarning] {
+        &self.warnings
+    }
+
+    /// [`wait`](Attached::wait) the way [`attach_run_wait`] does: ignoring SIGINT and SIGQUIT
+    /// meanwhile when the command shares the caller's stdin.
+    pub fn run_wait(self, opts: &AttachOptions) -> Result<i32, Error> {
+        let _ignore = opts.stdin.is_none().then(sys::IgnoreInterrupts::new);
+        self.wait()
     }
 
     /// Send `sig` to the attached process.
@@ -177,9 +212,7 @@ impl Attached {
 /// when signal N killed it). While waiting, the caller ignores SIGINT and SIGQUIT when the
 /// command shares its stdin, as LXC does, so that ^C reaches the command only.
 pub fn attach_run_wait(c: &Container, opts: &AttachOptions, argv: &[String]) -> Result<i32, Error> {
-    let attached = attach_command(c, opts, argv)?;
-    let _ignore = opts.stdin.is_none().then(sys::IgnoreInterrupts::new);
-    attached.wait()
+    attach_command(c, opts, argv)?.run_wait(opts)
 }
 
 /// Start `argv` in the container (searched in the command's `PATH` when it has no `/`).
@@ -557,7 +590,10 @@ fn start(
     let no_new_privs = c
         .get_running_config_item("lxc.no_new_privs")
         .is_ok_and(|v| v.trim() == "1");
-    let prlimits = spec::prlimits(c.config())?;
+    let prlimits = spec::prlimits(c.config())?
+        .into_iter()
+        .map(|l| (l.resource, l.soft, l.hard))
+        .collect();
     let proc_writes = c
         .config()
         .with_prefix("lxc.proc.")
@@ -667,6 +703,7 @@ fn start(
     let mut failure: Option<Error> = None;
     let mut container_master = None;
     let mut used_host_pty = false;
+    let mut warnings = Vec::new();
     loop {
         let (rec, fd) = match sys::recv_record(ours.as_fd()) {
             Ok(Some(r)) => r,
@@ -687,12 +724,14 @@ fn start(
                     "attach: cannot open the container's /dev/ptmx: using a pty of the host"
                 );
             }
-            kind::CWD_FALLBACK => tracing::warn!(
-                container = name,
-                cwd = %cwd_path.as_deref().unwrap_or(Path::new("")).display(),
-                error = %io::Error::from_raw_os_error(rec.errno),
-                "attach: cannot enter the initial directory in the container: using /"
-            ),
+            kind::CWD_FALLBACK => {
+                let w = AttachWarning::CwdFallback {
+                    cwd: cwd_path.clone().unwrap_or_default(),
+                    errno: rec.errno,
+                };
+                tracing::warn!(container = name, "attach: {w}");
+                warnings.push(w);
+            }
             kind::EXEC_FAILED => tracing::error!(
                 container = name,
                 command = what,
@@ -756,6 +795,7 @@ fn start(
         helper_pid,
         helper_pidfd,
         pty,
+        warnings,
     })
 }
 

@@ -149,6 +149,8 @@ pub fn is_running(lxcpath: &Path, name: &str) -> bool {
 pub struct StateClient {
     client: Client,
     gone: bool,
+    /// The cause the monitor sent with [`Event::Failed`], if it sent one.
+    failure: Option<String>,
 }
 
 impl StateClient {
@@ -179,6 +181,7 @@ impl StateClient {
                 StateClient {
                     client,
                     gone: false,
+                    failure: None,
                 },
                 s,
             )),
@@ -204,23 +207,40 @@ impl StateClient {
         }
         let deadline = timeout.map(|t| Instant::now() + t);
         let c = &mut self.client;
-        match c.reader.read(c.fd.as_fd(), deadline, &c.peer) {
-            Ok(Read::Frame(f)) => match f.decode::<Event>(Kind::Event, &c.peer)? {
-                Event::State(s) => Ok(Some(s)),
-            },
-            Ok(Read::TimedOut) => Ok(None),
-            Ok(Read::Eof) => {
-                tracing::debug!(peer = %c.peer, "monitor closed the state connection");
-                self.gone = true;
-                Ok(Some(State::Stopped))
+        loop {
+            match c.reader.read(c.fd.as_fd(), deadline, &c.peer) {
+                Ok(Read::Frame(f)) => match f.decode::<Event>(Kind::Event, &c.peer)? {
+                    Event::State(s) => return Ok(Some(s)),
+                    // Kept for `failure()`; the state that follows it is the answer.
+                    Event::Failed { message } => {
+                        tracing::debug!(peer = %c.peer, %message, "the monitor reports a failed start");
+                        self.failure = Some(message);
+                    }
+                },
+                Ok(Read::TimedOut) => return Ok(None),
+                Ok(Read::Eof) => {
+                    tracing::debug!(peer = %c.peer, "monitor closed the state connection");
+                    self.gone = true;
+                    return Ok(Some(State::Stopped));
+                }
+                Err(e @ Error::Io { .. }) => {
+                    tracing::debug!(error = %e, "state connection failed: taking the container as stopped");
+                    self.gone = true;
+                    return Ok(Some(State::Stopped));
+                }
+                Err(e) => return Err(e),
             }
-            Err(e @ Error::Io { .. }) => {
-                tracing::debug!(error = %e, "state connection failed: taking the container as stopped");
-                self.gone = true;
-                Ok(Some(State::Stopped))
-            }
-            Err(e) => Err(e),
         }
+    }
+}
+
+impl StateClient {
+    /// Why the monitor's own start of the container (a reboot's) failed, once [`wait`]
+    /// has read the monitor's report of it.
+    ///
+    /// [`wait`]: StateClient::wait
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.as_deref()
     }
 }
 

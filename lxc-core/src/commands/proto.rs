@@ -104,6 +104,11 @@ impl Response {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Event {
     State(State),
+    /// A start the monitor ran on its own (a reboot's) failed; STOPPED follows. Sent to every
+    /// state client, whatever states it asked for, so a reboot2 waiter can say why.
+    Failed {
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -269,13 +269,20 @@ fn settings(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
             )
         })?;
     }
-    for (res, soft, hard) in spec::prlimits(c)? {
-        sys::setrlimit(res, soft, hard).map_err(|e| {
+    for l in spec::prlimits(c)? {
+        sys::setrlimit(l.resource, l.soft, l.hard).map_err(|e| {
+            let show = |v: u64| {
+                if v == libc::RLIM_INFINITY {
+                    "unlimited".to_string()
+                } else {
+                    v.to_string()
+                }
+            };
             err(
                 c,
                 Phase::ChildFinal,
-                "lxc.prlimit",
-                format!("setrlimit({res}): {e}"),
+                &l.key,
+                format!("setrlimit soft {} hard {}: {e}", show(l.soft), show(l.hard)),
             )
         })?;
     }

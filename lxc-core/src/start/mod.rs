@@ -64,6 +64,9 @@ pub struct StartOptions {
     pub argv: Vec<String>,
     /// Give init this process's stdio instead of a console pty (foreground starts, execute).
     pub inherit_stdio: bool,
+    /// `lxc-start -C` (LXC's `want_close_all_fds`): a foreground start closes the fds this
+    /// process inherited. A daemonised start always closes every fd of the caller's.
+    pub close_all_fds: bool,
 }
 
 /// A container whose init is running, handed from the start sequence to the monitor loop.
@@ -416,10 +419,16 @@ fn allocate_terminals(
         StartMode::Execute => 0,
         StartMode::Start => crate::keys::typed::number(t.config, "lxc.tty.max") as usize,
     };
-    for _ in 0..tty_max {
-        terms
-            .ttys
-            .push(sys::openpty().map_err(|e| sys_err(t, "allocate tty", e))?);
+    for i in 0..tty_max {
+        let pty = sys::openpty().map_err(|e| {
+            spec::err(
+                t.config,
+                Phase::PreClone,
+                "lxc.tty.max",
+                format!("allocate tty {} of {tty_max}: {e}", i + 1),
+            )
+        })?;
+        terms.ttys.push(pty);
     }
     if !opts.inherit_stdio {
         let (master, path) = sys::openpty().map_err(|e| sys_err(t, "allocate console", e))?;

@@ -236,15 +236,29 @@ pub fn cap_mask(config: &Config, last_cap: u32) -> u64 {
     }
 }
 
-/// `lxc.prlimit.*` as (resource, soft, hard).
-pub fn prlimits(config: &Config) -> Result<Vec<(i32, u64, u64)>, Error> {
+/// One `lxc.prlimit.<resource>`: its key (for errors), resource number and limits.
+pub struct Prlimit {
+    pub key: String,
+    pub resource: i32,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+/// `lxc.prlimit.*`.
+pub fn prlimits(config: &Config) -> Result<Vec<Prlimit>, Error> {
     typed::prlimits(config)
         .into_iter()
         .map(|l| {
             let key = format!("lxc.prlimit.{}", l.resource);
-            crate::keys::parse::rlimit_resource(&l.resource)
-                .map(|r| (r, l.soft, l.hard))
-                .ok_or_else(|| err(config, Phase::ChildFinal, &key, "unknown resource"))
+            match crate::keys::parse::rlimit_resource(&l.resource) {
+                Some(resource) => Ok(Prlimit {
+                    key,
+                    resource,
+                    soft: l.soft,
+                    hard: l.hard,
+                }),
+                None => Err(err(config, Phase::ChildFinal, &key, "unknown resource")),
+            }
         })
         .collect()
 }
