@@ -495,6 +495,7 @@ pub fn spawn(
 pub fn block_signals(sigs: &[i32]) -> io::Result<libc::sigset_t> {
     // SAFETY: sigset_t is plain data initialised by sigemptyset before use.
     let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; sigprocmask fills it.
     let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
     // SAFETY: valid sigset pointers.
     unsafe {

@@ -371,8 +371,8 @@ fn exit_status_signal_closure_and_missing_command() {
             let foo = unsafe { libc::getenv(c"LXCRS_T_FOO".as_ptr()) };
             // SAFETY: as above.
             let lxc = unsafe { libc::getenv(c"container".as_ptr()) };
-            // SAFETY: non-null results of getenv are C strings.
             let is = |p: *mut libc::c_char, v: &[u8]| {
+                // SAFETY: non-null results of getenv are C strings.
                 !p.is_null() && unsafe { std::ffi::CStr::from_ptr(p) }.to_bytes() == v
             };
             if r == 0 && buf[..len] == want[..] && is(foo, b"bar") && is(lxc, b"lxc") {
@@ -551,10 +551,8 @@ fn pty_session() {
         ws_ypixel: 0,
     };
     // SAFETY: TIOCSWINSZ reads a winsize.
-    assert_eq!(
-        unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) },
-        0
-    );
+    let r = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+    assert_eq!(r, 0);
     let mut cmd = rerun(
         "tty_helper",
         TTY_ENV,

@@ -8,6 +8,8 @@
 //! The one registration below is everything this crate does to a container: the keys it owns
 //! and the start hook that checks the networks.
 
+#![forbid(unsafe_code)]
+
 use lxc_core::linkme::distributed_slice;
 use lxc_core::phase::order;
 use lxc_core::registry::{EntryKind, KeyDef, PhaseHook, Registration, REGISTRY};

@@ -11,6 +11,8 @@
 //! # Ok::<(), lxc::Error>(())
 //! ```
 
+#![forbid(unsafe_code)]
+
 // Naming each extension crate keeps the linker from dropping its registration.
 #[cfg(feature = "init_pidfd")]
 pub use lxc_ext_init_pidfd::init_pidfd;

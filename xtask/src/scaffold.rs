@@ -345,6 +345,9 @@ version.workspace = true
 edition.workspace = true
 license.workspace = true
 
+[lints]
+workspace = true
+
 [dependencies]
 lxc-core.workspace = true
 "#
@@ -369,6 +372,9 @@ fn lib_rs(name: &str) -> String {
 //!
 //! The registration below is everything this crate does to a container: the keys it owns,
 //! the phases it hooks and the command-socket requests it answers.
+
+// Unsafe code belongs in small wrappers of lxc-core; lift this only with a `// SAFETY:` line.
+#![forbid(unsafe_code)]
 
 use lxc_core::linkme::distributed_slice;
 use lxc_core::registry::{{EntryKind, Registration, REGISTRY}};

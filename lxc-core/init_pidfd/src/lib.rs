@@ -1,6 +1,8 @@
 //! API extension `init_pidfd`: a pidfd for a running container's init, obtained from its
 //! monitor over the command socket.
 
+#![forbid(unsafe_code)]
+
 use std::os::fd::OwnedFd;
 
 use lxc_core::linkme::distributed_slice;

@@ -2,6 +2,8 @@
 //! into this build. The answer comes from the registry, so it is true exactly for keys some
 //! linked crate owns.
 
+#![forbid(unsafe_code)]
+
 use lxc_core::linkme::distributed_slice;
 use lxc_core::registry::{EntryKind, Registration, REGISTRY};
 

@@ -1,6 +1,8 @@
 //! API extension `lxc_log`: LXC's log priorities, log file, prefix and quiet mode on `tracing`,
 //! and the per-container keys `lxc.log.file`, `lxc.log.level`, `lxc.log.syslog`.
 
+#![forbid(unsafe_code)]
+
 use lxc_core::linkme::distributed_slice;
 use lxc_core::registry::{EntryKind, KeyDef, KeyPattern, Registration, ValueKind, REGISTRY};
 

@@ -1,6 +1,8 @@
 //! API extension `pidfd`: the core signals and waits for every process through pidfds; this
 //! crate registers the extension and offers the same handle to users.
 
+#![forbid(unsafe_code)]
+
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 

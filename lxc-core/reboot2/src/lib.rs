@@ -1,5 +1,7 @@
 //! API extension `reboot2`: reboot a container and wait until a new init runs.
 
+#![forbid(unsafe_code)]
+
 use std::time::{Duration, Instant};
 
 use lxc_core::linkme::distributed_slice;

@@ -10,6 +10,8 @@
 //! This crate depends on nothing of lxc-rs, so any crate of the workspace can use it in its
 //! tests; what lxc-rs itself answers is given to it as closures and snapshots.
 
+#![forbid(unsafe_code)]
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Write};
