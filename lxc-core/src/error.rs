@@ -187,6 +187,14 @@ pub enum Error {
         errno: i32,
     },
 
+    /// A subsystem's attach step (`registry::ATTACH_HOOKS`) failed in the attached process.
+    #[error("{name}: attach: {owner}'s attach step: {source}")]
+    AttachHook {
+        name: String,
+        owner: String,
+        source: io::Error,
+    },
+
     #[error("{name}: {op}: {source}")]
     Sys {
         name: String,
@@ -296,7 +304,8 @@ impl Error {
             Error::NotInBuild { .. } => libc::EOPNOTSUPP,
             Error::Include { source, .. }
             | Error::Io { source, .. }
-            | Error::Sys { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
+            | Error::Sys { source, .. }
+            | Error::AttachHook { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
             Error::IncludeDepth { .. } | Error::IncludeLoop { .. } => libc::ELOOP,
             Error::IncludeKind { .. } => libc::EINVAL,
             Error::IncludeLimit { .. } | Error::TooLarge { .. } => libc::EFBIG,

@@ -202,6 +202,24 @@ pub fn key_checks(
         .filter(move |c| c.pattern == pattern && scopes.contains(&c.scope))
 }
 
+/// A subsystem's part in attach: `prepare` runs in the caller before the fork (it may
+/// allocate, open files, ask the monitor) and returns the step the attached process applies
+/// (`None`: nothing to do for this container). Hooks run by ascending `order`.
+pub struct AttachHook {
+    pub owner: &'static str,
+    pub order: i32,
+    pub prepare: AttachPrepareFn,
+}
+
+pub type AttachPrepareFn =
+    fn(
+        &crate::attach::AttachCtx<'_>,
+    ) -> Result<Option<Box<dyn crate::attach::AttachApply>>, crate::error::Error>;
+
+/// The attach hooks linked in.
+#[distributed_slice]
+pub static ATTACH_HOOKS: [AttachHook];
+
 /// A start-phase hook: `run` is called in `phase`, hooks of one phase ordered by `order`.
 pub struct PhaseHook {
     pub phase: Phase,

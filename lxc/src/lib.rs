@@ -26,8 +26,8 @@ pub use lxc_ext_pidfd as pidfd;
 pub use lxc_ext_reboot2::reboot2;
 // The always-on subsystems register phase hooks; naming them keeps them linked.
 pub use lxc_cgroup as cgroup;
-pub use lxc_mount as mount;
 pub use lxc_console as console;
+pub use lxc_mount as mount;
 pub use lxc_net as net;
 
 pub use lxc_core::commands::LxcMonitor;

@@ -48,6 +48,8 @@ pub enum Step {
     TargetUid,
     Cloexec,
     Report,
+    /// A registered attach hook's apply step; `arg` is its index in the plan.
+    Hook,
 }
 
 impl Step {
@@ -71,6 +73,7 @@ impl Step {
             TargetUid,
             Cloexec,
             Report,
+            Hook,
         ]
         .into_iter()
         .find(|s| *s as u32 == v)
@@ -95,6 +98,7 @@ impl Step {
             Step::TargetUid => "attach: setresuid",
             Step::Cloexec => "attach: mark fds close-on-exec",
             Step::Report => "attach: report to the caller",
+            Step::Hook => "attach: a subsystem's attach step",
         }
     }
 }
@@ -160,6 +164,8 @@ pub struct Plan {
     /// The command's environment (the closure's too: it becomes `environ`).
     pub envp: CStrArray,
     pub exec: Option<ExecPlan>,
+    /// What registered attach hooks prepared, applied in order in the attached process.
+    pub hooks: Vec<super::PreparedHook>,
 }
 
 fn fail(sock: RawFd, step: Step, arg: i32, errno: Errno) -> ! {
@@ -345,6 +351,14 @@ fn attached(plan: &Plan, f: Option<super::AttachFn<'_>>) -> ! {
     if plan.no_new_privs {
         if let Err(e) = sys::prctl1(libc::PR_SET_NO_NEW_PRIVS, 1) {
             fail(sock, Step::NoNewPrivs, 0, e);
+        }
+    }
+
+    // Subsystems' steps (a seccomp filter): after capabilities and no_new_privs, before the
+    // ids change, as in LXC; prepared before the fork, so nothing here allocates.
+    for (i, (_, h)) in plan.hooks.iter().enumerate() {
+        if let Err(e) = h.apply() {
+            fail(sock, Step::Hook, i as i32, e);
         }
     }
 

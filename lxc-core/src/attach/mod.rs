@@ -110,6 +110,41 @@ pub struct AttachOptions {
 /// must only do what is safe after a fork (no locks another thread may have held).
 pub type AttachFn<'a> = Box<dyn FnOnce() -> i32 + 'a>;
 
+/// What an attach hook's `prepare` sees: the container and how it is attached to.
+pub struct AttachCtx<'a> {
+    pub container: &'a Container,
+    pub options: &'a AttachOptions,
+    /// The container's init, as the host sees it.
+    pub init_pid: i32,
+}
+
+/// An attach hook's work in the attached process, made by its `prepare` before the fork.
+/// `apply` runs after the capabilities are dropped and no_new_privs is set, before the uid
+/// and gid change and exec; the process is a fork of a possibly multi-threaded caller, so it
+/// must not allocate, lock or log: only system calls on what `prepare` made. An error is an
+/// errno, reported to the caller as this hook's failure.
+pub trait AttachApply: Send + Sync {
+    fn apply(&self) -> Result<(), i32>;
+}
+
+/// A hook's owner and the step it prepared.
+pub(crate) type PreparedHook = (&'static str, Box<dyn AttachApply>);
+
+/// Ask every registered attach hook to prepare, in order; those that take part (`Some`) run
+/// their apply step in the attached process.
+fn prepare_hooks(ctx: &AttachCtx<'_>) -> Result<Vec<PreparedHook>, Error> {
+    let mut hooks: Vec<&crate::registry::AttachHook> =
+        crate::registry::ATTACH_HOOKS.iter().collect();
+    hooks.sort_by_key(|h| (h.order, h.owner));
+    let mut out = Vec::new();
+    for h in hooks {
+        if let Some(apply) = (h.prepare)(ctx)? {
+            out.push((h.owner, apply));
+        }
+    }
+    Ok(out)
+}
+
 /// A started attach: the attached process and the helper whose exit carries its status.
 ///
 /// Like `std::process::Child`, dropping it does not wait: call [`wait`](Attached::wait), or
@@ -643,6 +678,13 @@ fn start(
         None
     };
 
+    let hooks = prepare_hooks(&AttachCtx {
+        container: c,
+        options: opts,
+        init_pid,
+    })?;
+    let hook_owners: Vec<&'static str> = hooks.iter().map(|(o, _)| *o).collect();
+
     let (ours, theirs) =
         crate::sys::seqpacket_pair().map_err(|e| sys_err(name, "attach: socketpair", e))?;
     tracing::debug!(
@@ -681,6 +723,7 @@ fn start(
                 .collect::<Result<Vec<_>, _>>()?,
         ),
         exec,
+        hooks,
     };
 
     let helper_pid = match crate::sys::fork() {
@@ -739,7 +782,7 @@ fn start(
                 "attach: exec failed"
             ),
             kind::FAILED => {
-                failure.get_or_insert(step_error(name, &rec, &cgroup_dirs));
+                failure.get_or_insert(step_error(name, &rec, &cgroup_dirs, &hook_owners));
             }
             other => {
                 failure.get_or_insert(sys_err(
@@ -800,9 +843,22 @@ fn start(
 }
 
 /// The error for a step the helper or the attached process reported as failed.
-fn step_error(name: &str, rec: &sys::Record, cgroup_dirs: &[String]) -> Error {
+fn step_error(
+    name: &str,
+    rec: &sys::Record,
+    cgroup_dirs: &[String],
+    hook_owners: &[&str],
+) -> Error {
     let source = io::Error::from_raw_os_error(rec.errno);
     match Step::from_u32(rec.step) {
+        Some(Step::Hook) => {
+            let owner = hook_owners.get(rec.arg as usize).copied().unwrap_or("?");
+            Error::AttachHook {
+                name: name.to_string(),
+                owner: owner.to_string(),
+                source,
+            }
+        }
         Some(Step::JoinCgroup) => {
             let dir = cgroup_dirs
                 .get(rec.arg as usize)
