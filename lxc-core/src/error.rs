@@ -59,6 +59,13 @@ pub enum Error {
         expected: String,
     },
 
+    #[error("{origin}: {key:?}: invalid key: expected {expected}")]
+    InvalidKey {
+        key: String,
+        origin: Origin,
+        expected: &'static str,
+    },
+
     #[error("{origin}: lxc.include {path}: {source}")]
     Include {
         origin: Origin,
@@ -78,6 +85,15 @@ pub enum Error {
 
     #[error("{op} {path}: {source}")]
     Io {
+        op: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+
+    /// The container lock (see `lock.rs`): taking it, or making its file.
+    #[error("{name}: {op} {path}: {source}")]
+    Lock {
+        name: String,
         op: &'static str,
         path: PathBuf,
         source: io::Error,

@@ -1,6 +1,7 @@
 //! lxc-core: the extension registry, LXC's config engine and the container API that every
 //! lxc-rs crate builds on. Users depend on the `lxc` facade, not on this crate directly.
 
+pub mod atomic;
 pub mod attach;
 pub mod commands;
 pub mod config;
@@ -10,6 +11,7 @@ pub mod global;
 pub mod hooks;
 pub mod keys;
 pub mod lifecycle;
+pub mod lock;
 pub mod monitor;
 pub mod phase;
 pub mod registry;
@@ -22,6 +24,7 @@ pub mod timing;
 pub use config::Config;
 pub use container::{list_defined_containers, Container};
 pub use error::{Error, Origin, Result};
+pub use lock::ContainerLock;
 pub use phase::{Phase, StartMode};
 pub use registry::{config_item_is_supported, has_api_extension};
 pub use start::StartOptions;

@@ -34,13 +34,20 @@ pub(crate) fn cmd_err(name: &str, request: &str, e: commands::Error) -> Error {
 impl Container {
     /// `create`: build the container from a template (`busybox`, or `none` with a config file)
     /// and load its new config into this handle.
+    /// Like liblxc, the config is written under the container lock.
     pub fn create(&mut self, opts: &crate::template::CreateOptions) -> Result<(), Error> {
-        crate::template::create(self.config_path(), self.name(), opts)?;
+        {
+            let _lock = self.lock_config()?;
+            crate::template::create(self.config_path(), self.name(), opts)?;
+        }
         self.load_config(None)
     }
 
     /// `destroy`: remove the container's directory, rootfs included. Refused while it runs.
+    /// Holds the container lock throughout, as liblxc does, so that no `config set` writes a
+    /// config back into a directory being removed.
     pub fn destroy(&self) -> Result<(), Error> {
+        let _lock = self.lock_config()?;
         if self.is_running() {
             return Err(Error::AlreadyRunning {
                 name: self.name().to_string(),
@@ -68,14 +75,8 @@ impl Container {
 
     fn check_startable(&self, opts: &StartOptions) -> Result<(), Error> {
         // Like lxc-start -f: a config loaded from elsewhere is enough.
-        if !self.is_defined()
-            && opts.mode == StartMode::Start
-            && self.config().entries().next().is_none()
-        {
-            return Err(Error::NotDefined {
-                name: self.name().to_string(),
-                lxcpath: self.config_path().to_path_buf(),
-            });
+        if opts.mode == StartMode::Start && self.config().entries().next().is_none() {
+            self.require_defined()?;
         }
         if self.is_running() {
             return Err(Error::AlreadyRunning {

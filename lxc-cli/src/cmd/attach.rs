@@ -104,7 +104,7 @@ fn shell_of(init_pid: i32, uid: u32) -> Option<String> {
 pub fn attach(a: &AttachArgs, g: &Global) -> Result<ExitCode, CliError> {
     let mut c = super::handle(g)?;
     // lxc.environment and the like come from the container's config.
-    if c.is_defined() {
+    if c.defined()? {
         c.load_config(None)?;
     }
     let namespaces = a.namespaces.as_ref().map(|s| {

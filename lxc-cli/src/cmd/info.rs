@@ -51,7 +51,7 @@ struct Info {
 /// The container, which must exist: defined, or running (an `execute` with no config).
 fn existing(g: &Global) -> Result<lxc::Container, CliError> {
     let c = super::handle(g)?;
-    if !c.is_defined() && !c.is_running() {
+    if !c.defined()? && !c.is_running() {
         return Err(lxc::Error::NotDefined {
             name: c.name().to_string(),
             lxcpath: c.config_path().to_path_buf(),
@@ -90,7 +90,7 @@ pub fn info(a: &InfoArgs, g: &Global) -> Result<ExitCode, CliError> {
     let config = if a.config.is_empty() {
         None
     } else {
-        if c.is_defined() {
+        if c.defined()? {
             c.load_config(None)?;
         }
         let mut items = Vec::new();
