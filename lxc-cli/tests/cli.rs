@@ -22,7 +22,8 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// A directory `/tmp/lxcrs-t-<name>-<pid>`, removed on drop.
+/// A directory `/tmp/lxcrs-t-<name>-<pid>`, removed on drop together with the container lock
+/// directory made for it as an lxcpath (`/run/lxc/lock/tmp/lxcrs-t-...`).
 struct TempDir(PathBuf);
 
 impl TempDir {
@@ -51,6 +52,8 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.0);
+        let rel = self.0.strip_prefix("/").unwrap_or(&self.0);
+        let _ = fs::remove_dir_all(Path::new("/run/lxc/lock").join(rel));
         assert!(!self.0.exists(), "{} left behind", self.0.display());
     }
 }

@@ -163,9 +163,16 @@ impl Container {
         ContainerLock::try_lock(&self.lxcpath, &self.name)
     }
 
-    /// `load_config`: replace the in-memory config by the file's (or `alt`'s).
+    /// `load_config`: replace the in-memory config by the file's (or `alt`'s). Like liblxc,
+    /// reading the container's own file takes the container lock, so that it never reads a
+    /// file LXC's tools are halfway through writing (liblxc's save_config rewrites in place).
     pub fn load_config(&mut self, alt: Option<&Path>) -> Result<()> {
         let path = alt.unwrap_or(&self.config_file).to_path_buf();
+        let _lock = if path == self.config_file {
+            Some(self.lock_config()?)
+        } else {
+            None
+        };
         self.config = Config::load(&path)?;
         Ok(())
     }
