@@ -51,14 +51,18 @@ struct Info {
 /// The container, which must exist: defined, or running (an `execute` with no config).
 fn existing(g: &Global) -> Result<lxc::Container, CliError> {
     let c = super::handle(g)?;
-    if !c.defined()? && !c.is_running() {
-        return Err(lxc::Error::NotDefined {
+    match c.defined() {
+        Ok(true) => Ok(c),
+        // A running container answers on its socket, which decides who may ask.
+        _ if c.is_running() => Ok(c),
+        // "permission denied" for a directory we may not enter, not "not defined".
+        Err(e) => Err(e.into()),
+        Ok(false) => Err(lxc::Error::NotDefined {
             name: c.name().to_string(),
             lxcpath: c.config_path().to_path_buf(),
         }
-        .into());
+        .into()),
     }
-    Ok(c)
 }
 
 pub fn state(_a: &StateArgs, g: &Global) -> Result<ExitCode, CliError> {
