@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::global;
+use crate::lock::ContainerLock;
 
 /// A container defined (or to be defined) at `<lxcpath>/<name>/config`.
 #[derive(Debug, Clone)]
@@ -53,7 +54,7 @@ impl Container {
             config_file,
             config: Config::new(),
         };
-        if c.is_defined() {
+        if c.defined()? {
             c.load_config(None)?;
         }
         Ok(c)
@@ -112,9 +113,66 @@ impl Container {
         self.config_file.is_file()
     }
 
-    /// `load_config`: replace the in-memory config by the file's (or `alt`'s).
+    /// Whether the config file exists, or why that cannot be told: a directory on the way
+    /// that the caller may not search is "permission denied", not "not defined".
+    pub fn defined(&self) -> Result<bool> {
+        match fs::metadata(&self.config_file) {
+            Ok(m) => Ok(m.is_file()),
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    || e.raw_os_error() == Some(libc::ENOTDIR) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(Error::io("stat config", &self.config_file, e)),
+        }
+    }
+
+    /// [`Container::defined`], with "not defined" as an error.
+    pub fn require_defined(&self) -> Result<()> {
+        if self.defined()? {
+            Ok(())
+        } else {
+            Err(Error::NotDefined {
+                name: self.name.clone(),
+                lxcpath: self.lxcpath.clone(),
+            })
+        }
+    }
+
+    /// Take the container's lock, the one LXC's tools take around its files (see
+    /// [`crate::lock`]), waiting while another process holds it. Hold it across a load, change
+    /// and save so no concurrent writer's update is lost:
+    ///
+    /// ```no_run
+    /// # fn f(c: &mut lxc_core::Container) -> lxc_core::Result<()> {
+    /// let _lock = c.lock_config()?;
+    /// c.load_config(None)?;
+    /// c.set_config_item("lxc.environment", "A=1")?;
+    /// c.save_config(None)?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// The APIs that take the lock themselves (`save_config`) share it on this thread.
+    pub fn lock_config(&self) -> Result<ContainerLock> {
+        ContainerLock::lock(&self.lxcpath, &self.name)
+    }
+
+    /// [`Container::lock_config`] without waiting: `None` while someone else holds it.
+    pub fn try_lock_config(&self) -> Result<Option<ContainerLock>> {
+        ContainerLock::try_lock(&self.lxcpath, &self.name)
+    }
+
+    /// `load_config`: replace the in-memory config by the file's (or `alt`'s). Like liblxc,
+    /// reading the container's own file takes the container lock, so that it never reads a
+    /// file LXC's tools are halfway through writing (liblxc's save_config rewrites in place).
     pub fn load_config(&mut self, alt: Option<&Path>) -> Result<()> {
         let path = alt.unwrap_or(&self.config_file).to_path_buf();
+        let _lock = if path == self.config_file {
+            Some(self.lock_config()?)
+        } else {
+            None
+        };
         self.config = Config::load(&path)?;
         Ok(())
     }
@@ -145,14 +203,18 @@ impl Container {
         crate::keys::list_keys(&self.config, prefix)
     }
 
-    /// `save_config`: write the config to its file (or to `alt`). Refused for the container's
-    /// own file while LXC runs the container: the file belongs to LXC's running container then
-    /// (its tools save it too), and lxc-rs does not change it under them.
+    /// `save_config`: write the config to its file (or to `alt`). Like liblxc, writing the
+    /// container's own file takes the container lock for the write (shared with one this
+    /// thread already holds). Refused for the container's own file while LXC runs the
+    /// container: the file belongs to LXC's running container then, and lxc-rs does not change
+    /// it under LXC's tools.
     pub fn save_config(&self, alt: Option<&Path>) -> Result<()> {
         let path = alt.unwrap_or(&self.config_file);
-        if path == self.config_file || path == self.dir().join("config") {
+        let own = path == self.config_file || path == self.dir().join("config");
+        if own {
             self.refuse_if_run_by_lxc()?;
         }
+        let _lock = if own { Some(self.lock_config()?) } else { None };
         self.config.save(path)
     }
 }

@@ -84,6 +84,14 @@ pub enum Error {
         expected: String,
     },
 
+    /// A key that cannot be one line of a config file (control characters, spaces, `=`).
+    #[error("{origin}: {}: invalid key: expected {expected}", quote(.key))]
+    InvalidKey {
+        key: String,
+        origin: Origin,
+        expected: &'static str,
+    },
+
     #[error("{origin}: lxc.include {}: {source}", shown_path(.path))]
     Include {
         origin: Origin,
@@ -139,6 +147,15 @@ pub enum Error {
 
     #[error("{op} {}: {source}", shown_path(.path))]
     Io {
+        op: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+
+    /// The container lock (see `lock.rs`): taking it, or making its file.
+    #[error("{name}: {op} {path}: {source}")]
+    Lock {
+        name: String,
         op: &'static str,
         path: PathBuf,
         source: io::Error,
@@ -300,12 +317,14 @@ impl Error {
             | Error::UnknownKey { .. }
             | Error::InvalidValue { .. }
             | Error::Unusable { .. }
+            | Error::InvalidKey { .. }
             | Error::InvalidName { .. } => libc::EINVAL,
             Error::NotInBuild { .. } => libc::EOPNOTSUPP,
             Error::Include { source, .. }
             | Error::Io { source, .. }
             | Error::Sys { source, .. }
-            | Error::AttachHook { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
+            | Error::AttachHook { source, .. }
+            | Error::Lock { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
             Error::IncludeDepth { .. } | Error::IncludeLoop { .. } => libc::ELOOP,
             Error::IncludeKind { .. } => libc::EINVAL,
             Error::IncludeLimit { .. } | Error::TooLarge { .. } => libc::EFBIG,

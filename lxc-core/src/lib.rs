@@ -1,6 +1,7 @@
 //! lxc-core: the extension registry, LXC's config engine and the container API that every
 //! lxc-rs crate builds on. Users depend on the `lxc` facade, not on this crate directly.
 
+pub mod atomic;
 pub mod attach;
 pub mod check;
 pub mod commands;
@@ -12,6 +13,7 @@ pub mod global;
 pub mod hooks;
 pub mod keys;
 pub mod lifecycle;
+pub mod lock;
 pub mod monitor;
 pub mod phase;
 pub mod reactor;
@@ -25,6 +27,7 @@ pub mod timing;
 pub use config::Config;
 pub use container::{list_defined_containers, Container};
 pub use error::{Error, LxcAdvice, Origin, Result};
+pub use lock::ContainerLock;
 pub use phase::{Phase, StartMode};
 pub use registry::{config_item_is_supported, has_api_extension};
 pub use start::StartOptions;

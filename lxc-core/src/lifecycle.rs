@@ -120,13 +120,20 @@ impl Container {
 
     /// `create`: build the container from a template (`busybox`, or `none` with a config file)
     /// and load its new config into this handle.
+    /// Like liblxc, the config is written under the container lock.
     pub fn create(&mut self, opts: &crate::template::CreateOptions) -> Result<(), Error> {
-        crate::template::create(self.config_path(), self.name(), opts)?;
+        {
+            let _lock = self.lock_config()?;
+            crate::template::create(self.config_path(), self.name(), opts)?;
+        }
         self.load_config(None)
     }
 
     /// `destroy`: remove the container's directory, rootfs included. Refused while it runs.
+    /// Holds the container lock throughout, as liblxc does, so that no `config set` writes a
+    /// config back into a directory being removed.
     pub fn destroy(&self) -> Result<(), Error> {
+        let _lock = self.lock_config()?;
         if self.is_running() {
             return Err(Error::AlreadyRunning {
                 name: self.name().to_string(),
@@ -166,7 +173,7 @@ impl Container {
         // Like lxc-start -f: a config loaded from elsewhere is enough. With none at all, an
         // execute would run its command as root on the host's own filesystem with every
         // capability: refused, as LXC's lxc-execute refuses it.
-        if !self.is_defined() && self.config().entries().next().is_none() {
+        if self.config().entries().next().is_none() && !self.defined()? {
             let name = self.name().to_string();
             let lxcpath = self.config_path().to_path_buf();
             return Err(match opts.mode {

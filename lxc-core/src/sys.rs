@@ -707,3 +707,84 @@ pub mod caps {
         }
     }
 }
+
+/// A write lock on the whole of `fd`'s file, owned by its open file description (F_OFD_SETLKW
+/// when `wait`, else F_OFD_SETLK), as LXC's container lock takes it. Waiting is retried on
+/// EINTR. A lock held elsewhere makes the non-waiting form fail with EAGAIN or EACCES.
+pub fn ofd_write_lock(fd: BorrowedFd<'_>, wait: bool) -> io::Result<()> {
+    let cmd = if wait {
+        libc::F_OFD_SETLKW
+    } else {
+        libc::F_OFD_SETLK
+    };
+    // SAFETY: flock is a plain C struct; all-zero with l_type set is "from offset 0 to the end".
+    let mut lk: libc::flock = unsafe { std::mem::zeroed() };
+    lk.l_type = libc::F_WRLCK as libc::c_short;
+    lk.l_whence = libc::SEEK_SET as libc::c_short;
+    // SAFETY: a valid fd and a pointer to a live, initialised flock struct.
+    retry_eintr(|| unsafe { libc::fcntl(fd.as_raw_fd(), cmd, &mut lk as *mut libc::flock) } as i64)
+        .map(drop)
+}
+
+/// flock(LOCK_EX), or LOCK_EX|LOCK_NB when not `wait`: LXC's fallback for kernels without OFD
+/// locks.
+pub fn flock_exclusive(fd: BorrowedFd<'_>, wait: bool) -> io::Result<()> {
+    let op = if wait {
+        libc::LOCK_EX
+    } else {
+        libc::LOCK_EX | libc::LOCK_NB
+    };
+    // SAFETY: flock takes an fd and an operation.
+    retry_eintr(|| unsafe { libc::flock(fd.as_raw_fd(), op) } as i64).map(drop)
+}
+
+/// Give the unnamed file `fd` (opened with O_TMPFILE) the name `dst`: linkat with AT_EMPTY_PATH
+/// (needs CAP_DAC_READ_SEARCH), else through /proc/self/fd (needs /proc).
+pub fn link_tmpfile(fd: BorrowedFd<'_>, dst: &Path) -> io::Result<()> {
+    let dst_c = cpath(dst)?;
+    // SAFETY: a valid fd, an empty NUL-terminated path and a NUL-terminated destination.
+    let direct = cvt(unsafe {
+        libc::linkat(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_FDCWD,
+            dst_c.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    });
+    if direct.is_ok() {
+        return Ok(());
+    }
+    let proc_path = CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    // SAFETY: both paths are valid NUL-terminated strings.
+    cvt(unsafe {
+        libc::linkat(
+            libc::AT_FDCWD,
+            proc_path.as_ptr(),
+            libc::AT_FDCWD,
+            dst_c.as_ptr(),
+            libc::AT_SYMLINK_FOLLOW,
+        )
+    })
+    .map(drop)
+}
+
+fn cpath(p: &Path) -> io::Result<CString> {
+    use std::os::unix::ffi::OsStrExt;
+    CString::new(p.as_os_str().as_bytes())
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
+}
+
+/// Eight random bytes from the kernel (for unique temporary names).
+pub fn random_u64() -> io::Result<u64> {
+    let mut buf = [0u8; 8];
+    let mut got = 0;
+    while got < buf.len() {
+        // SAFETY: the pointer and length describe the unfilled rest of `buf`.
+        got += retry_eintr(|| unsafe {
+            libc::getrandom(buf[got..].as_mut_ptr().cast(), buf.len() - got, 0)
+        } as i64)?;
+    }
+    Ok(u64::from_ne_bytes(buf))
+}

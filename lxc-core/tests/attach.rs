@@ -168,6 +168,9 @@ impl Drop for TestContainer {
         }
         let destroyed = self.c.destroy();
         let _ = std::fs::remove_dir_all(&self.lxcpath);
+        // create and destroy take the container lock, which lives under /run/lxc/lock.
+        let rel = self.lxcpath.strip_prefix("/").unwrap_or(&self.lxcpath);
+        let _ = std::fs::remove_dir_all(Path::new("/run/lxc/lock").join(rel));
         if std::thread::panicking() {
             return;
         }

@@ -441,3 +441,58 @@ fn saved_file_is_atomic_and_reloads() {
     assert_eq!(back.get("lxc.uts.name").unwrap(), "x");
     assert_eq!(back.get("lxc.idmap").unwrap(), "u 0 1 2");
 }
+
+/// A set value or key becomes one line of the saved file: line breaks, NUL and the other
+/// control characters are refused on every path that sets (the API's `set`, `set_at` as `-s`
+/// uses it, `Container::set_config_item`), naming the key; a tab is a character like any other.
+#[test]
+fn set_refuses_control_characters() {
+    let mut c = Config::parse_str("lxc.uts.name = ok\n", None).unwrap();
+    let before = c.to_lxc_string();
+    for bad in [
+        "x\nlxc.hook.pre-start = /tmp/evil.sh",
+        "x\r",
+        "a\0b",
+        "a\u{1}",
+        "a\u{1b}[0m",
+        "\u{7f}",
+    ] {
+        let e = c.set("lxc.uts.name", bad).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            matches!(&e, Error::InvalidValue { key, .. } if key == "lxc.uts.name"),
+            "{bad:?}: {msg}"
+        );
+        assert!(msg.contains("control characters"), "{msg}");
+        let e = c
+            .set_at(
+                "lxc.environment",
+                bad,
+                lxc_core::Origin::file("-s", 1),
+                false,
+            )
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("-s:1: lxc.environment: invalid value"),
+            "{e}"
+        );
+    }
+    for bad_key in [
+        "lxc.sysctl.a\nlxc.hook.pre-start",
+        "lxc.sysctl.a b",
+        "lxc.sysctl.a=b",
+        "lxc.uts.name\0",
+    ] {
+        let e = c.set(bad_key, "1").unwrap_err();
+        assert!(matches!(e, Error::InvalidKey { .. }), "{bad_key:?}: {e}");
+    }
+    assert_eq!(c.to_lxc_string(), before);
+
+    c.set("lxc.environment", "A=1\t2").unwrap();
+    assert!(c.to_lxc_string().contains("lxc.environment = A=1\t2\n"));
+
+    let mut ct =
+        lxc_core::Container::new_unloaded("lxcrs-t-ctl", Some(Path::new("/nonexistent"))).unwrap();
+    assert!(ct.set_config_item("lxc.uts.name", "a\nb").is_err());
+}

@@ -36,6 +36,7 @@ pub use lxc_core::container::{list_defined_containers, Container};
 pub use lxc_core::error::{Error, LxcAdvice, Origin, Result};
 pub use lxc_core::global::{default_lxcpath, get_global_config_item};
 pub use lxc_core::lifecycle::Runtime;
+pub use lxc_core::lock::{self, ContainerLock};
 pub use lxc_core::registry::{api_extensions, has_api_extension};
 pub use lxc_core::state::State;
 pub use lxc_core::template::CreateOptions;

@@ -105,7 +105,7 @@ pub fn attach(a: &AttachArgs, g: &Global) -> Result<ExitCode, CliError> {
     let mut c = super::handle(g)?;
     super::not_ours(&c, "lxc-attach")?;
     // lxc.environment and the like come from the container's config.
-    if c.is_defined() {
+    if c.defined()? {
         c.load_config(None)?;
     }
     let namespaces = a.namespaces.as_ref().map(|s| {

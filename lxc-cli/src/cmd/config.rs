@@ -135,12 +135,10 @@ pub fn run(cmd: &ConfigCommand, g: &Global) -> Result<ExitCode, CliError> {
         }
         ConfigCommand::Set(a) => {
             no_defines(g, "config set")?;
-            let mut t = Target::open(g, false)?;
-            t.config_mut()
-                .set(&a.key, &lxc::config_bytes::from_os(&a.value))?;
-            t.save(g)?;
+            edit(g, |c| c.set(&a.key, &lxc::config_bytes::from_os(&a.value)))?;
             // LXC's setter takes the value, and so does this (the file is saved); what cannot
             // work at start is said now rather than at the next start or stop.
+            let t = Target::open(g, false)?;
             for e in lxc::check::check_config(
                 t.config(),
                 &[
@@ -156,10 +154,7 @@ pub fn run(cmd: &ConfigCommand, g: &Global) -> Result<ExitCode, CliError> {
         }
         ConfigCommand::Clear(a) => {
             no_defines(g, "config clear")?;
-            let mut t = Target::open(g, false)?;
-            t.config_mut().clear(&a.key)?;
-            t.save(g)?;
-            Ok(ExitCode::SUCCESS)
+            edit(g, |c| c.clear(&a.key))
         }
         ConfigCommand::Keys(a) => {
             let keys = match &g.name {
@@ -189,11 +184,45 @@ fn no_defines(g: &Global, what: &str) -> Result<(), CliError> {
     }
 }
 
-/// What a config command reads or changes: a container's config (`-n`, maybe loaded from
-/// `-f`), or a plain config file (`-f` alone).
+/// Load, change and save the config a config command names (the container's, or `-f`'s):
+/// for a container, under its lock from before the read to after the write, so that a
+/// concurrent writer (another `config set`, or LXC's own tools) is neither lost nor loses.
+fn edit(
+    g: &Global,
+    change: impl FnOnce(&mut lxc::Config) -> lxc::Result<()>,
+) -> Result<ExitCode, CliError> {
+    match (&g.name, &g.rcfile) {
+        (Some(name), rcfile) => {
+            let mut c = lxc::Container::new_unloaded(name, g.lxcpath.as_deref())?;
+            if rcfile.is_none() {
+                // Before the lock: "not defined" or "permission denied" about the container,
+                // not about a lock directory.
+                c.require_defined()?;
+            }
+            let _lock = c.lock_config()?;
+            c.load_config(rcfile.as_deref())?;
+            change(c.config_mut())?;
+            c.save_config(rcfile.as_deref())?;
+        }
+        (None, Some(f)) => {
+            let mut config = lxc::Config::load(f)?;
+            change(&mut config)?;
+            config.save(f)?;
+        }
+        (None, None) => {
+            return Err(CliError::Usage(
+                "this command needs a container (-n NAME) or a config file (-f FILE)".into(),
+            ))
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What a config command reads: a container's config (`-n`, maybe loaded from `-f`), or a
+/// plain config file (`-f` alone).
 enum Target {
     Container(Box<lxc::Container>),
-    File { path: PathBuf, config: lxc::Config },
+    File(lxc::Config),
 }
 
 impl Target {
@@ -203,21 +232,11 @@ impl Target {
                 let mut c = lxc::Container::new(name, g.lxcpath.as_deref())?;
                 match rcfile {
                     Some(f) => c.load_config(Some(f))?,
-                    None if !c.is_defined() => {
-                        return Err(lxc::Error::NotDefined {
-                            name: name.clone(),
-                            lxcpath: c.config_path().to_path_buf(),
-                        }
-                        .into())
-                    }
-                    None => {}
+                    None => c.require_defined()?,
                 }
                 Target::Container(Box::new(c))
             }
-            (None, Some(f)) => Target::File {
-                path: f.clone(),
-                config: lxc::Config::load(f)?,
-            },
+            (None, Some(f)) => Target::File(lxc::Config::load(f)?),
             (None, None) => {
                 return Err(CliError::Usage(
                     "this command needs a container (-n NAME) or a config file (-f FILE)".into(),
@@ -238,24 +257,15 @@ impl Target {
     fn config(&self) -> &lxc::Config {
         match self {
             Target::Container(c) => c.config(),
-            Target::File { config, .. } => config,
+            Target::File(config) => config,
         }
     }
 
     fn config_mut(&mut self) -> &mut lxc::Config {
         match self {
             Target::Container(c) => c.config_mut(),
-            Target::File { config, .. } => config,
+            Target::File(config) => config,
         }
-    }
-
-    /// Save to the file that was loaded: `-f` if given, else the container's config.
-    fn save(&self, g: &Global) -> Result<(), CliError> {
-        match self {
-            Target::Container(c) => c.save_config(g.rcfile.as_deref())?,
-            Target::File { path, config } => config.save(path)?,
-        }
-        Ok(())
     }
 }
 

@@ -53,14 +53,18 @@ struct Info {
 /// The container, which must exist: defined, or running (an `execute -f` of an undefined one).
 fn existing(g: &Global) -> Result<lxc::Container, CliError> {
     let c = super::handle(g)?;
-    if !c.is_defined() && !c.is_running() && c.lxc_monitor().is_none() {
-        return Err(lxc::Error::NotDefined {
+    match c.defined() {
+        Ok(true) => Ok(c),
+        // A running container answers on its socket, which decides who may ask.
+        _ if c.is_running() || c.lxc_monitor().is_some() => Ok(c),
+        // "permission denied" for a directory we may not enter, not "not defined".
+        Err(e) => Err(e.into()),
+        Ok(false) => Err(lxc::Error::NotDefined {
             name: c.name().to_string(),
             lxcpath: c.config_path().to_path_buf(),
         }
-        .into());
+        .into()),
     }
-    Ok(c)
 }
 
 pub fn state(_a: &StateArgs, g: &Global) -> Result<ExitCode, CliError> {
@@ -104,7 +108,7 @@ pub fn info(a: &InfoArgs, g: &Global) -> Result<ExitCode, CliError> {
     let config = if a.config.is_empty() {
         None
     } else {
-        if c.is_defined() {
+        if c.defined()? {
             c.load_config(None)?;
         }
         let mut items = Vec::new();

@@ -70,7 +70,7 @@ pub fn with_config(g: &Global) -> Result<lxc::Container, CliError> {
     match &g.rcfile {
         // Like lxc-start -f: the file is the config, and hooks see it as LXC_CONFIG_FILE.
         Some(f) => c.set_config_file(f)?,
-        None if c.is_defined() => c.load_config(None)?,
+        None if c.defined()? => c.load_config(None)?,
         None => {}
     }
     if let Some(e) = apply_defines(c.config_mut(), &g.define).into_iter().next() {

@@ -277,6 +277,43 @@ fn clears_subkeys(key: &str) -> bool {
             .is_some_and(|i| crate::keys::parse::safe_uint(i).is_some())
 }
 
+/// A key or value given to `set_config_item` becomes one line of the saved file: a line break
+/// in it would start a new line there (a value `x\nlxc.hook.pre-start = /tmp/evil` adds a
+/// hook), a NUL ends the file for LXC, and other control characters have no business in a
+/// config. Tab stays allowed in values; a key is one word, so it may hold no space, tab or `=`.
+fn check_one_line(key: &str, value: &str, origin: &Origin) -> Result<()> {
+    if let Some(b) = key
+        .bytes()
+        .find(|&b| b < 0x20 || b == 0x7f || b == b' ' || b == b'=')
+    {
+        return Err(Error::InvalidKey {
+            key: key.to_string(),
+            origin: origin.clone(),
+            expected: if b == b' ' || b == b'=' {
+                "one word, without spaces or `=`"
+            } else {
+                "one word, without control characters"
+            },
+        });
+    }
+    if let Some(b) = value
+        .bytes()
+        .find(|&b| (b < 0x20 && b != b'\t') || b == 0x7f)
+    {
+        return Err(Error::InvalidValue {
+            key: key.to_string(),
+            value: value.to_string(),
+            origin: origin.clone(),
+            expected: format!(
+                "a value on one line, without control characters (found {:?}): a config value \
+                 cannot hold a line break",
+                char::from(b)
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// How a value reached the config: LXC reads a file line with the key's setter alone, while
 /// `set_config_item` also edits the saved text.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -585,6 +622,7 @@ impl Config {
     /// `set_config_item` with a known origin (e.g. `-s` on the command line): the value is
     /// validated, applied, and the saved text is edited like LXC's `set_config_item` does it.
     pub fn set_at(&mut self, key: &str, value: &str, origin: Origin, included: bool) -> Result<()> {
+        check_one_line(key, value, &origin)?;
         if key == "lxc.include" {
             if value.is_empty() {
                 // LXC's setter does nothing; set_config_item then drops the include lines.
@@ -916,12 +954,15 @@ impl Config {
         bytes::encode(&self.to_lxc_string()).into_owned()
     }
 
-    /// Write the config to `path` (atomically: a temporary file renamed over it).
+    /// Write the config to `path` whole: a reader sees the old file or the new one, a failed
+    /// write (a full disk) leaves the old file and nothing else, the file keeps its owner and
+    /// mode, and a symlink stays a link to the file replaced (see [`crate::atomic`]). Callers
+    /// that write a container's own config hold its lock ([`crate::Container::save_config`]).
     pub fn save(&self, path: &Path) -> Result<()> {
         let dir = path.parent().unwrap_or(Path::new("."));
-        fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
-        let tmp = path.with_extension("lxcrs-tmp");
-        fs::write(&tmp, self.to_lxc_bytes()).map_err(|e| Error::io("write config", &tmp, e))?;
-        fs::rename(&tmp, path).map_err(|e| Error::io("rename config", path, e))
+        if !dir.as_os_str().is_empty() {
+            fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
+        }
+        crate::atomic::replace_file(path, &self.to_lxc_bytes())
     }
 }

@@ -111,7 +111,7 @@ impl Oracle {
     }
 
     /// Start `bin` (from [`Oracle::build`]) for the container `name` in `<dir>/lxcpath`,
-    /// starting from the defaults of an empty config file.
+    /// starting from the defaults of an empty config file; returns once it answers.
     pub fn spawn(bin: &Path, dir: &Path, name: &str) -> Oracle {
         let empty = dir.join("empty.conf");
         std::fs::write(&empty, "").expect("write empty config");
@@ -129,14 +129,25 @@ impl Oracle {
             .expect("start the oracle");
         let stdin = child.stdin.take().expect("oracle stdin");
         let stdout = BufReader::new(child.stdout.take().expect("oracle stdout"));
-        Oracle {
+        let mut o = Oracle {
             child,
             stdin,
             stdout,
-        }
+        };
+        // One answer: the handle exists (liblxc has read the container's config, if any)
+        // before the caller goes on, so a test can change the files after this.
+        o.cmd(&["get", "lxc.uts.name"]);
+        o
     }
 
     fn cmd(&mut self, words: &[&str]) -> String {
+        self.send(words);
+        self.answer(words)
+    }
+
+    /// Send one command without waiting for its answer (for a call that blocks, e.g. on the
+    /// container lock); read the answer later with [`Oracle::answer_ok`].
+    pub fn send(&mut self, words: &[&str]) {
         let line: Vec<String> = words
             .iter()
             .enumerate()
@@ -144,14 +155,31 @@ impl Oracle {
             .collect();
         writeln!(self.stdin, "{}", line.join(" ")).expect("write to oracle");
         self.stdin.flush().expect("flush oracle");
+    }
+
+    fn answer(&mut self, words: &[&str]) -> String {
         let mut answer = String::new();
         self.stdout.read_line(&mut answer).expect("read oracle");
         let answer = answer.trim_end_matches('\n').to_string();
         assert!(
             !answer.is_empty() && !answer.starts_with("bad-"),
-            "oracle did not understand {line:?}: {answer:?}"
+            "oracle did not understand {words:?}: {answer:?}"
         );
         answer
+    }
+
+    /// The answer to a command given with [`Oracle::send`] that answers ok or err: was it ok?
+    pub fn answer_ok(&mut self) -> bool {
+        match self.answer(&["(sent before)"]).as_str() {
+            "ok" => true,
+            "err" => false,
+            other => panic!("oracle answered {other:?}"),
+        }
+    }
+
+    /// The oracle process's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     fn ok(&mut self, words: &[&str]) -> bool {
