@@ -176,14 +176,24 @@ fn wait_for(what: &str, child: Option<&mut Child>, mut cond: impl FnMut() -> boo
 }
 
 /// Open the FIFO for writing and close it at once: the reader blocked in open() gets an empty
-/// file. Only when someone reads it (non-blocking: ENXIO while no one does).
+/// file. Only when someone reads it (non-blocking: ENXIO while no one does). Before the close,
+/// an empty regular file takes the FIFO's name: whoever loads the config next reads that
+/// (lxc-rs refuses an include that is a FIFO; liblxc blocks in it, which is how the test makes
+/// liblxc hold its lock).
 fn release_fifo(fifo: &Path) -> bool {
     use std::os::unix::fs::OpenOptionsExt;
-    fs::OpenOptions::new()
+    let Ok(writer) = fs::OpenOptions::new()
         .write(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(fifo)
-        .is_ok()
+    else {
+        return false;
+    };
+    let plain = fifo.with_extension("plain");
+    fs::write(&plain, "").unwrap();
+    fs::rename(&plain, fifo).unwrap();
+    drop(writer);
+    true
 }
 
 /// A child process killed (if still running) when the test ends, however it ends.
@@ -254,13 +264,10 @@ fn config_set_waits_for_liblxc_holding_the_lock() {
         "lxc-rs wrote while liblxc held the lock"
     );
 
-    // Let liblxc finish its load (and so release the lock)...
+    // Let liblxc finish its load (and so release the lock); then lxc-rs, which reads the
+    // include (a plain file by now) once it has the lock.
     wait_for("liblxc reading the FIFO", None, || release_fifo(&fifo));
     assert!(lxc.answer_ok(), "liblxc's load_config failed");
-    // ...then lxc-rs, which reads the same include once it has the lock.
-    wait_for("lxc-rs reading the FIFO", rs.0.as_mut(), || {
-        release_fifo(&fifo)
-    });
     let o = rs.0.take().unwrap().wait_with_output().unwrap();
     assert!(o.status.success(), "{}", show(&o));
     let saved = fs::read_to_string(ct.config()).unwrap();
@@ -268,49 +275,39 @@ fn config_set_waits_for_liblxc_holding_the_lock() {
     assert!(saved.contains("lxc.include = "), "{saved}");
 }
 
-/// `lxc-rs config set` holds the lock from its load (blocked on the FIFO include) to its
-/// save; liblxc's `save_config` of the container waits for it, and writes after it.
+/// lxc-rs holds the container lock (through the API, as `config set` does from its load to
+/// its save); liblxc's `save_config` of the container waits for it, and writes after it.
 #[test]
 fn liblxc_save_config_waits_for_config_set() {
     let dir = TestDir::fresh("lxcrs-t-lockheld");
     let Some(bin) = oracle_bin(&dir) else { return };
     let ct = Ct::new(&dir, "lxcrs-t-lockheld", "lxc.uts.name = lock\n");
     let mut lxc = Oracle::spawn(&bin, dir.path(), &ct.name);
-    let fifo = with_fifo_include(&dir, &ct);
     let lock = ct.lock_file();
 
-    let mut rs = Reap(Some(
-        ct.cmd(&["config", "set", "lxc.environment", "FROM_RS=1"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    ));
-    wait_for("lxc-rs holding the lock", rs.0.as_mut(), || {
-        lock_state(&lock).0 == 1
-    });
+    let mut c = lxc::Container::new(&ct.name, Some(&ct.lxcpath)).unwrap();
+    let guard = c.lock_config().unwrap();
+    assert_eq!(
+        lock_state(&lock).0,
+        1,
+        "lxc-rs holds the lock file liblxc uses"
+    );
 
     assert!(lxc.set("lxc.environment", "FROM_LXC=1"));
     lxc.send(&["save", ct.config().to_str().unwrap()]);
-    wait_for(
-        "liblxc's save_config waiting for the lock",
-        rs.0.as_mut(),
-        || {
-            assert!(
-                !fs::read_to_string(ct.config())
-                    .unwrap()
-                    .contains("FROM_LXC"),
-                "liblxc saved while lxc-rs held the lock"
-            );
-            lock_state(&lock).1 == 1
-        },
-    );
-
-    wait_for("lxc-rs reading the FIFO", rs.0.as_mut(), || {
-        release_fifo(&fifo)
+    wait_for("liblxc's save_config waiting for the lock", None, || {
+        lock_state(&lock).1 == 1
     });
-    let o = rs.0.take().unwrap().wait_with_output().unwrap();
-    assert!(o.status.success(), "{}", show(&o));
+    // lxc-rs saves under its lock (shared with the guard on this thread) meanwhile.
+    c.set_config_item("lxc.environment", "FROM_RS=1").unwrap();
+    c.save_config(None).unwrap();
+    assert!(
+        !fs::read_to_string(ct.config())
+            .unwrap()
+            .contains("FROM_LXC"),
+        "liblxc saved while lxc-rs held the lock"
+    );
+    drop(guard);
     assert!(lxc.answer_ok(), "liblxc's save_config failed");
     // liblxc wrote last, from the config it had in memory: its value, not lxc-rs's.
     let saved = fs::read_to_string(ct.config()).unwrap();
