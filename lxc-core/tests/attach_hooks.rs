@@ -8,18 +8,18 @@
 use lxc_cgroup as _;
 use lxc_mount as _;
 
+mod common;
+
 use std::fs;
 use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
 
 use lxc_core::attach::{self, AttachApply, AttachCtx, AttachOptions};
 use lxc_core::linkme::distributed_slice;
 use lxc_core::registry::{AttachHook, ATTACH_HOOKS};
-use lxc_core::{Container, Error, StartMode, StartOptions};
+use lxc_core::Error;
 
 #[distributed_slice(ATTACH_HOOKS)]
 #[linkme(crate = lxc_core::linkme)]
@@ -74,28 +74,10 @@ fn prepare(ctx: &AttachCtx<'_>) -> Result<Option<Box<dyn AttachApply>>, Error> {
 }
 
 fn attach_hooks_on_a_real_container() {
-    let name = format!("lxcrs-t-athook-{}", std::process::id());
-    let lxcpath = PathBuf::from(format!("/tmp/{name}"));
-    let _ = fs::remove_dir_all(&lxcpath);
-    fs::create_dir_all(&lxcpath).unwrap();
-    let mut c = Container::new(&name, Some(&lxcpath)).unwrap();
-    c.create(&lxc_core::template::CreateOptions {
-        template: "busybox".into(),
-        ..Default::default()
-    })
-    .unwrap();
-    c.set_config_item("lxc.no_new_privs", "1").unwrap();
-    c.save_config(None).unwrap();
-    c.start(&StartOptions {
-        mode: StartMode::Start,
-        argv: Vec::new(),
-        inherit_stdio: false,
-        close_all_fds: false,
-    })
-    .unwrap();
+    let (c, lxcpath) = common::started_busybox("athook", &[("lxc.no_new_privs", "1")]);
 
     // As uid 1000: the hook runs with no_new_privs set and still as root; the command as 1000.
-    let (rd, wr) = pipe();
+    let (rd, wr) = common::pipe();
     let opts = AttachOptions {
         uid: Some(1000),
         gid: Some(1000),
@@ -128,17 +110,7 @@ fn attach_hooks_on_a_real_container() {
     assert_eq!(e.errno(), libc::EPERM, "{msg}");
     FAIL.store(false, Ordering::SeqCst);
 
-    c.stop_with(true, Some(Duration::from_secs(10))).unwrap();
-    c.destroy().unwrap();
-    fs::remove_dir_all(&lxcpath).unwrap();
-}
-
-fn pipe() -> (OwnedFd, OwnedFd) {
-    let mut fds = [0; 2];
-    // SAFETY: a valid 2-element out array.
-    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
-    // SAFETY: both fds are fresh and ours.
-    unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+    common::remove(c, lxcpath);
 }
 
 fn main() {

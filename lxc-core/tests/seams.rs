@@ -13,6 +13,8 @@
 use lxc_cgroup as _;
 use lxc_mount as _;
 
+mod common;
+
 use std::ffi::CString;
 use std::fs;
 use std::io::{Read, Write};
@@ -30,7 +32,7 @@ use lxc_core::registry::{
     CommandDef, EntryKind, PhaseHook, Registration, StartRequestDef, REGISTRY, START_REQUESTS,
 };
 use lxc_core::start::sync;
-use lxc_core::{Container, Error, Phase, StartMode, StartOptions, State};
+use lxc_core::{Error, Phase, State};
 
 #[distributed_slice(REGISTRY)]
 #[linkme(crate = lxc_core::linkme)]
@@ -81,14 +83,6 @@ fn fail(ctx: &HookCtx<'_>, message: String) -> Error {
     }
 }
 
-fn pipe() -> (OwnedFd, OwnedFd) {
-    let mut fds = [0; 2];
-    // SAFETY: a valid 2-element out array.
-    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
-    // SAFETY: both fds are fresh and ours.
-    unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
-}
-
 /// Child, after every mount: hand the monitor the rootfs as an fd, and ask it for a pipe.
 fn child_after_mounts(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
     let mount = ctx
@@ -117,7 +111,7 @@ fn echo(
     body: &[u8],
     _fds: Vec<OwnedFd>,
 ) -> Result<(Vec<u8>, Vec<OwnedFd>), Error> {
-    let (rd, wr) = pipe();
+    let (rd, wr) = common::pipe();
     fs::File::from(wr)
         .write_all(format!("from-monitor-of-{}", ctx.name).as_bytes())
         .map_err(|e| fail(ctx, format!("write pipe: {e}")))?;
@@ -246,24 +240,9 @@ fn eventually(within: Duration, mut done: impl FnMut() -> bool) -> bool {
 }
 
 fn seams_on_a_real_container() {
-    let name = format!("lxcrs-t-seams-{}", std::process::id());
-    let lxcpath = PathBuf::from(format!("/tmp/{name}"));
-    let _ = fs::remove_dir_all(&lxcpath);
-    fs::create_dir_all(&lxcpath).unwrap();
-    let mut c = Container::new(&name, Some(&lxcpath)).unwrap();
-    c.create(&lxc_core::template::CreateOptions {
-        template: "busybox".into(),
-        ..Default::default()
-    })
-    .unwrap();
+    let (c, lxcpath) = common::started_busybox("seams", &[]);
+    let name = c.name().to_string();
     let rootfs = lxcpath.join(&name).join("rootfs");
-    c.start(&StartOptions {
-        mode: StartMode::Start,
-        argv: Vec::new(),
-        inherit_stdio: false,
-        close_all_fds: false,
-    })
-    .unwrap();
     let init = c.init_pid().unwrap();
 
     // The fd from the child, used by the monitor between mounts and exec.
@@ -276,7 +255,7 @@ fn seams_on_a_real_container() {
     assert_eq!(answer, format!("pong:ping from-monitor-of-{name}"));
 
     // A command handler gets the client's fd and the config.
-    let (rd, wr) = pipe();
+    let (rd, wr) = common::pipe();
     let req = Request::Ext {
         name: "lxcrs-t-seams.write".into(),
         body: Vec::new(),
@@ -326,9 +305,7 @@ fn seams_on_a_real_container() {
         Some(State::Running)
     );
 
-    c.stop_with(true, Some(Duration::from_secs(10))).unwrap();
-    assert_eq!(c.state(), State::Stopped);
-    c.destroy().unwrap();
+    common::remove(c, lxcpath);
     let unix = fs::read_to_string("/proc/net/unix").unwrap();
     assert!(
         !unix.contains(&name),
@@ -337,7 +314,6 @@ fn seams_on_a_real_container() {
             .filter(|l| l.contains(&name))
             .collect::<Vec<_>>()
     );
-    fs::remove_dir_all(&lxcpath).unwrap();
 }
 
 fn main() {
