@@ -57,14 +57,6 @@ static CGROUP: Registration = Registration {
     ],
     commands: &[
         CommandDef {
-            name: "cgroup.freeze",
-            handler: cmd_freeze,
-        },
-        CommandDef {
-            name: "cgroup.thaw",
-            handler: cmd_thaw,
-        },
-        CommandDef {
             name: "cgroup.get",
             handler: cmd_get,
         },
@@ -128,18 +120,21 @@ fn cmd_error(e: Error) -> CommandError {
     CommandError::new(e.errno(), e.to_string())
 }
 
-/// Freeze every process of the container and wait until the kernel says frozen.
-fn cmd_freeze(
-    ctx: &mut CommandCtx<'_>,
-    _body: &[u8],
-) -> std::result::Result<Vec<u8>, CommandError> {
-    running_cgroup(ctx)?.freeze().map_err(cmd_error)?;
-    Ok(Vec::new())
-}
-
-fn cmd_thaw(ctx: &mut CommandCtx<'_>, _body: &[u8]) -> std::result::Result<Vec<u8>, CommandError> {
-    running_cgroup(ctx)?.thaw().map_err(cmd_error)?;
-    Ok(Vec::new())
+/// The monitor's typed view of the container's cgroups (freeze, thaw, paths).
+impl lxc_core::phase::ContainerCgroupOps for ContainerCgroup {
+    fn freeze(&self) -> std::result::Result<(), CommandError> {
+        ContainerCgroup::freeze(self).map_err(cmd_error)
+    }
+    fn thaw(&self) -> std::result::Result<(), CommandError> {
+        ContainerCgroup::thaw(self).map_err(cmd_error)
+    }
+    /// The container's cgroup in each hierarchy (the inner one, where its processes are).
+    fn paths(&self) -> Vec<std::path::PathBuf> {
+        ContainerCgroup::paths(self)
+            .iter()
+            .map(|h| h.inner.clone())
+            .collect()
+    }
 }
 
 /// `get_cgroup_item`: the body is the key (`memory.limit_in_bytes`).
@@ -198,14 +193,9 @@ fn pre_clone(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
         .push(format!("remove cgroups of {}", ctx.name), move || {
             undo.remove().map_err(|e| e.to_string())
         });
-    // What `info` shows: the container's cgroup in each hierarchy, for the monitor to answer
-    // GetCgroupPaths without knowing this driver.
-    let shown = cg
-        .paths()
-        .iter()
-        .map(|h| h.inner.display().to_string())
-        .collect();
-    ctx.state.insert(lxc_core::monitor::CgroupPaths(shown));
+    // The monitor freezes, thaws and shows the paths through this, without knowing the driver.
+    ctx.state
+        .insert(lxc_core::phase::CgroupHandle(Box::new(cg.clone())));
     ctx.state.insert(cg);
     if let Some(dir) = cfg.dir_monitor.clone() {
         monitor_cgroup(ctx, &layout, &cfg, dir)?;
@@ -269,6 +259,7 @@ fn host_setup(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
 /// Stop: remove the container's cgroups (the handle leaves `ctx.state`, so a reboot's
 /// PreClone makes fresh ones).
 fn stop(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
+    ctx.state.remove::<lxc_core::phase::CgroupHandle>();
     match ctx.state.remove::<ContainerCgroup>() {
         Some(cg) => cg.remove().map_err(|e| e.into_hook(ctx.phase)),
         None => Ok(()),
