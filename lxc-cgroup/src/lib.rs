@@ -18,6 +18,7 @@ use lxc_core::Phase;
 mod cgroup;
 mod config;
 mod error;
+pub mod keys;
 mod layout;
 mod sys;
 
@@ -31,8 +32,8 @@ pub use layout::{detect, Hierarchy, Layout, LayoutKind, Version};
 static CGROUP: Registration = Registration {
     name: "cgroup",
     kind: EntryKind::Component,
-    // The lxc.cgroup.* keys are parsed by the core; this component only reads them.
-    keys: &[],
+    // lxc.cgroup.*, lxc.cgroup2.*, lxc.cgroup.dir, .dir.monitor.pivot, .relative.
+    keys: keys::CGROUP_KEYS,
     hooks: &[
         PhaseHook {
             phase: Phase::Load,
@@ -67,8 +68,9 @@ static CGROUP: Registration = Registration {
     ],
 };
 
-// The core parses lxc.cgroup.* and lxc.cgroup2.*; whether a key names a file this driver can
-// write is the driver's rule, so `config check` (and `start`, before it makes anything) asks it.
+// Whether a lxc.cgroup.* / lxc.cgroup2.* key names a file this driver can write is checked
+// apart from the key's parser (LXC's setter takes any name), by `config check` and by `start`
+// before it makes anything.
 #[distributed_slice(KEY_CHECKS)]
 #[linkme(crate = lxc_core::linkme)]
 static CHECK_V1: KeyCheck = KeyCheck {
