@@ -7,8 +7,12 @@
 //! clearers where LXC's clearer does more (or less) than forgetting the key's own values.
 //!
 //! Three things LXC's setters do that a `KeyDef` cannot say yet are kept in this module and
-//! consulted by the config engine for core keys: what an empty value does ([`on_empty`]), checks
-//! against other keys ([`check_set`]) and keys whose value cannot be read ([`get_refused`]).
+//! consulted by the config engine for core keys: what an empty value does ([`on_empty`]; other
+//! registrations declare theirs in [`crate::registry::EMPTY_VALUE_RULES`]), checks against
+//! other keys ([`check_set`]) and keys whose value cannot be read ([`get_refused`]).
+//!
+//! The subsystems' keys are not here: the cgroup keys are lxc-cgroup's, the mount keys
+//! lxc-mount's, each registered beside the code that applies them.
 
 pub mod check;
 pub mod ops;
