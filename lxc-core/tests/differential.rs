@@ -665,6 +665,22 @@ fn sequences() -> Vec<(&'static str, Vec<Op>)> {
             ],
         ),
         (
+            "mount.auto: blanks change nothing, force and cgroup2 replace the cgroup group",
+            vec![
+                set("lxc.mount.auto", "proc sys cgroup-full:rw"),
+                set("lxc.mount.auto", " \t "),
+                get("lxc.mount.auto"),
+                set("lxc.mount.auto", "cgroup:mixed:force"),
+                get("lxc.mount.auto"),
+                set("lxc.mount.auto", "shmounts:/a:/b shmounts: cgroup"),
+                get("lxc.mount.auto"),
+                set("lxc.mount.auto", "cgroup2:ro proc:rw"),
+                get("lxc.mount.auto"),
+                clear("lxc.mount.auto"),
+                set("lxc.mount.auto", "sys:rw"),
+            ],
+        ),
+        (
             "sysctl replaced in place",
             vec![
                 set("lxc.sysctl.a", "1"),
