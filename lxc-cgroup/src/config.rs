@@ -1,5 +1,5 @@
 //! What the driver needs from a container's configuration, read from `lxc_core::Config` (the
-//! keys are parsed and validated by the core) or filled in directly.
+//! keys are parsed and validated by [`crate::keys`]) or filled in directly.
 
 use lxc_core::Config;
 
@@ -38,7 +38,7 @@ const V1_PREFIX: &str = "lxc.cgroup.";
 const V2_PREFIX: &str = "lxc.cgroup2.";
 
 /// The `lxc.cgroup.*` keys that configure the driver itself rather than a cgroup file.
-const META_KEYS: &[&str] = &[
+pub(crate) const META_KEYS: &[&str] = &[
     "lxc.cgroup.dir",
     "lxc.cgroup.dir.container",
     "lxc.cgroup.dir.container.inner",

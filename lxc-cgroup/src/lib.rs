@@ -18,6 +18,7 @@ use lxc_core::Phase;
 mod cgroup;
 mod config;
 mod error;
+pub mod keys;
 mod layout;
 mod sys;
 
@@ -31,8 +32,8 @@ pub use layout::{detect, Hierarchy, Layout, LayoutKind, Version};
 static CGROUP: Registration = Registration {
     name: "cgroup",
     kind: EntryKind::Component,
-    // The lxc.cgroup.* keys are parsed by the core; this component only reads them.
-    keys: &[],
+    // lxc.cgroup.*, lxc.cgroup2.*, lxc.cgroup.dir, .dir.monitor.pivot, .relative.
+    keys: keys::CGROUP_KEYS,
     hooks: &[
         PhaseHook {
             phase: Phase::Load,
@@ -57,14 +58,6 @@ static CGROUP: Registration = Registration {
     ],
     commands: &[
         CommandDef {
-            name: "cgroup.freeze",
-            handler: cmd_freeze,
-        },
-        CommandDef {
-            name: "cgroup.thaw",
-            handler: cmd_thaw,
-        },
-        CommandDef {
             name: "cgroup.get",
             handler: cmd_get,
         },
@@ -75,8 +68,9 @@ static CGROUP: Registration = Registration {
     ],
 };
 
-// The core parses lxc.cgroup.* and lxc.cgroup2.*; whether a key names a file this driver can
-// write is the driver's rule, so `config check` (and `start`, before it makes anything) asks it.
+// Whether a lxc.cgroup.* / lxc.cgroup2.* key names a file this driver can write is checked
+// apart from the key's parser (LXC's setter takes any name), by `config check` and by `start`
+// before it makes anything.
 #[distributed_slice(KEY_CHECKS)]
 #[linkme(crate = lxc_core::linkme)]
 static CHECK_V1: KeyCheck = KeyCheck {
@@ -128,18 +122,21 @@ fn cmd_error(e: Error) -> CommandError {
     CommandError::new(e.errno(), e.to_string())
 }
 
-/// Freeze every process of the container and wait until the kernel says frozen.
-fn cmd_freeze(
-    ctx: &mut CommandCtx<'_>,
-    _body: &[u8],
-) -> std::result::Result<Vec<u8>, CommandError> {
-    running_cgroup(ctx)?.freeze().map_err(cmd_error)?;
-    Ok(Vec::new())
-}
-
-fn cmd_thaw(ctx: &mut CommandCtx<'_>, _body: &[u8]) -> std::result::Result<Vec<u8>, CommandError> {
-    running_cgroup(ctx)?.thaw().map_err(cmd_error)?;
-    Ok(Vec::new())
+/// The monitor's typed view of the container's cgroups (freeze, thaw, paths).
+impl lxc_core::phase::ContainerCgroupOps for ContainerCgroup {
+    fn freeze(&self) -> std::result::Result<(), CommandError> {
+        ContainerCgroup::freeze(self).map_err(cmd_error)
+    }
+    fn thaw(&self) -> std::result::Result<(), CommandError> {
+        ContainerCgroup::thaw(self).map_err(cmd_error)
+    }
+    /// The container's cgroup in each hierarchy (the inner one, where its processes are).
+    fn paths(&self) -> Vec<std::path::PathBuf> {
+        ContainerCgroup::paths(self)
+            .iter()
+            .map(|h| h.inner.clone())
+            .collect()
+    }
 }
 
 /// `get_cgroup_item`: the body is the key (`memory.limit_in_bytes`).
@@ -198,14 +195,9 @@ fn pre_clone(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
         .push(format!("remove cgroups of {}", ctx.name), move || {
             undo.remove().map_err(|e| e.to_string())
         });
-    // What `info` shows: the container's cgroup in each hierarchy, for the monitor to answer
-    // GetCgroupPaths without knowing this driver.
-    let shown = cg
-        .paths()
-        .iter()
-        .map(|h| h.inner.display().to_string())
-        .collect();
-    ctx.state.insert(lxc_core::monitor::CgroupPaths(shown));
+    // The monitor freezes, thaws and shows the paths through this, without knowing the driver.
+    ctx.state
+        .insert(lxc_core::phase::CgroupHandle(Box::new(cg.clone())));
     ctx.state.insert(cg);
     if let Some(dir) = cfg.dir_monitor.clone() {
         monitor_cgroup(ctx, &layout, &cfg, dir)?;
@@ -269,6 +261,7 @@ fn host_setup(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
 /// Stop: remove the container's cgroups (the handle leaves `ctx.state`, so a reboot's
 /// PreClone makes fresh ones).
 fn stop(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
+    ctx.state.remove::<lxc_core::phase::CgroupHandle>();
     match ctx.state.remove::<ContainerCgroup>() {
         Some(cg) => cg.remove().map_err(|e| e.into_hook(ctx.phase)),
         None => Ok(()),

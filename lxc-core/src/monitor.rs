@@ -13,18 +13,14 @@ use crate::commands::{self, Conn, Event, Incoming, Request, Response, Server};
 use crate::config::Config;
 use crate::error::Error;
 use crate::phase::{
-    CommandCtx, CommandError, HookCtx, Phase, StartMode, StateMap, Terminals, UndoStack,
+    CgroupHandle, CommandCtx, CommandError, ContainerCgroupOps, HookCtx, Phase, StartMode,
+    StateMap, Terminals, UndoStack,
 };
 use crate::reactor::{Drain, FdHandler, MonitorHandlers, Next, ReactorCtx};
 use crate::registry;
 use crate::start::{self, spec, StartOptions, Started, Target};
 use crate::state::State;
 use crate::sys::{self, Exit};
-
-/// Cgroup paths of a running container, put in the start's state by the cgroup driver so the
-/// monitor can answer `GetCgroupPaths` without knowing the driver.
-#[derive(Debug, Clone, Default)]
-pub struct CgroupPaths(pub Vec<String>);
 
 /// Reported to the caller of a daemonized start once the container runs (or failed).
 pub struct StatusPipe(pub OwnedFd);
@@ -302,7 +298,7 @@ impl Monitor<'_> {
     /// thawing a running one changes nothing). Then kill init (its parent-death signal is gone
     /// if it changed its uid), wait for it, and remove what the start made.
     fn clean_up_after_death(&mut self, init: Option<&OwnedFd>) {
-        if let Err(e) = self.ext_call(0, "cgroup.thaw") {
+        if let Err(e) = self.with_cgroup(|c| c.thaw()) {
             tracing::debug!(error = %e, "cleanup: no thaw");
         }
         if let Some(p) = init {
@@ -634,7 +630,7 @@ impl Monitor<'_> {
                 }
                 if self.state == State::Frozen {
                     // Frozen tasks do not act on signals, not even SIGKILL, until thawed.
-                    let _ = self.ext_call(peer_uid, "cgroup.thaw");
+                    let _ = self.with_cgroup(|c| c.thaw());
                 }
                 self.rebooting = false;
                 self.set_state(State::Stopping);
@@ -642,7 +638,7 @@ impl Monitor<'_> {
             }
             Request::Freeze => {
                 self.set_state(State::Freezing);
-                match self.ext_call(peer_uid, "cgroup.freeze") {
+                match self.with_cgroup(|c| c.freeze()) {
                     Ok(_) => {
                         self.set_state(State::Frozen);
                         Response::Ok
@@ -653,7 +649,7 @@ impl Monitor<'_> {
                     }
                 }
             }
-            Request::Unfreeze => match self.ext_call(peer_uid, "cgroup.thaw") {
+            Request::Unfreeze => match self.with_cgroup(|c| c.thaw()) {
                 Ok(_) => {
                     self.set_state(State::Thawed);
                     self.set_state(State::Running);
@@ -698,8 +694,13 @@ impl Monitor<'_> {
             }
             Request::GetCgroupPaths => Response::CgroupPaths(
                 self.statemap
-                    .get::<CgroupPaths>()
-                    .map(|p| p.0.clone())
+                    .get::<CgroupHandle>()
+                    .map(|h| {
+                        h.0.paths()
+                            .iter()
+                            .map(|p| p.display().to_string())
+                            .collect()
+                    })
                     .unwrap_or_default(),
             ),
             Request::Ext { name, body } => match self.ext_call_body(peer_uid, &name, &body, fds_in)
@@ -747,9 +748,18 @@ impl Monitor<'_> {
         r.map(|b| (b, ctx.fds_out))
     }
 
-    fn ext_call(&mut self, peer_uid: u32, name: &str) -> Result<Vec<u8>, CommandError> {
-        self.ext_call_body(peer_uid, name, &[], Vec::new())
-            .map(|(b, _)| b)
+    /// Run `op` on the container's cgroups (the driver's [`CgroupHandle`]).
+    fn with_cgroup(
+        &self,
+        op: impl FnOnce(&dyn ContainerCgroupOps) -> Result<(), CommandError>,
+    ) -> Result<(), CommandError> {
+        match self.statemap.get::<CgroupHandle>() {
+            Some(h) => op(h.0.as_ref()),
+            None => Err(CommandError::new(
+                libc::ESRCH,
+                format!("{}: no cgroup (container not running)", self.t.name),
+            )),
+        }
     }
 
     /// Signal init. A pid namespace's init ignores signals it has no handler for, and a fresh

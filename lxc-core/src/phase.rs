@@ -244,6 +244,30 @@ pub struct Terminals {
     pub ttys: Vec<(OwnedFd, PathBuf)>,
 }
 
+/// The running container's cgroups, as the monitor uses them: freeze and thaw (`lxc-freeze`,
+/// a forced stop of a frozen container, the watchdog's cleanup) and the paths `info` shows.
+/// The cgroup driver's PreClone hook puts one in the start's [`StateMap`] as a
+/// [`CgroupHandle`]; the monitor knows only this interface, not the driver.
+pub trait ContainerCgroupOps: Send {
+    /// Freeze every process of the container; returns once the kernel says frozen.
+    fn freeze(&self) -> Result<(), CommandError>;
+    /// Thaw the container; returns once the kernel says thawed.
+    fn thaw(&self) -> Result<(), CommandError>;
+    /// The container's cgroup in each hierarchy (`GetCgroupPaths`).
+    fn paths(&self) -> Vec<PathBuf>;
+}
+
+/// The [`StateMap`] slot of a container's [`ContainerCgroupOps`].
+pub struct CgroupHandle(pub Box<dyn ContainerCgroupOps>);
+
+impl fmt::Debug for CgroupHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("CgroupHandle")
+            .field(&self.0.paths())
+            .finish()
+    }
+}
+
 /// What the network subsystem decided before clone (its PreClone hook puts this in the
 /// start's `StateMap`): whether the container shares the host's network namespace, and whether
 /// the new namespace's loopback device comes up (LXC: only for `type = empty` with `flags = up`).

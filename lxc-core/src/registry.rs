@@ -141,6 +141,42 @@ pub fn key_rules(owner: &str) -> Option<&'static KeyRules> {
     KEY_RULES.iter().find(|r| r.owner == owner)
 }
 
+/// What `set_config_item(key, "")` (or `key =` in a file) does to a key. Most of LXC's setters
+/// clear the key then, but not all of them the way their clearer does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnEmpty {
+    /// What the key's clearer does.
+    Clear,
+    /// The key's own values go (it reads its default again), whatever the clearer does.
+    Reset,
+    /// The key holds this value in memory, with no line saved.
+    Memory(&'static str),
+    /// Refused; nothing changes.
+    Reject(&'static str),
+    /// Refused, but the key is cleared anyway (LXC clears before it refuses).
+    ClearThenReject(&'static str),
+}
+
+/// A key whose empty value does something else than [`OnEmpty::Clear`], declared by the
+/// registration that owns it (`owner`). `pattern` is the pattern of the key's [`KeyDef`].
+pub struct EmptyValueRule {
+    pub owner: &'static str,
+    pub pattern: KeyPattern,
+    pub rule: OnEmpty,
+}
+
+/// The empty-value rules linked in.
+#[distributed_slice]
+pub static EMPTY_VALUE_RULES: [EmptyValueRule];
+
+/// What an empty value does to a key of `owner` resolved to `pattern`, if its owner says.
+pub fn empty_value_rule(owner: &str, pattern: KeyPattern) -> Option<OnEmpty> {
+    EMPTY_VALUE_RULES
+        .iter()
+        .find(|r| r.owner == owner && r.pattern == pattern)
+        .map(|r| r.rule)
+}
+
 /// A request a child-side hook sends the monitor mid-start (`ChildLink::ask`), answered by
 /// `handler` in the monitor with the start's context: work only the host side can do (an
 /// idmapped mount fd, a network device moved in) and fds back.

@@ -4,6 +4,8 @@
 //!
 //! Files live under /tmp/lxcrs-t-check-<test>-<pid>, removed after each test.
 
+// The cgroup and mount keys are the always-on components' (their registrations).
+use lxc_mount as _;
 use std::fs;
 use std::path::PathBuf;
 

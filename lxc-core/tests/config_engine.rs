@@ -3,10 +3,13 @@
 //!
 //! Files live under /tmp/lxcrs-t-engine-<test>-<pid>, removed after each test.
 
+// The cgroup and mount keys are the always-on components' (their registrations).
+use lxc_cgroup as _;
+use lxc_mount as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use lxc_core::keys::parse::{self, AUTO_CGROUP_MIXED, AUTO_PROC_RW, AUTO_SYS_RO};
+use lxc_core::keys::parse;
 use lxc_core::keys::typed;
 use lxc_core::{Config, Error};
 
@@ -361,11 +364,10 @@ fn typed_views() {
         (maps[0].nsid, maps[0].hostid, maps[0].range),
         (0, 100000, 65536)
     );
-    let (flags, sh) = typed::auto_mounts(&c);
-    assert_eq!(flags & parse::AUTO_PROC_MASK, AUTO_PROC_RW);
-    assert_eq!(flags & parse::AUTO_SYS_MASK, AUTO_SYS_RO);
-    assert_eq!(flags & parse::AUTO_CGROUP_MASK, AUTO_CGROUP_MIXED);
-    assert_eq!(sh, Some(("/host".into(), "/cont".into())));
+    assert_eq!(
+        c.get("lxc.mount.auto").unwrap(),
+        "proc:rw sys:ro cgroup:mixed"
+    );
     assert_eq!(
         typed::namespaces_clone(&c),
         libc::CLONE_NEWNET | libc::CLONE_NEWIPC
@@ -385,23 +387,18 @@ fn typed_views() {
     assert_eq!(typed::signal(&c, "lxc.monitor.signal.pdeath"), Some(9));
     assert_eq!(typed::number(&c, "lxc.init.uid"), u32::MAX);
     assert_eq!(typed::init_groups(&c), vec![1, 2, 3]);
-    let r = typed::rootfs(&c);
-    assert_eq!(r.path.as_deref(), Some("/a:/b"));
-    assert_eq!(r.bdev_type.as_deref(), Some("overlay"));
-    assert!(r.managed);
+    assert_eq!(c.get("lxc.rootfs.path").unwrap(), "/a:/b");
+    assert_eq!(c.get("lxc.rootfs.managed").unwrap(), "1");
     assert_eq!(
         typed::environment(&c),
         vec![("A".to_string(), "1".to_string())]
     );
     assert_eq!(typed::hooks(&c, "pre-start"), vec!["/bin/true x"]);
     assert_eq!(
-        typed::cgroup_settings(&c, false),
-        vec![("memory.limit_in_bytes".to_string(), "1G".to_string())]
+        c.get("lxc.cgroup").unwrap(),
+        "lxc.cgroup.memory.limit_in_bytes = 1G\n"
     );
-    assert_eq!(
-        typed::cgroup_settings(&c, true),
-        vec![("pids.max".to_string(), "10".to_string())]
-    );
+    assert_eq!(c.get("lxc.cgroup2").unwrap(), "lxc.cgroup2.pids.max = 10\n");
     assert_eq!(parse::signal("SIGTERM"), Some(libc::SIGTERM));
     assert_eq!(parse::cap("sys_admin"), Some(21));
 }

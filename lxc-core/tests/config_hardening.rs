@@ -4,6 +4,9 @@
 //! Every load runs on a thread with a deadline, so a loader that hangs fails the test instead
 //! of hanging it. Files live under /tmp/lxcrs-t-harden-<test>-<pid>, removed after each test.
 
+// The cgroup and mount keys are the always-on components' (their registrations).
+use lxc_cgroup as _;
+use lxc_mount as _;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};

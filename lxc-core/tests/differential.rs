@@ -20,6 +20,9 @@
 //! missing. Everything it makes lives under /tmp/lxcrs-t-diff-<pid> and is removed after, with
 //! liblxc's lock directory for it (/run/lxc/lock/tmp/lxcrs-t-diff-<pid>).
 
+// The cgroup and mount keys are the always-on components' (their registrations).
+use lxc_cgroup as _;
+use lxc_mount as _;
 use std::path::Path;
 
 use lxc_core::config::lxc_keys::{LXC_CONFIG_ITEMS, LXC_SUBKEYS};
@@ -326,10 +329,53 @@ fn values_for(key: &str, tmp: &Path) -> Option<Values> {
                 "shmounts:/a",
                 "shmounts:",
                 "shmounts:x:y:z:",
+                "shmounts:/a:",
+                "shmounts::",
                 "sys sys:rw",
                 "sys:mixed\tproc:mixed",
+                // Every token of LXC's table.
+                "proc:mixed",
+                "sys:mixed",
+                "cgroup2:force",
+                "cgroup2:ro",
+                "cgroup:mixed:force",
+                "cgroup:ro:force",
+                "cgroup:rw:force",
+                "cgroup:ro",
+                "cgroup:rw",
+                "cgroup",
+                "cgroup-full",
+                "cgroup-full:mixed",
+                "cgroup-full:rw",
+                "cgroup-full:force",
+                "cgroup-full:mixed:force",
+                "cgroup-full:ro:force",
+                // Blanks and tabs in any run, and a value of blanks alone (no token).
+                " \t proc \t ",
+                "  ",
+                "proc sys cgroup proc:rw",
             ],
-            &["bogus", "proc bogus", "PROC", "proc,sys"],
+            &[
+                "bogus",
+                "proc bogus",
+                "PROC",
+                "proc,sys",
+                "proc:ro",
+                "proc:force",
+                "sys:mixed:force",
+                "cgroup2:rw",
+                "cgroup2:mixed",
+                "cgroup2:ro:rw",
+                "cgroup:force:ro",
+                "cgroup:",
+                "cgroup-full:",
+                "cgroup-full2",
+                "cgroups",
+                "Cgroup",
+                "shmounts",
+                "shmount:/a",
+                "proc;sys",
+            ],
         ),
         "lxc.mount.entry" => v(
             &["/a b none bind 0 0", "proc proc proc nodev,noexec 0 0"],
@@ -435,11 +481,15 @@ fn samples_for_prefix(prefix: &str) -> Option<&'static [&'static str]> {
     })
 }
 
-/// Every key to exercise: the core's registered patterns, instantiated.
+/// The registrations whose keys are exercised here: the core's and the always-on cgroup and
+/// mount components'.
+const OWNERS: &[&str] = &["core", "cgroup", "mount"];
+
+/// Every key to exercise: the registered patterns of [`OWNERS`], instantiated.
 fn sample_keys() -> Vec<String> {
     let mut keys = Vec::new();
     for reg in registry::registrations() {
-        if reg.name != "core" {
+        if !OWNERS.contains(&reg.name) {
             continue;
         }
         for def in reg.keys {
@@ -612,6 +662,22 @@ fn sequences() -> Vec<(&'static str, Vec<Op>)> {
                 set("lxc.mount.auto", "cgroup:ro"),
                 set("lxc.mount.auto", ""),
                 set("lxc.mount.auto", "sys"),
+            ],
+        ),
+        (
+            "mount.auto: blanks change nothing, force and cgroup2 replace the cgroup group",
+            vec![
+                set("lxc.mount.auto", "proc sys cgroup-full:rw"),
+                set("lxc.mount.auto", " \t "),
+                get("lxc.mount.auto"),
+                set("lxc.mount.auto", "cgroup:mixed:force"),
+                get("lxc.mount.auto"),
+                set("lxc.mount.auto", "shmounts:/a:/b shmounts: cgroup"),
+                get("lxc.mount.auto"),
+                set("lxc.mount.auto", "cgroup2:ro proc:rw"),
+                get("lxc.mount.auto"),
+                clear("lxc.mount.auto"),
+                set("lxc.mount.auto", "sys:rw"),
             ],
         ),
         (

@@ -12,6 +12,9 @@
 //!
 //! Files live under /tmp/lxcrs-t-fuzz-<pid>, removed at the end.
 
+// The cgroup and mount keys are the always-on components' (their registrations).
+use lxc_cgroup as _;
+use lxc_mount as _;
 use std::ffi::CString;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;

@@ -1,8 +1,11 @@
 //! Robustness of the config engine: arbitrary bytes and lines never make it panic, and random
 //! set/get/clear sequences on random keys keep its answers consistent.
 
+// The cgroup and mount keys are the always-on components' (their registrations).
+use lxc_cgroup as _;
 use lxc_core::registry::{self, KeyPattern};
 use lxc_core::Config;
+use lxc_mount as _;
 use proptest::prelude::*;
 
 /// Every key the core registers, instantiated, plus names that sit on the edges of the

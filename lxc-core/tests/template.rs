@@ -1,6 +1,9 @@
 //! `create` with the busybox and none templates, and `destroy`, on real files; compared with
 //! what Debian's LXC (`lxc-create -t busybox`) makes when it is installed.
 
+// The cgroup and mount keys are the always-on components' (their registrations).
+use lxc_cgroup as _;
+use lxc_mount as _;
 use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};

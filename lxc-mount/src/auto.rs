@@ -66,6 +66,84 @@ pub struct Shmounts {
     pub container: String,
 }
 
+/// Where `shmounts:HOST` shares mounts in the container without a container path (LXC's).
+pub const SHMOUNTS_DEFAULT_CONTAINER_PATH: &str = "/dev/.lxc-mounts";
+
+/// One `lxc.mount.auto` token, as LXC's setter (`set_config_mount_auto`) reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AutoToken {
+    Proc(ProcAuto),
+    Sys(SysAuto),
+    Cgroup(CgroupAuto),
+    /// `shmounts:HOST[:CONTAINER]`; a bare `shmounts:` (`None`) turns the shared mounts on and
+    /// leaves the paths as they were.
+    Shmounts(Option<Shmounts>),
+}
+
+/// The one `lxc.mount.auto` grammar, used both by the key's parser (at set and load time) and
+/// by the mount code. LXC's table, exactly: `proc`, `proc:mixed`, `proc:rw`, `sys`, `sys:ro`,
+/// `sys:mixed`, `sys:rw`, `cgroup2[:ro][:force]`, `cgroup[-full][:mixed|:ro|:rw][:force]`
+/// and `shmounts:` followed by anything. `shmounts:HOST:CONTAINER` splits at the first `:`
+/// after `HOST`; with nothing after that `:` LXC keeps it in the host path and shares into
+/// [`SHMOUNTS_DEFAULT_CONTAINER_PATH`].
+pub fn parse_token(token: &str) -> Option<AutoToken> {
+    use CgroupKind as K;
+    use CgroupMode as M;
+    let cg = |kind, mode, force| Some(AutoToken::Cgroup(CgroupAuto { kind, mode, force }));
+    match token {
+        "proc" | "proc:mixed" => return Some(AutoToken::Proc(ProcAuto::Mixed)),
+        "proc:rw" => return Some(AutoToken::Proc(ProcAuto::Rw)),
+        "sys" | "sys:mixed" => return Some(AutoToken::Sys(SysAuto::Mixed)),
+        "sys:ro" => return Some(AutoToken::Sys(SysAuto::Ro)),
+        "sys:rw" => return Some(AutoToken::Sys(SysAuto::Rw)),
+        "cgroup2" | "cgroup2:force" => return cg(K::Cgroup2, M::Rw, true),
+        "cgroup2:ro" | "cgroup2:ro:force" => return cg(K::Cgroup2, M::Ro, true),
+        "shmounts:" => return Some(AutoToken::Shmounts(None)),
+        _ => {}
+    }
+    if let Some(rest) = token.strip_prefix("shmounts:") {
+        let (host, container) = match rest.split_once(':') {
+            Some((h, c)) if !c.is_empty() => (h, c),
+            _ => (rest, SHMOUNTS_DEFAULT_CONTAINER_PATH),
+        };
+        return Some(AutoToken::Shmounts(Some(Shmounts {
+            host: host.to_string(),
+            container: container.to_string(),
+        })));
+    }
+    let (kind, rest) = if let Some(r) = token.strip_prefix("cgroup-full") {
+        (K::Full, r)
+    } else {
+        (K::Cgroup, token.strip_prefix("cgroup")?)
+    };
+    let (rest, force) = match rest.strip_suffix(":force") {
+        Some(r) => (r, true),
+        None => (rest, false),
+    };
+    let mode = match rest {
+        "" => M::Unspecified,
+        ":mixed" => M::Mixed,
+        ":ro" => M::Ro,
+        ":rw" => M::Rw,
+        _ => return None,
+    };
+    cg(kind, mode, force)
+}
+
+/// The tokens of one value: LXC splits at any run of blanks and tabs.
+pub fn tokens(value: &str) -> impl Iterator<Item = &str> {
+    value.split([' ', '\t']).filter(|t| !t.is_empty())
+}
+
+/// What was expected of a token LXC refuses.
+pub fn expected(token: &str) -> String {
+    format!(
+        "automount tokens: proc[:mixed|:rw], sys[:ro|:mixed|:rw], \
+         cgroup[-full][:mixed|:ro|:rw][:force], cgroup2[:ro][:force] or \
+         shmounts:HOST[:CONTAINER]; {token:?} is not one"
+    )
+}
+
 /// What `lxc.mount.auto` asks for. Later tokens replace earlier ones of the same kind, over
 /// every line of the key, as in LXC.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -73,87 +151,90 @@ pub struct AutoMounts {
     pub proc: Option<ProcAuto>,
     pub sys: Option<SysAuto>,
     pub cgroup: Option<CgroupAuto>,
+    /// The shared-mounts paths, once a `shmounts:HOST` gave them.
     pub shmounts: Option<Shmounts>,
+    /// Whether a `shmounts:` token turned them on (a bare one turns them on without paths).
+    pub shmounts_on: bool,
 }
 
 impl AutoMounts {
-    /// Apply one `lxc.mount.auto` value (blank-separated tokens). An empty value clears.
+    /// Apply one `lxc.mount.auto` value. A value without tokens changes nothing, as in LXC
+    /// (an empty value clears the key; the config engine does that before any value is kept).
     pub fn apply_value(&mut self, value: &str) -> Result<()> {
-        if value.trim().is_empty() {
-            *self = AutoMounts::default();
-            return Ok(());
-        }
-        for token in value.split([' ', '\t']).filter(|t| !t.is_empty()) {
-            self.apply_token(token).map_err(|why| MountError::Invalid {
-                site: Site::key("lxc.mount.auto"),
-                value: token.to_string(),
-                why,
-            })?;
+        for token in tokens(value) {
+            let Some(t) = parse_token(token) else {
+                return Err(MountError::Invalid {
+                    site: Site::key("lxc.mount.auto"),
+                    value: token.to_string(),
+                    why: expected(token),
+                });
+            };
+            self.apply(t);
         }
         Ok(())
     }
 
-    fn apply_token(&mut self, token: &str) -> Result<(), String> {
-        use CgroupKind as K;
-        use CgroupMode as M;
-        let cg = |kind, mode, force| Some(CgroupAuto { kind, mode, force });
+    /// Apply one parsed token.
+    pub fn apply(&mut self, token: AutoToken) {
         match token {
-            "proc" | "proc:mixed" => self.proc = Some(ProcAuto::Mixed),
-            "proc:rw" => self.proc = Some(ProcAuto::Rw),
-            "sys" | "sys:mixed" => self.sys = Some(SysAuto::Mixed),
-            "sys:ro" => self.sys = Some(SysAuto::Ro),
-            "sys:rw" => self.sys = Some(SysAuto::Rw),
-            "cgroup2" | "cgroup2:force" => self.cgroup = cg(K::Cgroup2, M::Rw, true),
-            "cgroup2:ro" | "cgroup2:ro:force" => self.cgroup = cg(K::Cgroup2, M::Ro, true),
-            _ if token.starts_with("shmounts:") => {
-                let rest = &token["shmounts:".len()..];
-                if rest.is_empty() {
-                    return Err("shmounts: needs a host path".into());
+            AutoToken::Proc(p) => self.proc = Some(p),
+            AutoToken::Sys(s) => self.sys = Some(s),
+            AutoToken::Cgroup(c) => self.cgroup = Some(c),
+            AutoToken::Shmounts(paths) => {
+                self.shmounts_on = true;
+                if paths.is_some() {
+                    self.shmounts = paths;
                 }
-                let (host, cont) = match rest.split_once(':') {
-                    Some((h, c)) if !c.is_empty() => (h, c),
-                    Some((h, _)) => (h, "/dev/.lxc-mounts"),
-                    None => (rest, "/dev/.lxc-mounts"),
-                };
-                self.shmounts = Some(Shmounts {
-                    host: host.to_string(),
-                    container: cont.to_string(),
-                });
-            }
-            _ => {
-                let (kind, rest) = if let Some(r) = token.strip_prefix("cgroup-full") {
-                    (K::Full, r)
-                } else if let Some(r) = token.strip_prefix("cgroup") {
-                    (K::Cgroup, r)
-                } else {
-                    return Err(invalid_token());
-                };
-                let (rest, force) = match rest.strip_suffix(":force") {
-                    Some(r) => (r, true),
-                    None => (rest, false),
-                };
-                let mode = match rest {
-                    "" => M::Unspecified,
-                    ":ro" => M::Ro,
-                    ":rw" => M::Rw,
-                    ":mixed" => M::Mixed,
-                    _ => return Err(invalid_token()),
-                };
-                self.cgroup = cg(kind, mode, force);
             }
         }
-        Ok(())
+    }
+
+    /// The shared-mounts paths if `shmounts:` is on.
+    pub fn active_shmounts(&self) -> Option<&Shmounts> {
+        self.shmounts.as_ref().filter(|_| self.shmounts_on)
     }
 
     pub fn is_empty(&self) -> bool {
-        *self == AutoMounts::default()
+        self.proc.is_none() && self.sys.is_none() && self.cgroup.is_none() && !self.shmounts_on
     }
-}
 
-fn invalid_token() -> String {
-    "expected proc[:mixed|:rw], sys[:mixed|:ro|:rw], cgroup[-full][:mixed|:ro|:rw][:force], \
-     cgroup2[:ro][:force] or shmounts:<host>[:<container>]"
-        .into()
+    /// How LXC's `get_config_item` prints these: proc, sys and cgroup in that order; the
+    /// `:force` and cgroup2 variants print nothing (LXC's getter has no case for them), nor do
+    /// shmounts.
+    pub fn to_lxc_string(&self) -> String {
+        let mut parts: Vec<&str> = Vec::new();
+        match self.proc {
+            Some(ProcAuto::Mixed) => parts.push("proc:mixed"),
+            Some(ProcAuto::Rw) => parts.push("proc:rw"),
+            None => {}
+        }
+        match self.sys {
+            Some(SysAuto::Ro) => parts.push("sys:ro"),
+            Some(SysAuto::Rw) => parts.push("sys:rw"),
+            Some(SysAuto::Mixed) => parts.push("sys:mixed"),
+            None => {}
+        }
+        if let Some(CgroupAuto {
+            kind,
+            mode,
+            force: false,
+        }) = self.cgroup
+        {
+            let name = match (kind, mode) {
+                (CgroupKind::Cgroup, CgroupMode::Unspecified) => Some("cgroup"),
+                (CgroupKind::Cgroup, CgroupMode::Mixed) => Some("cgroup:mixed"),
+                (CgroupKind::Cgroup, CgroupMode::Ro) => Some("cgroup:ro"),
+                (CgroupKind::Cgroup, CgroupMode::Rw) => Some("cgroup:rw"),
+                (CgroupKind::Full, CgroupMode::Unspecified) => Some("cgroup-full"),
+                (CgroupKind::Full, CgroupMode::Mixed) => Some("cgroup-full:mixed"),
+                (CgroupKind::Full, CgroupMode::Ro) => Some("cgroup-full:ro"),
+                (CgroupKind::Full, CgroupMode::Rw) => Some("cgroup-full:rw"),
+                (CgroupKind::Cgroup2, _) => None,
+            };
+            parts.extend(name);
+        }
+        parts.join(" ")
+    }
 }
 
 /// Parse every `lxc.mount.auto` value, in order, into what they ask for together.

@@ -18,6 +18,7 @@ pub mod auto;
 pub mod dev;
 pub mod entry;
 pub mod error;
+pub mod keys;
 pub mod ops;
 pub mod pivot;
 pub mod plan;
@@ -38,9 +39,8 @@ pub use rootfs::{setup_rootfs, Rootfs};
 static MOUNT: Registration = Registration {
     name: "mount",
     kind: EntryKind::Component,
-    // The keys (lxc.rootfs.*, lxc.mount.*, lxc.autodev*, lxc.tty.*, lxc.pty.max) are the
-    // core's; this component is the code that acts on them.
-    keys: &[],
+    // lxc.rootfs.*, lxc.mount.*, lxc.autodev* (the terminal keys belong to the terminals).
+    keys: keys::MOUNT_KEYS,
     hooks: &[
         PhaseHook {
             phase: Phase::ChildMounts,

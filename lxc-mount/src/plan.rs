@@ -273,7 +273,15 @@ impl MountPlan {
     /// `lxc.mount.auto = shmounts:` adds.
     pub fn all_entries(&self) -> Result<Vec<PlannedEntry>> {
         let mut v = self.entries.clone();
-        if let Some(sh) = &self.auto.shmounts {
+        if self.auto.shmounts_on && self.auto.shmounts.is_none() {
+            return Err(MountError::Invalid {
+                site: self.auto_site.clone(),
+                value: "shmounts:".into(),
+                why: "shmounts:HOST[:CONTAINER] (a bare shmounts: gives no host path to share)"
+                    .into(),
+            });
+        }
+        if let Some(sh) = self.auto.active_shmounts() {
             let line = format!(
                 "{} {} none bind,create=dir 0 0",
                 sh.host,

@@ -160,8 +160,12 @@ fn mount_auto_later_tokens_win_and_empty_clears() {
     let a = parse_mount_auto(["proc:rw sys:ro", "proc:mixed"]).unwrap();
     assert_eq!(a.proc, Some(ProcAuto::Mixed));
     assert_eq!(a.sys, Some(SysAuto::Ro));
-    let a = parse_mount_auto(["proc sys", ""]).unwrap();
-    assert_eq!(a, AutoMounts::default());
+    // A value without tokens changes nothing, as in LXC (an empty value clears the key in the
+    // config engine before any value reaches the mount code).
+    let a = parse_mount_auto(["proc sys", "", " \t "]).unwrap();
+    assert_eq!(a.proc, Some(ProcAuto::Mixed));
+    assert_eq!(a.sys, Some(SysAuto::Mixed));
+    assert!(AutoMounts::default().is_empty());
 }
 
 #[test]
@@ -176,6 +180,23 @@ fn mount_auto_shmounts() {
     );
     let a = parse_mount_auto(["shmounts:/run/shared:/mnt/in"]).unwrap();
     assert_eq!(a.shmounts.unwrap().container, "/mnt/in");
+    // LXC splits at the first ':' after the host path, and keeps a trailing ':' in it.
+    let a = parse_mount_auto(["shmounts:/h:/c:/d"]).unwrap();
+    assert_eq!(
+        a.active_shmounts(),
+        Some(&Shmounts {
+            host: "/h".into(),
+            container: "/c:/d".into()
+        })
+    );
+    let a = parse_mount_auto(["shmounts:/h:"]).unwrap();
+    assert_eq!(a.active_shmounts().unwrap().host, "/h:");
+    assert_eq!(a.active_shmounts().unwrap().container, "/dev/.lxc-mounts");
+    // A bare `shmounts:` turns them on and keeps the paths an earlier token gave.
+    let a = parse_mount_auto(["shmounts:/h", "shmounts:"]).unwrap();
+    assert_eq!(a.active_shmounts().unwrap().host, "/h");
+    let a = parse_mount_auto(["shmounts:"]).unwrap();
+    assert!(a.shmounts_on && a.shmounts.is_none());
 }
 
 #[test]
@@ -185,7 +206,9 @@ fn mount_auto_rejects_unknown_tokens() {
         "sys:mixed:force",
         "cgroup:bogus",
         "cgroup-full:rw:forced",
-        "shmounts:",
+        "cgroup2:rw",
+        "proc:ro",
+        "shmounts",
     ] {
         let e = parse_mount_auto([bad]).unwrap_err();
         assert!(
@@ -245,7 +268,8 @@ fn the_component_is_registered() {
         .any(|(n, _)| *n == "mount"));
 }
 
-/// The keys are the core's; while they are being written this test says so and skips.
+/// The plan reads keys of several owners (the terminal and capability keys are not this
+/// crate's); a build without one of them says so and skips.
 #[test]
 fn plan_from_config() {
     let keys = [
@@ -354,4 +378,57 @@ fn cgroup_hierarchies_from_mountinfo() {
     );
     assert_eq!(h.len(), 1);
     assert!(h[0].unified && h[0].at_mnt.is_empty());
+}
+
+/// `lxc.mount.auto` has one grammar: what the key's parser accepts at set time is exactly what
+/// the mount code reads at start time, and both read it the same way.
+#[test]
+fn mount_auto_key_and_mount_code_share_one_grammar() {
+    let values = [
+        "proc",
+        "proc:rw sys:ro cgroup:mixed",
+        "cgroup:force",
+        "cgroup2:ro:force",
+        "cgroup-full:rw:force",
+        "shmounts:/a:/b",
+        "shmounts:",
+        " \t sys:mixed\tproc:mixed ",
+        "  ",
+        "bogus",
+        "proc bogus",
+        "PROC",
+        "proc:ro",
+        "cgroup2:rw",
+        "cgroup:",
+        "shmounts",
+    ];
+    for v in values {
+        let mut c = Config::new();
+        let set = c.set("lxc.mount.auto", v);
+        let parsed = parse_mount_auto([v]);
+        assert_eq!(set.is_ok(), parsed.is_ok(), "{v:?}: {set:?} / {parsed:?}");
+        if let Err(e) = set {
+            let why = e.to_string();
+            assert!(why.contains("automount tokens"), "{v:?}: {why}");
+            continue;
+        }
+        let plan = MountPlan::from_config(&c, "x", Path::new("/tmp"), StartMode::Execute)
+            .expect("the plan reads what the key took");
+        assert_eq!(plan.auto, parsed.unwrap(), "{v:?}");
+        // The printed value is the replayed tokens, LXC's way.
+        assert_eq!(c.get("lxc.mount.auto").unwrap(), plan.auto.to_lxc_string());
+    }
+}
+
+/// A bare `shmounts:` is accepted like LXC does, but gives no host path to share: the start
+/// refuses it by key, instead of binding a path that is not there.
+#[test]
+fn bare_shmounts_is_refused_at_start() {
+    let c = Config::parse_str("lxc.mount.auto = shmounts:\n", Some(Path::new("c/config"))).unwrap();
+    let plan = MountPlan::from_config(&c, "x", Path::new("/tmp"), StartMode::Execute).unwrap();
+    let e = plan.all_entries().unwrap_err().to_string();
+    assert!(
+        e.contains("lxc.mount.auto") && e.contains("host path"),
+        "{e}"
+    );
 }

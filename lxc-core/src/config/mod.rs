@@ -681,10 +681,10 @@ impl Config {
             None => (raw, value),
         };
         if value.is_empty() {
-            let rule = if core {
-                crate::keys::on_empty(key)
-            } else {
-                OnEmpty::Clear
+            let rule = match registry::empty_value_rule(r.owner, r.def.pattern) {
+                Some(rule) => rule,
+                None if core => crate::keys::on_empty(key),
+                None => OnEmpty::Clear,
             };
             match rule {
                 OnEmpty::Clear => self.clear_memory(key, r),

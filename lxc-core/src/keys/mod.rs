@@ -7,8 +7,12 @@
 //! clearers where LXC's clearer does more (or less) than forgetting the key's own values.
 //!
 //! Three things LXC's setters do that a `KeyDef` cannot say yet are kept in this module and
-//! consulted by the config engine for core keys: what an empty value does ([`on_empty`]), checks
-//! against other keys ([`check_set`]) and keys whose value cannot be read ([`get_refused`]).
+//! consulted by the config engine for core keys: what an empty value does ([`on_empty`]; other
+//! registrations declare theirs in [`crate::registry::EMPTY_VALUE_RULES`]), checks against
+//! other keys ([`check_set`]) and keys whose value cannot be read ([`get_refused`]).
+//!
+//! The subsystems' keys are not here: the cgroup keys are lxc-cgroup's, the mount keys
+//! lxc-mount's, each registered beside the code that applies them.
 
 pub mod check;
 pub mod ops;
@@ -127,19 +131,6 @@ static CORE_KEYS: &[KeyDef] = &[
         "the SELinux context of the container's session keyring",
     ),
     KeyDef {
-        clear: Some(clear_autodev_tmpfs_size),
-        ..single(
-            "lxc.autodev.tmpfs.size",
-            autodev_tmpfs_size,
-            "size in bytes of the tmpfs on /dev (anything but an integer reads as 500000)",
-        )
-    },
-    single(
-        "lxc.autodev",
-        bool01,
-        "1 (default): mount a tmpfs on /dev and populate it",
-    ),
-    KeyDef {
         clear: Some(clear_caps),
         ..list(
             "lxc.cap.drop",
@@ -157,27 +148,6 @@ static CORE_KEYS: &[KeyDef] = &[
             "capabilities to keep, dropping all others; `none` drops all",
         )
     },
-    KeyDef {
-        pattern: Exact("lxc.cgroup2"),
-        kind: Single,
-        parse: only_empty,
-        get: Some(get_cgroup_all),
-        clear: Some(clear_cgroup_all),
-        doc: "takes no value: clearing it clears every lxc.cgroup2.* setting",
-    },
-    KeyDef {
-        pattern: Prefix("lxc.cgroup2."),
-        kind: List,
-        parse: any_string,
-        get: Some(get_lines),
-        clear: None,
-        doc: "a cgroup2 controller file to write, e.g. lxc.cgroup2.memory.max",
-    },
-    single(
-        "lxc.cgroup.dir.monitor.pivot",
-        cgroup_dir,
-        "the cgroup the monitor moves to when the container stops",
-    ),
     single(
         "lxc.cgroup.dir.monitor",
         cgroup_dir,
@@ -193,32 +163,6 @@ static CORE_KEYS: &[KeyDef] = &[
         cgroup_dir,
         "the cgroup of the container, relative to the cgroup root",
     ),
-    single(
-        "lxc.cgroup.dir",
-        cgroup_dir,
-        "the cgroup of the container and its monitor, relative to the cgroup root",
-    ),
-    single(
-        "lxc.cgroup.relative",
-        bool01,
-        "1: create the container's cgroups below the caller's own cgroup",
-    ),
-    KeyDef {
-        pattern: Exact("lxc.cgroup"),
-        kind: Single,
-        parse: only_empty,
-        get: Some(get_cgroup_all),
-        clear: Some(clear_cgroup_all),
-        doc: "takes no value: clearing it clears every lxc.cgroup.* controller setting",
-    },
-    KeyDef {
-        pattern: Prefix("lxc.cgroup."),
-        kind: List,
-        parse: any_string,
-        get: Some(get_lines),
-        clear: None,
-        doc: "a cgroup v1 controller file to write, e.g. lxc.cgroup.memory.limit_in_bytes",
-    },
     single(
         "lxc.sched.core",
         bool01,
@@ -349,19 +293,6 @@ static CORE_KEYS: &[KeyDef] = &[
         )
     },
     list(
-        "lxc.mount.auto",
-        mount_auto,
-        get_mount_auto,
-        "standard filesystems to mount: proc, sys, cgroup, ...",
-    ),
-    list(
-        "lxc.mount.entry",
-        any_string,
-        get_lines,
-        "an fstab-format mount line",
-    ),
-    single("lxc.mount.fstab", path, "an fstab-format file of mounts"),
-    list(
         "lxc.namespace.clone",
         namespace_list,
         get_namespaces,
@@ -430,29 +361,6 @@ static CORE_KEYS: &[KeyDef] = &[
         "lxc.pty.max",
         uint,
         "the number of ptys the container may allocate",
-    ),
-    single(
-        "lxc.rootfs.managed",
-        bool01,
-        "0: the rootfs is not managed (destroy leaves it alone)",
-    ),
-    KeyDef {
-        clear: Some(clear_to_empty),
-        ..single(
-            "lxc.rootfs.mount",
-            path,
-            "where the rootfs is mounted on the host before pivot_root",
-        )
-    },
-    single(
-        "lxc.rootfs.options",
-        rootfs_options,
-        "mount options for the rootfs",
-    ),
-    single(
-        "lxc.rootfs.path",
-        rootfs_path,
-        "the container's root filesystem: [TYPE:]PATH",
     ),
     single(
         "lxc.signal.halt",
@@ -532,33 +440,13 @@ fn hook_bare(_key: &str, _value: &str) -> Result<String, String> {
     Err("an empty value (lxc.hook must not have a value; set lxc.hook.<type>)".into())
 }
 
-/// What `set_config_item(key, "")` (or `key =` in a file) does to a key. Most of LXC's setters
-/// clear the key then, but not all of them the way their clearer does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnEmpty {
-    /// What the key's clearer does.
-    Clear,
-    /// The key's own values go (it reads its default again), whatever the clearer does.
-    Reset,
-    /// The key holds this value in memory, with no line saved.
-    Memory(&'static str),
-    /// Refused; nothing changes.
-    Reject(&'static str),
-    /// Refused, but the key is cleared anyway (LXC clears before it refuses).
-    ClearThenReject(&'static str),
-}
+pub use crate::registry::OnEmpty;
 
 /// What an empty value does to a core key.
 pub fn on_empty(key: &str) -> OnEmpty {
     match key {
         // LXC has no empty architecture: the value is looked up and refused.
         "lxc.arch" => OnEmpty::Reject("an architecture; use clear to unset lxc.arch"),
-        // LXC frees the path, then reports an error anyway.
-        "lxc.mount.fstab" => {
-            OnEmpty::ClearThenReject("a path (an empty lxc.mount.fstab is refused, but clears it)")
-        }
-        // LXC's setter stores 0, while clearing (or leaving it out) means 1.
-        "lxc.autodev" => OnEmpty::Memory("0"),
         // The setter resets the value, unlike the clearer (see `ops::clear_nothing`).
         "lxc.tty.max" => OnEmpty::Reset,
         _ => OnEmpty::Clear,

@@ -5,32 +5,22 @@
 //! setters built its in-memory state (flags that OR together, lists shared by two keys, sysctls
 //! replaced in place), so the printed answer is LXC's.
 
-use crate::config::{Config, Entry};
+use crate::config::Config;
 
 use super::parse::{self, NAMESPACES};
-
-/// LXC's compile-time default for `lxc.rootfs.mount` in Debian's build (LXC prints it until the
-/// key is set or cleared).
-pub const DEFAULT_ROOTFS_MOUNT: &str = "/usr/lib/x86_64-linux-gnu/lxc/rootfs";
 
 /// What LXC prints for a single-valued key nobody set. Keys LXC keeps as a `char *` print as
 /// `(null)` where its getter formats them with `%s` instead of copying the string (odd, but it
 /// is what scripts reading `lxc-info -c` see).
 pub fn default_of(key: &str) -> &'static str {
     match key {
-        "lxc.autodev" | "lxc.rootfs.managed" => "1",
         "lxc.monitor.signal.pdeath" => "9",
-        "lxc.rootfs.mount" => DEFAULT_ROOTFS_MOUNT,
-        "lxc.cgroup.dir"
-        | "lxc.cgroup.dir.monitor"
-        | "lxc.cgroup.dir.monitor.pivot"
+        "lxc.cgroup.dir.monitor"
         | "lxc.cgroup.dir.container"
         | "lxc.cgroup.dir.container.inner" => "(null)",
         k if k.starts_with("lxc.namespace.share.") => "(null)",
         "lxc.apparmor.allow_incomplete"
         | "lxc.apparmor.allow_nesting"
-        | "lxc.autodev.tmpfs.size"
-        | "lxc.cgroup.relative"
         | "lxc.ephemeral"
         | "lxc.hook.version"
         | "lxc.init.uid"
@@ -149,27 +139,6 @@ pub fn get_namespaces(config: &Config, key: &str) -> String {
         .collect()
 }
 
-/// `lxc.mount.auto`: each token replaces the flags of its group (proc, sys, cgroup).
-pub fn auto_mount_flags(config: &Config) -> (u32, Option<(String, String)>) {
-    let mut flags = 0;
-    let mut shmounts = None;
-    for v in config.all("lxc.mount.auto") {
-        for t in parse::tokens(v, " ") {
-            if let Some(tok) = parse::mount_auto_token(t) {
-                flags = (flags & !tok.mask) | tok.flags;
-                if tok.shmounts.is_some() {
-                    shmounts = tok.shmounts;
-                }
-            }
-        }
-    }
-    (flags, shmounts)
-}
-
-pub fn get_mount_auto(config: &Config, _key: &str) -> String {
-    parse::mount_auto_string(auto_mount_flags(config).0)
-}
-
 /// Keys below `prefix` in the order LXC's list has them: a key keeps the place where it first
 /// appeared and takes the last value (LXC replaces sysctls and limits in place).
 pub fn ordered_subkeys<'a>(config: &'a Config, prefix: &str) -> Vec<(&'a str, &'a str)> {
@@ -208,45 +177,6 @@ pub fn get_all_lines(config: &Config, key: &str) -> String {
         .collect()
 }
 
-/// Keys of the cgroup v1 settings list (`lxc.cgroup.<controller.file>`), which excludes the
-/// `lxc.cgroup.dir*` and `lxc.cgroup.relative` keys.
-pub fn is_cgroup_v1_setting(key: &str) -> bool {
-    key.starts_with("lxc.cgroup.")
-        && !matches!(
-            key,
-            "lxc.cgroup.dir"
-                | "lxc.cgroup.dir.monitor"
-                | "lxc.cgroup.dir.monitor.pivot"
-                | "lxc.cgroup.dir.container"
-                | "lxc.cgroup.dir.container.inner"
-                | "lxc.cgroup.relative"
-        )
-}
-
-fn is_cgroup_setting(e: &Entry, bare: &str) -> bool {
-    match bare {
-        "lxc.cgroup" => is_cgroup_v1_setting(&e.key),
-        _ => e.key.starts_with("lxc.cgroup2."),
-    }
-}
-
-/// `lxc.cgroup` / `lxc.cgroup2`: every setting of that version as `key = value`, in order.
-pub fn get_cgroup_all(config: &Config, key: &str) -> String {
-    config
-        .entries()
-        .filter(|e| is_cgroup_setting(e, key))
-        .map(|e| format!("{} = {}\n", e.key, e.value))
-        .collect()
-}
-
-/// Clearing `lxc.cgroup` or `lxc.cgroup2` empties that version's settings. What the saved text
-/// loses differs (see `Config::drop_saved_lines`): `lxc.cgroup` drops every line starting with
-/// it, `lxc.cgroup2` none of the settings.
-pub fn clear_cgroup_all(config: &mut Config, key: &str) {
-    let bare = key.to_string();
-    config.forget_where(|e| is_cgroup_setting(e, &bare));
-}
-
 /// `lxc.hook`: every hook list (not `lxc.hook.version`).
 pub fn clear_hooks(config: &mut Config, _key: &str) {
     config.forget_where(|e| {
@@ -260,20 +190,8 @@ pub fn clear_hooks(config: &mut Config, _key: &str) {
 /// so the value stays in use; only its lines leave the saved text. Kept as LXC has it.
 pub fn clear_nothing(_config: &mut Config, _key: &str) {}
 
-/// LXC's clearer sets 500000, while a config without the key reads 0.
-pub fn clear_autodev_tmpfs_size(config: &mut Config, key: &str) {
-    config.forget_where(|e| e.key == key);
-    config.push_memory_only(key, "500000");
-}
-
 /// LXC's clearer sets 0 ("no signal"), while a config without the key reads SIGKILL.
 pub fn clear_to_zero(config: &mut Config, key: &str) {
     config.forget_where(|e| e.key == key);
     config.push_memory_only(key, "0");
-}
-
-/// LXC's clearer frees the path, so it prints empty rather than the built-in default.
-pub fn clear_to_empty(config: &mut Config, key: &str) {
-    config.forget_where(|e| e.key == key);
-    config.push_memory_only(key, "");
 }

@@ -1,7 +1,7 @@
 //! Typed views of the core's keys for the start code: what LXC's in-memory `lxc_conf` would
 //! hold after reading the config, so the lifecycle code never re-parses printed values.
 
-use crate::config::{unquote, Config};
+use crate::config::Config;
 
 use super::ops;
 use super::parse::{self, IdMap, Personality};
@@ -38,12 +38,6 @@ pub fn idmaps(config: &Config) -> Vec<IdMap> {
         .all("lxc.idmap")
         .filter_map(parse::idmap_entry)
         .collect()
-}
-
-/// `lxc.mount.auto` as LXC's flag word (the `AUTO_*` constants in [`parse`]), and the
-/// `shmounts:` host and container paths if given.
-pub fn auto_mounts(config: &Config) -> (u32, Option<(String, String)>) {
-    ops::auto_mount_flags(config)
 }
 
 /// The clone flags of `lxc.namespace.clone` (0 when unset).
@@ -107,24 +101,6 @@ pub fn procs(config: &Config) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Cgroup settings of one version as (controller file, value), in order: `lxc.cgroup2.*` when
-/// `v2`, else `lxc.cgroup.*` (without `lxc.cgroup.dir*` and `lxc.cgroup.relative`).
-pub fn cgroup_settings(config: &Config, v2: bool) -> Vec<(String, String)> {
-    config
-        .entries()
-        .filter_map(|e| {
-            let sub = if v2 {
-                e.key.strip_prefix("lxc.cgroup2.")?
-            } else if ops::is_cgroup_v1_setting(&e.key) {
-                &e.key["lxc.cgroup.".len()..]
-            } else {
-                return None;
-            };
-            Some((sub.to_string(), e.value.clone()))
-        })
-        .collect()
-}
-
 /// The programs of one hook type (`pre-start`, `mount`, ...), in order.
 pub fn hooks(config: &Config, hook_type: &str) -> Vec<String> {
     config
@@ -185,32 +161,4 @@ pub fn string(config: &Config, key: &str) -> Option<String> {
         .last(key)
         .filter(|v| !v.is_empty())
         .map(str::to_string)
-}
-
-/// `lxc.rootfs.*` together.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rootfs {
-    /// The path part of `lxc.rootfs.path`.
-    pub path: Option<String>,
-    /// The storage type of `lxc.rootfs.path` (`dir`, `overlay`, ...) if written as `TYPE:PATH`.
-    pub bdev_type: Option<String>,
-    /// Where the rootfs is mounted on the host (`None` after it was cleared).
-    pub mount: Option<String>,
-    pub options: Option<String>,
-    pub managed: bool,
-}
-
-pub fn rootfs(config: &Config) -> Rootfs {
-    let entry = config.entries().rfind(|e| e.key == "lxc.rootfs.path");
-    let bdev_type = entry.and_then(|e| {
-        let (ty, _) = parse::split_rootfs_path(unquote(&e.raw));
-        ty.map(parse::path_simplify)
-    });
-    Rootfs {
-        path: string(config, "lxc.rootfs.path"),
-        bdev_type,
-        mount: Some(ops::get_scalar(config, "lxc.rootfs.mount")).filter(|m| !m.is_empty()),
-        options: string(config, "lxc.rootfs.options"),
-        managed: flag(config, "lxc.rootfs.managed"),
-    }
 }
