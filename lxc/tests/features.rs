@@ -13,6 +13,11 @@ fn extensions() -> Vec<(&'static str, bool)> {
         ("pidfd", cfg!(feature = "pidfd")),
         ("init_pidfd", cfg!(feature = "init_pidfd")),
         ("reboot2", cfg!(feature = "reboot2")),
+        (
+            "cgroup_advanced_isolation",
+            cfg!(feature = "cgroup_advanced_isolation"),
+        ),
+        ("time_namespace", cfg!(feature = "time_namespace")),
     ]
 }
 
