@@ -179,21 +179,6 @@ static CORE_KEYS: &[KeyDef] = &[
         "the cgroup the monitor moves to when the container stops",
     ),
     single(
-        "lxc.cgroup.dir.monitor",
-        cgroup_dir,
-        "the cgroup of the monitor, relative to the cgroup root",
-    ),
-    single(
-        "lxc.cgroup.dir.container.inner",
-        cgroup_inner_dir,
-        "a cgroup below lxc.cgroup.dir.container the container's processes run in",
-    ),
-    single(
-        "lxc.cgroup.dir.container",
-        cgroup_dir,
-        "the cgroup of the container, relative to the cgroup root",
-    ),
-    single(
         "lxc.cgroup.dir",
         cgroup_dir,
         "the cgroup of the container and its monitor, relative to the cgroup root",
