@@ -33,7 +33,7 @@ fn boot_and_monotonic_offsets_reach_the_container() {
         return;
     }
     let t = TestContainer::busybox("timens");
-    t.append_config("lxc.time.offset.boot = 240h\nlxc.time.offset.monotonic = -1500ms\n");
+    t.append_config("lxc.time.offset.boot = 240h\nlxc.time.offset.monotonic = -1500000000ns\n");
     let cfg = t.config_file();
     let get = lxc_rs(&[
         "config",
@@ -42,7 +42,7 @@ fn boot_and_monotonic_offsets_reach_the_container() {
         cfg.to_str().unwrap(),
         "lxc.time.offset.boot",
     ]);
-    assert_eq!(stdout(&get).trim(), "864000s", "{}", show(&get));
+    assert_eq!(stdout(&get).trim(), "864000 s", "{}", show(&get));
 
     let before = uptime(&fs::read_to_string("/proc/uptime").unwrap());
     let o = t.lxc(&["execute", "--", "cat", "/proc/uptime"]);

@@ -103,14 +103,14 @@ fn advanced_isolation_and_time_keys_follow_their_feature() {
             cfg!(feature = "time_namespace"),
             "lxc.time.offset.boot",
             "2h",
-            "7200s",
+            "7200 s\n",
         ),
         (
             "time_namespace",
             cfg!(feature = "time_namespace"),
             "lxc.time.offset.monotonic",
             "5ms",
-            "5000000ns",
+            "5000000ns\n",
         ),
     ];
     for (ext, on, key, value, shown) in cases {

@@ -83,7 +83,7 @@ enum Offset {
     Nanos(i64),
 }
 
-const EXPECTED: &str = "an integer and a unit: h, m, s, ms, us or ns (e.g. 2h, -500ms)";
+const EXPECTED: &str = "an integer and a unit: h, m, s, ms, us or ns (e.g. 2h, -500000000ns)";
 
 fn parse(value: &str) -> Result<Offset, String> {
     let v = value.trim_start();
@@ -104,21 +104,22 @@ fn parse(value: &str) -> Result<Offset, String> {
             "an offset that fits in 64 bits".to_string()
         }
     })?;
-    let overflow = || {
-        format!(
-            "an offset that fits in 64 bits once in {}",
-            "seconds or nanoseconds"
-        )
+    // LXC 5.0's overflow check refuses every negative value it has to multiply; a config
+    // lxc-rs takes must load in LXC too, so the same values are refused, saying how to write them.
+    let scaled = |mult: i64, unit: &str| match n.checked_mul(mult) {
+        Some(_) if n < 0 => Err(format!(
+            "a value LXC 5.0 takes: a negative offset in {unit} is refused, write it in {}",
+            if matches!(unit, "h" | "m") { "s" } else { "ns" }
+        )),
+        Some(v) => Ok(v),
+        None => Err("an offset that fits in 64 bits once in seconds or nanoseconds".to_string()),
     };
     match unit.trim() {
-        "h" => n.checked_mul(3600).map(Offset::Secs).ok_or_else(overflow),
-        "m" => n.checked_mul(60).map(Offset::Secs).ok_or_else(overflow),
+        "h" => scaled(3600, "h").map(Offset::Secs),
+        "m" => scaled(60, "m").map(Offset::Secs),
         "s" => Ok(Offset::Secs(n)),
-        "ms" => n
-            .checked_mul(1_000_000)
-            .map(Offset::Nanos)
-            .ok_or_else(overflow),
-        "us" => n.checked_mul(1_000).map(Offset::Nanos).ok_or_else(overflow),
+        "ms" => scaled(1_000_000, "ms").map(Offset::Nanos),
+        "us" => scaled(1_000, "us").map(Offset::Nanos),
         "ns" => Ok(Offset::Nanos(n)),
         _ => Err(EXPECTED.into()),
     }
@@ -147,11 +148,14 @@ fn replay(config: &Config, key: &str) -> (i64, i64) {
         })
 }
 
-/// LXC prints the seconds when there are any, else the nanoseconds (`0ns` when unset).
+/// LXC prints the seconds when there are any, else the nanoseconds, each with a newline, and
+/// LXC 5.0 puts a space before the unit for the boot offset only (`3600 s`, `0 ns`,
+/// `-2s`).
 pub fn get_offset(config: &Config, key: &str) -> String {
+    let space = if key == BOOT { " " } else { "" };
     match replay(config, key) {
-        (0, ns) => show(Offset::Nanos(ns)),
-        (s, _) => show(Offset::Secs(s)),
+        (0, ns) => format!("{ns}{space}ns\n"),
+        (s, _) => format!("{s}{space}s\n"),
     }
 }
 
@@ -265,7 +269,9 @@ mod tests {
     fn units_like_lxc() {
         let p = |v| parse_offset("k", v);
         assert_eq!(p("2h").as_deref(), Ok("7200s"));
-        assert_eq!(p("-3m").as_deref(), Ok("-180s"));
+        assert_eq!(p("-180s").as_deref(), Ok("-180s"));
+        assert!(p("-3m").unwrap_err().contains("write it in s"));
+        assert!(p("-3us").unwrap_err().contains("write it in ns"));
         assert_eq!(p("10s").as_deref(), Ok("10s"));
         assert_eq!(p("5ms").as_deref(), Ok("5000000ns"));
         assert_eq!(p("7us").as_deref(), Ok("7000ns"));
@@ -289,16 +295,17 @@ mod tests {
     #[test]
     fn replay_keeps_seconds_over_nanos() {
         let mut c = Config::new();
-        assert_eq!(get_offset(&c, BOOT), "0ns");
+        assert_eq!(get_offset(&c, BOOT), "0 ns\n");
+        assert_eq!(get_offset(&c, MONOTONIC), "0ns\n");
         c.set(BOOT, "1h").unwrap();
         c.set(BOOT, "5ms").unwrap();
-        assert_eq!(get_offset(&c, BOOT), "3600s");
+        assert_eq!(get_offset(&c, BOOT), "3600 s\n");
         assert_eq!(offset(&c, BOOT), (3600, 0));
         c.set(BOOT, "0s").unwrap();
-        assert_eq!(get_offset(&c, BOOT), "5000000ns");
-        c.set(MONOTONIC, "-1500ms").unwrap();
+        assert_eq!(get_offset(&c, BOOT), "5000000 ns\n");
+        c.set(MONOTONIC, "-1500000000ns").unwrap();
         assert_eq!(offset(&c, MONOTONIC), (-2, 500_000_000));
         c.set(BOOT, "").unwrap();
-        assert_eq!(get_offset(&c, BOOT), "0ns");
+        assert_eq!(get_offset(&c, BOOT), "0 ns\n");
     }
 }
