@@ -142,3 +142,47 @@ fn without_the_extension_the_keys_are_not_in_the_build() {
         show(&o)
     );
 }
+
+/// In an unprivileged container the time namespace belongs to the container's user namespace
+/// (made after it, as LXC does), and the offset still reaches the container.
+#[test]
+fn offsets_reach_an_unprivileged_container() {
+    require_root!();
+    if !lxc::has_api_extension("time_namespace") {
+        eprintln!("skipped: this build lacks time_namespace");
+        return;
+    }
+    let t = TestContainer::new("timensuser");
+    t.ok(&[
+        "create",
+        "-t",
+        "busybox",
+        "--idmap",
+        "u 0 100000 65536",
+        "--idmap",
+        "g 0 100000 65536",
+    ]);
+    t.append_config("lxc.time.offset.boot = 1000000s\n");
+    let before = uptime(&fs::read_to_string("/proc/uptime").unwrap());
+    let o = t.lxc(&["execute", "--", "cat", "/proc/uptime"]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let inside = uptime(&stdout(&o));
+    assert!(
+        inside >= before + 1_000_000.0 - 0.01,
+        "inside {inside}, host {before}"
+    );
+    t.ok(&["start"]);
+    let pid = t.init_pid();
+    // The container's root owns its time namespace: the owner of init's time namespace is
+    // init's user namespace, not the host's.
+    assert_ne!(
+        ns_link(pid, "time"),
+        ns_link(std::process::id() as i32, "time")
+    );
+    assert_ne!(
+        ns_link(pid, "user"),
+        ns_link(std::process::id() as i32, "user")
+    );
+    t.ok(&["stop", "-k"]);
+    t.assert_nothing_left();
+}
