@@ -47,6 +47,11 @@ pub(crate) const META_KEYS: &[&str] = &[
     "lxc.cgroup.relative",
 ];
 
+/// The API extension that owns `lxc.cgroup.dir.monitor`, `.dir.container` and
+/// `.dir.container.inner` (crate lxc-ext-cgroup-advanced-isolation). Placing the monitor and
+/// the container by them is part of creating the cgroups, so that code stays in this driver.
+pub const ADVANCED_ISOLATION: &str = "cgroup_advanced_isolation";
+
 /// Everything that decides where a container's cgroups go and what is written into them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CgroupConfig {
@@ -99,12 +104,19 @@ impl CgroupConfig {
             .collect();
         let global =
             |k: &str| lxc_core::global::get_global_config_item(k).filter(|v| !v.trim().is_empty());
+        // The cgroup_advanced_isolation keys are that extension's: without it linked in they
+        // cannot be set, and this driver does not look at them either.
+        let isolation = |k: &str| {
+            lxc_core::registry::has_api_extension(ADVANCED_ISOLATION)
+                .then(|| nonempty(config.last(k)))
+                .flatten()
+        };
         CgroupConfig {
             name: name.to_string(),
             dir: nonempty(config.last("lxc.cgroup.dir")),
-            dir_container: nonempty(config.last("lxc.cgroup.dir.container")),
-            dir_container_inner: nonempty(config.last("lxc.cgroup.dir.container.inner")),
-            dir_monitor: nonempty(config.last("lxc.cgroup.dir.monitor")),
+            dir_container: isolation("lxc.cgroup.dir.container"),
+            dir_container_inner: isolation("lxc.cgroup.dir.container.inner"),
+            dir_monitor: isolation("lxc.cgroup.dir.monitor"),
             relative: config.last("lxc.cgroup.relative") == Some("1"),
             pattern: global("lxc.cgroup.pattern"),
             use_controllers: global("lxc.cgroup.use").map(|v| {

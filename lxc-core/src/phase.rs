@@ -277,6 +277,29 @@ pub struct NetNamespace {
     pub loopback_up: bool,
 }
 
+/// Namespaces subsystems ask for before clone (a PreClone hook adds to the one in the start's
+/// `StateMap`). `default` joins LXC's default set, so `lxc.namespace.clone` and `.keep` still
+/// decide over it, as LXC does for a time namespace when `lxc.time.offset.*` is set.
+/// `in_child` are left out of clone3 because the asking subsystem's child hook creates them
+/// (a time namespace's offsets can only be written before any process is in it, and clone3
+/// puts the child in it at once); the final plan says which of them this start makes
+/// ([`crate::start::spec::NsPlan::in_child`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct NsRequest {
+    pub default: i32,
+    pub in_child: i32,
+}
+
+impl NsRequest {
+    /// Add `default` and `in_child` flags to what the start's `StateMap` already asks for.
+    pub fn add(state: &mut StateMap, default: i32, in_child: i32) {
+        let mut req = state.remove::<NsRequest>().unwrap_or_default();
+        req.default |= default;
+        req.in_child |= in_child;
+        state.insert(req);
+    }
+}
+
 /// What a phase hook gets to work with.
 pub struct HookCtx<'a> {
     pub name: &'a str,

@@ -376,10 +376,19 @@ pub fn lookup(key: &str) -> Lookup {
             ));
         }
     }
-    if let Some((_, _, r)) = best {
-        return Lookup::Supported(r);
+    let provider = crate::config::lxc_keys::provider_of(key);
+    if let Some((rank, _, r)) = best {
+        // A family prefix (`lxc.cgroup.`) does not take a key LXC gives to an extension this
+        // build lacks (`lxc.cgroup.dir.monitor`, cgroup_advanced_isolation): that key is "not in
+        // this build", not a controller setting.
+        let missing = provider
+            .and_then(|p| p.strip_prefix("feature "))
+            .is_some_and(|ext| !has_api_extension(ext));
+        if rank > 1 || !missing {
+            return Lookup::Supported(r);
+        }
     }
-    match crate::config::lxc_keys::provider_of(key) {
+    match provider {
         Some(provider) => Lookup::NotInBuild { provider },
         None => Lookup::Unknown,
     }

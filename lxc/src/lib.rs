@@ -14,6 +14,8 @@
 #![forbid(unsafe_code)]
 
 // Naming each extension crate keeps the linker from dropping its registration.
+#[cfg(feature = "cgroup_advanced_isolation")]
+use lxc_ext_cgroup_advanced_isolation as _;
 #[cfg(feature = "init_pidfd")]
 pub use lxc_ext_init_pidfd::init_pidfd;
 #[cfg(feature = "lxc_config_item_is_supported")]
@@ -24,6 +26,8 @@ pub use lxc_ext_lxc_log as log;
 pub use lxc_ext_pidfd as pidfd;
 #[cfg(feature = "reboot2")]
 pub use lxc_ext_reboot2::reboot2;
+#[cfg(feature = "time_namespace")]
+use lxc_ext_time_namespace as _;
 // The always-on subsystems register phase hooks; naming them keeps them linked.
 pub use lxc_cgroup as cgroup;
 pub use lxc_console as console;

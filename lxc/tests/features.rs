@@ -13,6 +13,11 @@ fn extensions() -> Vec<(&'static str, bool)> {
         ("pidfd", cfg!(feature = "pidfd")),
         ("init_pidfd", cfg!(feature = "init_pidfd")),
         ("reboot2", cfg!(feature = "reboot2")),
+        (
+            "cgroup_advanced_isolation",
+            cfg!(feature = "cgroup_advanced_isolation"),
+        ),
+        ("time_namespace", cfg!(feature = "time_namespace")),
     ]
 }
 
@@ -64,4 +69,65 @@ fn a_key_of_a_missing_extension_is_refused_as_not_in_this_build() {
         assert!(e.contains("not supported by this build"), "{e}");
         assert!(e.contains("lxc_log"), "{e}");
     }
+}
+
+/// The keys of cgroup_advanced_isolation and time_namespace: supported and settable exactly
+/// with their feature, else "not supported by this build" naming the feature (a family prefix
+/// such as `lxc.cgroup.` does not take them as controller settings).
+#[test]
+fn advanced_isolation_and_time_keys_follow_their_feature() {
+    let cases = [
+        (
+            "cgroup_advanced_isolation",
+            cfg!(feature = "cgroup_advanced_isolation"),
+            "lxc.cgroup.dir.monitor",
+            "lxcrs-t-mon",
+            "lxcrs-t-mon",
+        ),
+        (
+            "cgroup_advanced_isolation",
+            cfg!(feature = "cgroup_advanced_isolation"),
+            "lxc.cgroup.dir.container",
+            "lxcrs-t-c",
+            "lxcrs-t-c",
+        ),
+        (
+            "cgroup_advanced_isolation",
+            cfg!(feature = "cgroup_advanced_isolation"),
+            "lxc.cgroup.dir.container.inner",
+            "inner",
+            "inner",
+        ),
+        (
+            "time_namespace",
+            cfg!(feature = "time_namespace"),
+            "lxc.time.offset.boot",
+            "2h",
+            "7200 s\n",
+        ),
+        (
+            "time_namespace",
+            cfg!(feature = "time_namespace"),
+            "lxc.time.offset.monotonic",
+            "5ms",
+            "5000000ns\n",
+        ),
+    ];
+    for (ext, on, key, value, shown) in cases {
+        assert_eq!(lxc::config_item_is_supported(key), on, "{key}");
+        let mut c = lxc::Config::new();
+        let r = c.set(key, value);
+        if on {
+            r.unwrap_or_else(|e| panic!("{key}: {e}"));
+            assert_eq!(c.get(key).expect("get"), shown, "{key}");
+            assert!(!c.get("lxc.cgroup").expect("get").contains(key), "{key}");
+        } else {
+            let e = r.expect_err(key).to_string();
+            assert!(e.contains("not supported by this build"), "{e}");
+            assert!(e.contains(ext), "{e}");
+        }
+    }
+    // Still the core's, with or without the extension.
+    assert!(lxc::config_item_is_supported("lxc.cgroup.dir"));
+    assert!(!lxc::config_item_is_supported("lxc.time.offset.realtime"));
 }

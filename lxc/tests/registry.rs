@@ -42,13 +42,6 @@ fn every_key_check_belongs_to_a_linked_key() {
 /// table: the core holds no subsystem grammar.
 #[test]
 fn cgroup_and_mount_keys_belong_to_their_components() {
-    // Moved to the cgroup_advanced_isolation extension crate by another change; until that
-    // lands they are still the core's.
-    const ELSEWHERE: &[&str] = &[
-        "lxc.cgroup.dir.monitor",
-        "lxc.cgroup.dir.container",
-        "lxc.cgroup.dir.container.inner",
-    ];
     let regs = lxc::registry::registrations();
     let core = regs
         .iter()
@@ -56,9 +49,6 @@ fn cgroup_and_mount_keys_belong_to_their_components() {
         .expect("the core's registration");
     for k in core.keys {
         let p = k.pattern.display();
-        if ELSEWHERE.contains(&p.as_str()) {
-            continue;
-        }
         for family in ["lxc.cgroup", "lxc.mount", "lxc.rootfs", "lxc.autodev"] {
             assert!(
                 !(p == family

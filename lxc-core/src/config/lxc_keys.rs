@@ -118,7 +118,20 @@ const LXC_KEYS: &[(&str, &str)] = &[
     ("lxc.console.rotate", "feature console_log"),
     ("lxc.console.buffer.size", "feature console_log"),
     ("lxc.console.size", "feature console_log"),
-    ("lxc.time.offset.", "feature time_namespace"),
+    ("lxc.time.offset.boot", "feature time_namespace"),
+    ("lxc.time.offset.monotonic", "feature time_namespace"),
+    (
+        "lxc.cgroup.dir.monitor",
+        "feature cgroup_advanced_isolation",
+    ),
+    (
+        "lxc.cgroup.dir.container",
+        "feature cgroup_advanced_isolation",
+    ),
+    (
+        "lxc.cgroup.dir.container.inner",
+        "feature cgroup_advanced_isolation",
+    ),
     (
         "lxc.environment.runtime",
         "feature environment_runtime_hooks",

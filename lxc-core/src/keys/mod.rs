@@ -149,21 +149,6 @@ static CORE_KEYS: &[KeyDef] = &[
         )
     },
     single(
-        "lxc.cgroup.dir.monitor",
-        cgroup_dir,
-        "the cgroup of the monitor, relative to the cgroup root",
-    ),
-    single(
-        "lxc.cgroup.dir.container.inner",
-        cgroup_inner_dir,
-        "a cgroup below lxc.cgroup.dir.container the container's processes run in",
-    ),
-    single(
-        "lxc.cgroup.dir.container",
-        cgroup_dir,
-        "the cgroup of the container, relative to the cgroup root",
-    ),
-    single(
         "lxc.sched.core",
         bool01,
         "1: put the container in its own core-scheduling domain",

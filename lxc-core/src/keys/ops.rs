@@ -15,9 +15,6 @@ use super::parse::{self, NAMESPACES};
 pub fn default_of(key: &str) -> &'static str {
     match key {
         "lxc.monitor.signal.pdeath" => "9",
-        "lxc.cgroup.dir.monitor"
-        | "lxc.cgroup.dir.container"
-        | "lxc.cgroup.dir.container.inner" => "(null)",
         k if k.starts_with("lxc.namespace.share.") => "(null)",
         "lxc.apparmor.allow_incomplete"
         | "lxc.apparmor.allow_nesting"

@@ -827,28 +827,6 @@ pub fn tty_dir(_key: &str, value: &str) -> Result<String, String> {
     Ok(value.to_string())
 }
 
-/// `lxc.cgroup.dir`, `.dir.monitor`, `.dir.monitor.pivot`, `.dir.container`: a relative path
-/// that does not walk upwards (LXC refuses any `..` in it).
-pub fn cgroup_dir(key: &str, value: &str) -> Result<String, String> {
-    if value.starts_with('/') {
-        return Err(format!(
-            "a path relative to the cgroup root ({key} may not be absolute)"
-        ));
-    }
-    if value.contains("..") {
-        return Err(format!("a relative path ({key} may not contain \"..\")"));
-    }
-    path(key, value)
-}
-
-/// `lxc.cgroup.dir.container.inner`: a single directory name.
-pub fn cgroup_inner_dir(_key: &str, value: &str) -> Result<String, String> {
-    if value.starts_with('/') || value.contains('/') || value == "." || value == ".." {
-        return Err("a single directory name (no '/', not . or ..)".into());
-    }
-    Ok(value.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -101,6 +101,11 @@ fn run(ctx: &mut HookCtx<'_>, chan: &Channel, plan: &ChildPlan) -> Result<Never,
         // Become root of the new user namespace now that the maps exist.
         sys::setresgid(0).map_err(fail(Phase::Clone, "setresgid(0) in user namespace"))?;
         sys::setresuid(0).map_err(fail(Phase::Clone, "setresuid(0) in user namespace"))?;
+        // Changing the uid made us non-dumpable, which gives our /proc/self files to the host's
+        // root: the container's root could not write its own /proc/self/timens_offsets (or
+        // anything else there). LXC makes the child dumpable again here too.
+        sys::prctl(libc::PR_SET_DUMPABLE, 1)
+            .map_err(fail(Phase::Clone, "become dumpable in user namespace"))?;
     }
     for share in &plan.ns.share {
         let f = File::open(&share.path).map_err(|e| {

@@ -208,8 +208,15 @@ fn start_inner(
     let net = state.get::<crate::phase::NetNamespace>();
     let share_net = net.is_some_and(|n| n.share_host);
     let loopback_up = net.is_some_and(|n| n.loopback_up);
-    let mut ns = spec::namespaces(t.config, t.lxcpath, share_net)?;
+    let request = state
+        .get::<crate::phase::NsRequest>()
+        .copied()
+        .unwrap_or_default();
+    let mut ns = spec::namespaces(t.config, t.lxcpath, share_net, request)?;
     ns.loopback_up = loopback_up;
+    // The child's hooks see the final plan (what they asked for may have been dropped by
+    // lxc.namespace.clone or .keep).
+    state.insert(ns.clone());
     let console_peer = state
         .get::<Terminals>()
         .and_then(|t| t.console.as_ref().map(|(_, p)| p.clone()));
@@ -400,7 +407,7 @@ fn terminals_hook(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
         config: ctx.config,
     };
     let maps = spec::idmaps(ctx.config);
-    let userns = spec::namespaces(ctx.config, &ctx.lxcpath, true)
+    let userns = spec::namespaces(ctx.config, &ctx.lxcpath, true, Default::default())
         .map(|ns| ns.has(libc::CLONE_NEWUSER))
         .unwrap_or(!maps.is_empty());
     allocate_terminals(&t, &info.opts, &ns_user(&maps, userns), ctx.state)

@@ -97,6 +97,9 @@ pub struct NsPlan {
     pub loopback_up: bool,
     pub new_cgroup: bool,
     pub share: Vec<Share>,
+    /// CLONE_NEW* flags of namespaces this start makes that are not in `clone_flags`: a
+    /// subsystem's child hook creates them (see [`crate::phase::NsRequest`]).
+    pub in_child: i32,
 }
 
 impl NsPlan {
@@ -106,18 +109,21 @@ impl NsPlan {
 }
 
 /// Compute the namespaces as LXC does: by default every namespace but time (user only with an
-/// idmap, net unless the network is the host's); `lxc.namespace.clone` replaces the set,
-/// `lxc.namespace.keep` removes from it, `lxc.namespace.share.*` joins another's.
+/// idmap, net unless the network is the host's), plus what subsystems asked for (`request`);
+/// `lxc.namespace.clone` replaces the set, `lxc.namespace.keep` removes from it,
+/// `lxc.namespace.share.*` joins another's.
 pub fn namespaces(
     config: &Config,
     lxcpath: &std::path::Path,
     share_net_host: bool,
+    request: crate::phase::NsRequest,
 ) -> Result<NsPlan, Error> {
     let mut flags = libc::CLONE_NEWNS
         | libc::CLONE_NEWPID
         | libc::CLONE_NEWUTS
         | libc::CLONE_NEWIPC
-        | libc::CLONE_NEWCGROUP;
+        | libc::CLONE_NEWCGROUP
+        | request.default;
     if !share_net_host {
         flags |= libc::CLONE_NEWNET;
     }
@@ -154,14 +160,17 @@ pub fn namespaces(
         share.push(Share { ns, path });
     }
     let new_cgroup = flags & libc::CLONE_NEWCGROUP != 0;
+    let in_child = flags & request.in_child & !libc::CLONE_NEWCGROUP;
     Ok(NsPlan {
-        // A time namespace is created by clone3 itself, with zero offsets (setting offsets is the
-        // time_namespace extension's lxc.time.offset.*, which must happen before any process
-        // enters it). The cgroup namespace is unshared later, after the cgroup attach.
-        clone_flags: flags & !libc::CLONE_NEWCGROUP,
+        // A time namespace is created by clone3 itself, with zero offsets, unless a subsystem
+        // makes it in the child (the time_namespace extension, to write lxc.time.offset.*
+        // before any process enters it). The cgroup namespace is unshared later, after the
+        // cgroup attach.
+        clone_flags: flags & !libc::CLONE_NEWCGROUP & !in_child,
         loopback_up: false,
         new_cgroup,
         share,
+        in_child,
     })
 }
 
