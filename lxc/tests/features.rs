@@ -13,6 +13,7 @@ fn extensions() -> Vec<(&'static str, bool)> {
         ("pidfd", cfg!(feature = "pidfd")),
         ("init_pidfd", cfg!(feature = "init_pidfd")),
         ("reboot2", cfg!(feature = "reboot2")),
+        ("devpts_fd", cfg!(feature = "devpts_fd")),
     ]
 }
 
