@@ -23,7 +23,9 @@ use std::path::{Path, PathBuf};
 use lxc_core::linkme::distributed_slice;
 use lxc_core::phase::{order, HookCtx, InitStdio, Phase, StartMode};
 use lxc_core::reactor::{self, Drain};
-use lxc_core::registry::{EntryKind, PhaseHook, Registration, REGISTRY};
+use lxc_core::registry::{
+    EntryKind, KeyDef, KeyPattern, PhaseHook, Registration, ValueKind, REGISTRY,
+};
 use lxc_core::start::{spec, sync, StartInfo};
 use lxc_mount::sys::{self as msys, oflag, Resolve};
 use lxc_mount::{Prepared, Rootfs};
@@ -34,9 +36,16 @@ use nix::mount::MsFlags;
 static TERMINALS: Registration = Registration {
     name: "terminals",
     kind: EntryKind::Component,
-    // `lxc.tty.*`, `lxc.pty.max` and `lxc.console.path` are parsed by the core's key table;
-    // this is the code that acts on them.
-    keys: &[],
+    // `lxc.tty.*` and `lxc.pty.max` are in the core's key table (the mount code reads them
+    // too); `lxc.console.path` is ours.
+    keys: &[KeyDef {
+        pattern: KeyPattern::Exact("lxc.console.path"),
+        kind: ValueKind::Single,
+        parse: console_path_value,
+        get: None,
+        clear: None,
+        doc: "the host terminal the console is proxied to, or `none` for no console",
+    }],
     hooks: &[
         PhaseHook {
             phase: Phase::PreClone,
@@ -66,6 +75,11 @@ static TERMINALS: Registration = Registration {
     ],
     commands: &[],
 };
+
+/// LXC stores any path (`set_config_path_item`); whether it opens is found out at start.
+fn console_path_value(_key: &str, value: &str) -> Result<String, String> {
+    Ok(value.to_string())
+}
 
 /// The start-channel tags the child sends masters and peers under.
 const TAG_CONSOLE: &str = "terminals.console";
