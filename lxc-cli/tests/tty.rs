@@ -314,7 +314,7 @@ fn normalise(text: &str) -> String {
     let mut out = Vec::new();
     for line in text.lines() {
         let f: Vec<&str> = line.split_whitespace().collect();
-        if f.len() > 9 && f.iter().any(|x| *x == "-") && f[0].parse::<u64>().is_ok() {
+        if f.len() > 9 && f.contains(&"-") && f[0].parse::<u64>().is_ok() {
             // mountinfo: the mount ids and parent ids are the kernel's counters, and the
             // device number of a devpts instance is whatever anonymous device it got: both
             // differ per start. The optional fields (propagation, `shared:N`) differ too: LXC
