@@ -114,13 +114,48 @@ pub struct Terminals {
     pub ttys: Vec<Tty>,
 }
 
+/// A key as errors name it: with the file and line it came from.
+fn key_at(config: &lxc_core::Config, key: &str) -> String {
+    match config.origin_of(key) {
+        Some(o) if o.line != 0 => format!("{key} ({o})"),
+        _ => key.to_string(),
+    }
+}
+
 fn hook_err(ctx: &HookCtx<'_>, key: &str, message: String) -> lxc_core::Error {
     lxc_core::Error::Hook {
         phase: ctx.phase,
         owner: "terminals",
-        key: Some(key.to_string()),
+        key: Some(key_at(ctx.config, key)),
         message,
     }
+}
+
+/// Every tty costs the monitor two descriptors (master and peer) for as long as the
+/// container runs: refuse a start the monitor's fd limit cannot hold, naming `lxc.tty.max`,
+/// before anything is allocated (the kernel would otherwise drop the fds in transit).
+fn check_fd_room(ctx: &HookCtx<'_>, ttys: usize) -> Result<(), lxc_core::Error> {
+    if ttys == 0 {
+        return Ok(());
+    }
+    let open = std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0);
+    let limit = sys::fd_limit().unwrap_or(u64::MAX);
+    // Room for the console, the channel's and the command socket's own fds.
+    let need = open as u64 + 2 * ttys as u64 + 16;
+    if need > limit {
+        return Err(hook_err(
+            ctx,
+            "lxc.tty.max",
+            format!(
+                "{ttys} ttys need {} descriptors in the monitor, which has {open} open and \
+                 may have {limit} (ulimit -n)",
+                2 * ttys
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Whether this start gives init a console at all (LXC's `wants_console`, and lxc-rs's
@@ -172,6 +207,7 @@ fn mapped_root(ctx: &HookCtx<'_>) -> Option<(Option<u32>, Option<u32>)> {
 /// PreClone: the console from the host's devpts (`lxc.pty.max` 0 or 1), and the
 /// `lxc.console.path` proxy.
 fn host_console(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
+    check_fd_room(ctx, tty_max(ctx))?;
     let mut terms = Terminals::default();
     if wants_console(ctx) {
         if let Some(path) = console_path(ctx) {
@@ -290,10 +326,11 @@ fn bind_terminals(ctx: &mut HookCtx<'_>, prepared: &Prepared) -> Result<(), lxc_
         Some(d) => format!("dev/{d}/{name}"),
         None => format!("dev/{name}"),
     };
+    let config = ctx.config;
     let fail = |key: &str, what: String, e: std::io::Error| lxc_core::Error::Hook {
         phase: Phase::ChildPivot,
         owner: "terminals",
-        key: Some(key.to_string()),
+        key: Some(key_at(config, key)),
         message: format!("{what}: {e}"),
     };
 

@@ -101,3 +101,12 @@ pub fn is_tty(fd: BorrowedFd<'_>) -> bool {
     // SAFETY: isatty only queries the fd.
     unsafe { libc::isatty(fd.as_raw_fd()) == 1 }
 }
+
+/// The soft RLIMIT_NOFILE.
+pub fn fd_limit() -> io::Result<u64> {
+    // SAFETY: a zeroed rlimit is a valid out buffer.
+    let mut r: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: `r` is valid for writes for the call.
+    cvt(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) })?;
+    Ok(r.rlim_cur)
+}
