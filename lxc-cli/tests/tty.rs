@@ -7,6 +7,7 @@
 mod common;
 
 use std::fs;
+#[cfg(feature = "devpts_fd")]
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::process::{Command, Output, Stdio};
@@ -162,7 +163,10 @@ fn with_pty_max_the_console_is_the_first_pty_and_ttys_live_in_tty_dir() {
         let link = sh(&t, &format!("readlink /dev/tty{i}"));
         assert_eq!(link.trim(), format!("lxc/tty{i}"));
     }
-    // A daemonized init whose console is the container's own pty has it on 0-2 (LXC 5.0).
+    // A daemonized init whose console is the container's own pty has it on 0-2, made init's
+    // own with mode 0700 (LXC 5.0's fix_stdio_permissions).
+    let mode = sh(&t, "stat -L -c %a /dev/console");
+    assert_eq!(mode.trim(), "700");
     let pid = t.init_pid();
     let m = fs::metadata(format!("/proc/{pid}/fd/0")).unwrap();
     let console = sh(&t, "stat -c '%t %T' /dev/console");
@@ -200,6 +204,7 @@ fn a_container_without_console_keeps_its_dev_console_untouched() {
 // ------------------------------------------------------------------------------------------
 // devpts_fd
 
+#[cfg(feature = "devpts_fd")]
 #[test]
 fn devpts_fd_allocates_a_pty_inside_the_container() {
     require_root!();
@@ -245,6 +250,7 @@ fn devpts_fd_allocates_a_pty_inside_the_container() {
     t.assert_nothing_left();
 }
 
+#[cfg(feature = "devpts_fd")]
 #[test]
 fn devpts_fd_is_refused_without_an_instance_and_listed_as_an_extension() {
     require_root!();
@@ -353,6 +359,45 @@ fn normalise(text: &str) -> String {
     out.join("\n")
 }
 
+/// Start `t` under LXC with `extra` settings, probe, stop; then under lxc-rs; the probes.
+fn side_by_side(t: &TestContainer, extra: &[&str]) -> (String, String) {
+    let mut args = vec![
+        "-d",
+        "-s",
+        "lxc.net.0.type=empty",
+        "-s",
+        "lxc.cgroup.relative=1",
+        "-s",
+        "lxc.apparmor.profile=unconfined",
+    ];
+    // LXC first, with what lxc_peer.rs gives it: no network of the host's, cgroups below ours.
+    for e in extra {
+        args.extend(["-s", e]);
+    }
+    let o = lxc_tool("lxc-start", t, &args);
+    assert!(o.status.success(), "lxc-start: {}", show(&o));
+    let o = lxc_tool("lxc-wait", t, &["-s", "RUNNING", "-t", "30"]);
+    assert!(o.status.success(), "lxc-wait: {}", show(&o));
+    let lxc = probe(&|s| lxc_tool("lxc-attach", t, &["--", "/bin/sh", "-c", s]));
+    let o = lxc_tool("lxc-stop", t, &["-k"]);
+    assert!(o.status.success(), "lxc-stop: {}", show(&o));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while lxc_tool("lxc-info", t, &["-s", "-H"]).stdout != b"STOPPED\n" && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let mut args = vec!["start", "-s", "lxc.net.0.type=empty"];
+    for e in extra {
+        args.extend(["-s", e]);
+    }
+    t.ok(&args);
+    let ours = probe(&|s| t.lxc(&["attach", "--", "/bin/sh", "-c", s]));
+    t.ok(&["stop", "-k"]);
+    t.assert_nothing_left();
+    (ours, lxc)
+}
+
 #[test]
 fn dev_and_devpts_agree_with_lxc() {
     require_root!();
@@ -361,40 +406,14 @@ fn dev_and_devpts_agree_with_lxc() {
         return;
     }
     let t = TestContainer::busybox("tty-peer");
-    // LXC first, with what lxc_peer.rs gives it: no network of the host's, cgroups below ours.
-    let o = lxc_tool(
-        "lxc-start",
-        &t,
-        &[
-            "-d",
-            "-s",
-            "lxc.net.0.type=empty",
-            "-s",
-            "lxc.cgroup.relative=1",
-            "-s",
-            "lxc.apparmor.profile=unconfined",
-        ],
-    );
-    assert!(o.status.success(), "lxc-start: {}", show(&o));
-    let o = lxc_tool("lxc-wait", &t, &["-s", "RUNNING", "-t", "30"]);
-    assert!(o.status.success(), "lxc-wait: {}", show(&o));
-    let lxc = probe(&|s| lxc_tool("lxc-attach", &t, &["--", "/bin/sh", "-c", s]));
-    let o = lxc_tool("lxc-stop", &t, &["-k"]);
-    assert!(o.status.success(), "lxc-stop: {}", show(&o));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while lxc_tool("lxc-info", &t, &["-s", "-H"]).stdout != b"STOPPED\n"
-        && Instant::now() < deadline
-    {
-        std::thread::sleep(Duration::from_millis(50));
+    // The template's config (lxc.pty.max = 1: the console is the host's), then a devpts big
+    // enough for the console to be the container's own, with the ttys in lxc.tty.dir.
+    for extra in [&[][..], &["lxc.pty.max=16", "lxc.tty.dir=lxc"][..]] {
+        let (ours, lxc) = side_by_side(&t, extra);
+        assert_eq!(
+            ours.lines().collect::<Vec<_>>(),
+            lxc.lines().collect::<Vec<_>>(),
+            "with {extra:?}: lxc-rs (left) and LXC (right) differ"
+        );
     }
-
-    t.ok(&["start", "-s", "lxc.net.0.type=empty"]);
-    let ours = probe(&|s| t.lxc(&["attach", "--", "/bin/sh", "-c", s]));
-    t.ok(&["stop", "-k"]);
-    t.assert_nothing_left();
-    assert_eq!(
-        ours.lines().collect::<Vec<_>>(),
-        lxc.lines().collect::<Vec<_>>(),
-        "lxc-rs (left) and LXC (right) differ"
-    );
 }

@@ -546,6 +546,20 @@ fn bind_console(
 /// and a daemonized init without its own console gets the container's /dev/null.
 fn child_stdio(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
     drop(ctx.state.remove::<Terminals>());
+    if let Some(stdio) = ctx.state.get::<InitStdio>() {
+        // LXC's fix_stdio_permissions: a terminal init gets on 0-2 becomes init's own,
+        // mode 0700 (/dev/null is left alone).
+        let null = sys::char_rdev(stdio.fd.as_fd()).ok().flatten() == Some(libc::makedev(1, 3));
+        if !null && sys::is_tty(stdio.fd.as_fd()) {
+            let uid = lxc_core::keys::typed::number(ctx.config, "lxc.init.uid");
+            let owner = (uid != 0).then_some(uid);
+            if let Err(e) =
+                sys::fchown(&stdio.fd, owner, None).and_then(|()| sys::fchmod(&stdio.fd, 0o700))
+            {
+                tracing::warn!(error = %e, "cannot adjust the permissions of init's stdio");
+            }
+        }
+    }
     if daemonized(ctx) && ctx.state.get::<InitStdio>().is_none() {
         let fd = sys::openat(None, Path::new("/dev/null"), libc::O_RDWR)
             .map_err(|e| hook_err(ctx, "lxc.autodev", format!("open /dev/null for init: {e}")))?;
