@@ -201,6 +201,32 @@ fn a_container_without_console_keeps_its_dev_console_untouched() {
     t.assert_nothing_left();
 }
 
+/// `lxc.console.path` names the host terminal LXC proxies the console to: a file that is not
+/// a terminal, or one that is not there, fails the start naming the key and its line, as
+/// LXC's `lxc_terminal_peer_default` refuses it.
+#[test]
+fn a_console_path_that_is_not_a_terminal_fails_the_start() {
+    require_root!();
+    let t = TestContainer::busybox("tty-badpath");
+    for (path, why) in [
+        ("/etc/hostname", "is not a terminal"),
+        ("/nonexistent-lxcrs-t-tty", "No such file or directory"),
+    ] {
+        let base = fs::read_to_string(t.config_file()).unwrap();
+        t.append_config(&format!("lxc.console.path = {path}\n"));
+        let line = base.lines().count() + 1;
+        let o = t.lxc(&["start"]);
+        assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+        let err = common::stderr(&o);
+        let want = format!("lxc.console.path ({}:{line})", t.config_file().display());
+        assert!(err.contains(&want), "want {want:?}: {err}");
+        assert!(err.contains(why) && err.contains(path), "{err}");
+        assert_eq!(t.state(), "STOPPED");
+        t.assert_nothing_left();
+        fs::write(t.config_file(), base).unwrap();
+    }
+}
+
 // ------------------------------------------------------------------------------------------
 // devpts_fd
 
