@@ -6,6 +6,8 @@ pub mod error;
 pub mod ring;
 pub mod size;
 pub mod sys;
+pub mod tty;
 
 pub use error::{Error, Result};
 pub use ring::{Empty, LogRequest, RingBuffer};
+pub use tty::{Terminals, Tty};

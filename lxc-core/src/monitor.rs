@@ -5,7 +5,7 @@
 //! Rust code before exec, which is only safe without other threads.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -14,9 +14,9 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::phase::{
     CgroupHandle, CommandCtx, CommandError, ContainerCgroupOps, HookCtx, Phase, StartMode,
-    StateMap, Terminals, UndoStack,
+    StateMap, UndoStack,
 };
-use crate::reactor::{Drain, FdHandler, MonitorHandlers, Next, ReactorCtx};
+use crate::reactor::{FdHandler, MonitorHandlers, Next, ReactorCtx};
 use crate::registry;
 use crate::start::{self, spec, StartOptions, Started, Target};
 use crate::state::State;
@@ -57,7 +57,7 @@ struct Monitor<'a> {
     server: Option<Server>,
     conns: Vec<Conn>,
     waiters: Vec<(Conn, Vec<State>)>,
-    /// Fd handlers of subsystems (and the terminal drains) for the current init.
+    /// Fd handlers of subsystems for the current init.
     handlers: Vec<Box<dyn FdHandler>>,
     /// The listener is not polled until then: accept failed for want of fds.
     accept_paused: Option<Instant>,
@@ -326,33 +326,14 @@ impl Monitor<'_> {
         });
     }
 
-    /// Init runs: take over the fd handlers the start's hooks added, drain the terminals, and
-    /// run the `Running` hooks. An error fails the start (see `abort_running`).
+    /// Init runs: take over the fd handlers the start's hooks added and run the `Running`
+    /// hooks. An error fails the start (see `abort_running`).
     fn enter_running(&mut self) -> Result<(), Error> {
         self.handlers = self
             .statemap
             .remove::<MonitorHandlers>()
             .map(|h| h.0)
             .unwrap_or_default();
-        if let Some(t) = self.statemap.get::<Terminals>() {
-            for (master, peer) in t.console.iter().chain(t.ttys.iter()) {
-                let fd = master.try_clone().map_err(|source| Error::Sys {
-                    name: self.t.name.to_string(),
-                    op: "dup terminal",
-                    source,
-                })?;
-                let keep = std::fs::OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK | libc::O_CLOEXEC)
-                    .open(peer)
-                    .map(OwnedFd::from)
-                    .map_err(|e| tracing::debug!(peer = %peer.display(), error = %e, "cannot hold the terminal's peer"))
-                    .ok();
-                let what = format!("terminal {}", peer.display());
-                self.handlers.push(Box::new(Drain::new(what, fd, keep)));
-            }
-        }
         let mut ctx = HookCtx {
             name: self.t.name,
             lxcpath: self.t.lxcpath.to_path_buf(),
@@ -830,7 +811,7 @@ impl Monitor<'_> {
     /// and release the watchdog.
     fn teardown(&mut self, target: &str) {
         let _t = crate::timing::phase("Stop");
-        // Their fds (terminals, subsystem sockets) close before what they belong to goes.
+        // Their fds (subsystem sockets, ptys) close before what they belong to goes.
         self.handlers.clear();
         // The monitor cleans up itself from here: release the watchdog first, so it is not
         // sitting in a cgroup (the monitor's own) that the undo below removes.

@@ -109,13 +109,21 @@ pub mod order {
     pub const NETWORK: i32 = -100;
     /// PreClone: the cgroup driver makes the container's cgroups.
     pub const CGROUPS: i32 = 0;
-    /// PreClone: the console and the `lxc.tty.max` ttys.
+    /// PreClone: the console pty (lxc-console). ChildPivot: the console and `lxc.tty.max`
+    /// ttys allocated from the container's devpts and bound into /dev, between
+    /// [`DEVPTS`] and [`PIVOT`].
     pub const TERMINALS: i32 = 500;
     /// PreClone: `lxc.hook.pre-start`, once everything else is made.
     pub const PRE_START_HOOK: i32 = 900;
 
     /// ChildMounts: rootfs, `lxc.mount.*`, /dev.
     pub const MOUNTS: i32 = 0;
+
+    /// ChildPivot: the container's devpts instance on /dev/pts and /dev/ptmx (lxc-mount).
+    pub const DEVPTS: i32 = 0;
+    /// ChildPivot: the /dev symlinks and pivot_root (lxc-mount), after everything that works
+    /// on the rootfs from the host's view.
+    pub const PIVOT: i32 = 1000;
 
     /// PreExec: `lxc.hook.start-host`.
     pub const START_HOST_HOOK: i32 = 500;
@@ -233,15 +241,16 @@ pub struct RootfsInfo {
     pub mount: PathBuf,
 }
 
-/// The terminals the monitor allocates before clone and the child binds into /dev.
-/// Masters stay with the monitor (console ring buffer, `console` attach); the child gets the
-/// peers' paths (`/dev/pts/N` of the host's devpts) to bind onto /dev/console and /dev/ttyN.
-#[derive(Debug, Default)]
-pub struct Terminals {
-    /// /dev/console: (master, peer path). None when the container's stdio is inherited.
-    pub console: Option<(OwnedFd, PathBuf)>,
-    /// /dev/tty1.. /dev/ttyN (`lxc.tty.max`).
-    pub ttys: Vec<(OwnedFd, PathBuf)>,
+/// What the container's init gets as stdin, stdout and stderr, put in the start's state by
+/// a subsystem (lxc-console: the console, or /dev/null for a daemonized start) on the monitor's
+/// side before clone (the child inherits a copy) or by a child hook. Without one, init keeps
+/// the stdio the monitor has (a foreground start's caller's). The core dup()s it onto 0-2
+/// right before exec; it holds nothing else of terminals.
+#[derive(Debug)]
+pub struct InitStdio {
+    pub fd: OwnedFd,
+    /// Make it the controlling terminal of init's new session (it is a terminal).
+    pub controlling: bool,
 }
 
 /// The running container's cgroups, as the monitor uses them: freeze and thaw (`lxc-freeze`,

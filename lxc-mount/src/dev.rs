@@ -1,9 +1,10 @@
 //! The container's /dev: LXC's autodev tmpfs and its minimal device nodes, a new devpts
-//! instance with /dev/ptmx, the console and tty binds, and the /dev/fd, stdin, stdout, stderr
-//! symlinks.
+//! instance with /dev/ptmx, and the /dev/fd, stdin, stdout, stderr symlinks. The console and
+//! the ttys are lxc-console's (allocated from this devpts, bound between the two ChildPivot
+//! steps).
 
 use std::os::fd::{AsFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nix::mount::MsFlags;
 
@@ -144,9 +145,10 @@ pub fn fill_autodev(plan: &MountPlan, root: &Rootfs, host_dev: &OwnedFd) -> Resu
 }
 
 /// A new devpts instance on /dev/pts and /dev/ptmx bound to its ptmx (a symlink if the bind
-/// fails), when `lxc.pty.max` asks for pts devices, as in LXC. (LXC also mounts one for
-/// `lxc.tty.max` alone, to allocate the ttys from and unmount it again; ours come from the
-/// monitor's, on the host's devpts.)
+/// fails), when `lxc.pty.max` asks for pts devices, as in LXC; its limit counts the ttys too,
+/// which lxc-console allocates from it. (LXC 5.0 also mounts one for `lxc.tty.max` alone and
+/// unmounts it again before allocating, so its ttys then come from the host's devpts: without
+/// `lxc.pty.max` there is no instance here and lxc-console does the same.)
 pub fn setup_devpts(plan: &MountPlan, root: &Rootfs) -> Result<()> {
     let site = Site::key("lxc.pty.max");
     if plan.pty_max == 0 {
@@ -234,115 +236,6 @@ pub fn setup_devpts(plan: &MountPlan, root: &Rootfs) -> Result<()> {
                 .map_err(|e| dev_err(root, &site, "symlink", "dev/ptmx", e))
         }
     }
-}
-
-/// Bind a host pty (its `/dev/pts/N` path) onto a file in the rootfs, creating the file.
-fn bind_pty(root: &Rootfs, site: &Site, peer: &Path, rel: &str) -> Result<()> {
-    let src = sys::openat2(None, peer, oflag::PATH, 0, Resolve::Normal).map_err(|e| {
-        let target = root.display(Path::new(rel));
-        MountError::sys(
-            site,
-            format!("bind {} on {}", peer.display(), target.display()),
-            peer,
-            e,
-        )
-    })?;
-    bind_fd(root, site, &src, peer, rel)
-}
-
-/// Bind what `src` is onto a file in the rootfs, creating the file.
-fn bind_fd(root: &Rootfs, site: &Site, src: &OwnedFd, src_disp: &Path, rel: &str) -> Result<()> {
-    let target = root.display(Path::new(rel));
-    let op = format!("bind {} on {}", src_disp.display(), target.display());
-    root.create_file(Path::new(rel))
-        .map_err(|e| MountError::sys(site, format!("create {}", target.display()), &target, e))?;
-    let dst = root
-        .path_fd(Path::new(rel))
-        .map_err(|e| MountError::sys(site, op.clone(), &target, e))?;
-    sys::mount_fd_on_fd(src.as_fd(), dst.as_fd(), MsFlags::MS_BIND)
-        .map_err(|e| MountError::sys(site, op, &target, e))
-}
-
-/// /dev/console: the monitor's console peer bound onto it (through /dev/<tty.dir>/console
-/// when `lxc.tty.dir` is set). Earlier mounts on /dev/console are removed first.
-pub fn setup_console(plan: &MountPlan, root: &Rootfs, peer: &Path) -> Result<()> {
-    let site = Site::key("lxc.console.path");
-    if root.is_host() {
-        tracing::debug!("no rootfs: the console stays the host's stdio");
-        return Ok(());
-    }
-    if open_dev(root, &site)?.is_none() {
-        return Err(dev_err(
-            root,
-            &site,
-            "open",
-            "dev",
-            std::io::Error::from_raw_os_error(errno::ENOENT),
-        ));
-    }
-    // The container's init may not chmod its console; LXC sets crw--w---- on the pty.
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(peer, std::fs::Permissions::from_mode(0o620))
-        .map_err(|e| MountError::sys(&site, format!("chmod {}", peer.display()), peer, e))?;
-    ops::detach_all(root, Path::new("dev/console"));
-    match &plan.tty_dir {
-        None => bind_pty(root, &site, peer, "dev/console"),
-        Some(dir) => {
-            let tty_site = Site::key("lxc.tty.dir");
-            ops::mkdir_one(root, &Path::new("dev").join(dir), 0o755, &tty_site)?;
-            let inner = format!("dev/{dir}/console");
-            bind_pty(root, &site, peer, &inner)?;
-            let inner_path = root.display(Path::new(&inner));
-            let src = root.path_fd(Path::new(&inner)).map_err(|e| {
-                MountError::sys(
-                    &site,
-                    format!("open {}", inner_path.display()),
-                    &inner_path,
-                    e,
-                )
-            })?;
-            bind_fd(root, &site, &src, &inner_path, "dev/console")
-        }
-    }
-}
-
-/// /dev/tty1..N: the monitor's tty peers, bound directly or as /dev/<tty.dir>/ttyN with a
-/// /dev/ttyN symlink (LXC only does this for containers with a rootfs).
-pub fn setup_ttys(plan: &MountPlan, root: &Rootfs, peers: &[PathBuf]) -> Result<()> {
-    if root.is_host() || peers.is_empty() {
-        return Ok(());
-    }
-    let site = Site::key("lxc.tty.max");
-    let dev = open_dev(root, &site)?.ok_or_else(|| {
-        dev_err(
-            root,
-            &site,
-            "open",
-            "dev",
-            std::io::Error::from_raw_os_error(errno::ENOENT),
-        )
-    })?;
-    for (i, peer) in peers.iter().enumerate() {
-        let n = i + 1;
-        match &plan.tty_dir {
-            None => bind_pty(root, &site, peer, &format!("dev/tty{n}"))?,
-            Some(dir) => {
-                let inner = format!("{dir}/tty{n}");
-                bind_pty(root, &site, peer, &format!("dev/{inner}"))?;
-                let name = format!("tty{n}");
-                match sys::unlinkat(dev.as_fd(), Path::new(&name)) {
-                    Ok(()) => {}
-                    Err(e) if e.raw_os_error() == Some(errno::ENOENT) => {}
-                    Err(e) => {
-                        return Err(dev_err(root, &site, "remove", &format!("dev/{name}"), e))
-                    }
-                }
-                sys::symlinkat(Path::new(&inner), dev.as_fd(), Path::new(&name))
-                    .map_err(|e| dev_err(root, &site, "symlink", &format!("dev/{name}"), e))?;
-            }
-        }
-    }
-    Ok(())
 }
 
 /// /dev/fd, stdin, stdout, stderr, unless something is there already. Not on the host's /dev.

@@ -4,13 +4,14 @@
 //! ChildMounts: `/` made a slave tree, `pre-mount` hooks, the rootfs bind, the autodev tmpfs,
 //! `lxc.mount.auto` proc/sys, `lxc.mount.fstab`, `lxc.mount.entry`, the cgroup automounts,
 //! `mount` hooks, `autodev` hooks and the /dev nodes.
-//! ChildPivot: devpts and /dev/ptmx, /dev/console and the ttys, /dev symlinks, pivot_root.
+//! ChildPivot: devpts and /dev/ptmx (`order::DEVPTS`), then, after lxc-console bound the
+//! console and the ttys (`order::TERMINALS`), the /dev symlinks and pivot_root (`order::PIVOT`).
 
 use std::os::fd::OwnedFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use lxc_core::linkme::distributed_slice;
-use lxc_core::phase::{order, HookCtx, Phase, Terminals};
+use lxc_core::phase::{order, HookCtx, Phase};
 use lxc_core::registry::{EntryKind, PhaseHook, Registration, REGISTRY};
 use nix::mount::MsFlags;
 
@@ -49,7 +50,12 @@ static MOUNT: Registration = Registration {
         },
         PhaseHook {
             phase: Phase::ChildPivot,
-            order: order::DEFAULT,
+            order: order::DEVPTS,
+            run: child_devpts_hook,
+        },
+        PhaseHook {
+            phase: Phase::ChildPivot,
+            order: order::PIVOT,
             run: child_pivot_hook,
         },
     ],
@@ -208,15 +214,16 @@ pub fn child_mounts(plan: MountPlan, hooks: &mut HookRunner<'_>) -> Result<Prepa
     Ok(Prepared { plan, rootfs, host })
 }
 
-/// Everything of ChildPivot: devpts, console and ttys (the monitor's pty peers), the /dev
-/// symlinks, then pivot_root (not without a rootfs) and the container's own boot id.
-pub fn child_pivot(prepared: &Prepared, console: Option<&Path>, ttys: &[PathBuf]) -> Result<()> {
+/// ChildPivot, first: the container's devpts instance and /dev/ptmx. The console and the ttys
+/// (lxc-console) are allocated from it and bound into /dev before [`child_pivot`].
+pub fn child_devpts(prepared: &Prepared) -> Result<()> {
+    dev::setup_devpts(&prepared.plan, &prepared.rootfs)
+}
+
+/// ChildPivot, last: the /dev symlinks, then pivot_root (not without a rootfs) and the
+/// container's own boot id.
+pub fn child_pivot(prepared: &Prepared) -> Result<()> {
     let Prepared { plan, rootfs, .. } = prepared;
-    dev::setup_devpts(plan, rootfs)?;
-    if let Some(peer) = console {
-        dev::setup_console(plan, rootfs, peer)?;
-    }
-    dev::setup_ttys(plan, rootfs, ttys)?;
     dev::setup_dev_symlinks(rootfs)?;
     let site = plan
         .rootfs
@@ -252,24 +259,21 @@ fn child_mounts_hook(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
     Ok(())
 }
 
-fn child_pivot_hook(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
-    let phase = ctx.phase;
-    let Some(prepared) = ctx.state.remove::<Prepared>() else {
-        return Err(lxc_core::Error::Hook {
-            phase,
+fn prepared<'a>(ctx: &'a HookCtx<'_>) -> Result<&'a Prepared, lxc_core::Error> {
+    ctx.state
+        .get::<Prepared>()
+        .ok_or_else(|| lxc_core::Error::Hook {
+            phase: ctx.phase,
             owner: "mount",
             key: None,
             message: "ChildPivot ran without ChildMounts' rootfs".into(),
-        });
-    };
-    let (console, ttys) = match ctx.state.get::<Terminals>() {
-        Some(t) => (
-            t.console.as_ref().map(|(_, p)| p.clone()),
-            t.ttys.iter().map(|(_, p)| p.clone()).collect(),
-        ),
-        None => (None, Vec::new()),
-    };
-    let r = child_pivot(&prepared, console.as_deref(), &ttys).map_err(|e| e.into_core(phase));
-    ctx.state.insert(prepared);
-    r
+        })
+}
+
+fn child_devpts_hook(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
+    child_devpts(prepared(ctx)?).map_err(|e| e.into_core(ctx.phase))
+}
+
+fn child_pivot_hook(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
+    child_pivot(prepared(ctx)?).map_err(|e| e.into_core(ctx.phase))
 }

@@ -12,7 +12,8 @@ use std::process::Command;
 use lxc_core::phase::StartMode;
 use lxc_core::{Origin, Phase};
 use lxc_mount::{
-    child_mounts, child_pivot, parse_mount_auto, MountPlan, Prepared, RootfsSpec, Site,
+    child_devpts, child_mounts, child_pivot, parse_mount_auto, MountPlan, Prepared, RootfsSpec,
+    Site,
 };
 use nix::sys::statfs::{statfs, FsType, DEVPTS_SUPER_MAGIC, SYSFS_MAGIC, TMPFS_MAGIC};
 use nix::sys::statvfs::{statvfs, FsFlags};
@@ -182,7 +183,7 @@ fn full_container_mounts_and_pivot() {
     skip_unless_able!();
     let dir = TestDir::new("full");
     build_rootfs(&dir.0);
-    expect_checks("full", &dir, 25);
+    expect_checks("full", &dir, 24);
 }
 
 #[test]
@@ -214,14 +215,6 @@ fn execute_without_rootfs_keeps_host_root_with_fresh_proc() {
 }
 
 #[test]
-fn console_and_ttys_in_tty_dir() {
-    skip_unless_able!();
-    let dir = TestDir::new("ttys");
-    build_rootfs(&dir.0);
-    expect_checks("ttys", &dir, 7);
-}
-
-#[test]
 fn cgroup_mixed_force_mounts_own_cgroups() {
     skip_unless_able!();
     let dir = TestDir::new("cgforce");
@@ -250,7 +243,7 @@ fn registered_hooks_run_from_config() {
     skip_unless_able!();
     let dir = TestDir::new("hooks");
     build_rootfs(&dir.0);
-    expect_checks("hooks", &dir, 6);
+    expect_checks("hooks", &dir, 5);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -342,10 +335,6 @@ fn scenario_full(dir: &Path, c: &mut Checks) -> lxc_mount::Result<()> {
     for (i, l) in lines.iter().enumerate() {
         plan.push_entry(l, site(dir, "lxc.mount.entry", 10 + i))?;
     }
-    let pty = nix::pty::openpty(None, None).expect("openpty");
-    let peer = nix::unistd::ttyname(&pty.slave).expect("ttyname");
-    let peer_rdev = fs::metadata(&peer).unwrap().rdev();
-
     let mut seen: Vec<String> = Vec::new();
     let prepared = child_mounts(plan, &mut |kind, r| {
         seen.push(format!("{kind}:{}", r.is_some()));
@@ -372,7 +361,8 @@ fn scenario_full(dir: &Path, c: &mut Checks) -> lxc_mount::Result<()> {
             .any(|l| l.split(' ').nth(4) == Some("/") && l.contains("shared:")),
         "",
     );
-    child_pivot(&prepared, Some(&peer), &[])?;
+    child_devpts(&prepared)?;
+    child_pivot(&prepared)?;
 
     c.eq(
         "cwd is /",
@@ -479,11 +469,6 @@ fn scenario_full(dir: &Path, c: &mut Checks) -> lxc_mount::Result<()> {
         fs::read_link("/dev/fd").ok(),
         Some(PathBuf::from("/proc/self/fd")),
     );
-    c.eq(
-        "/dev/console is the console peer",
-        fs::metadata("/dev/console").map(|m| m.rdev()).ok(),
-        Some(peer_rdev),
-    );
     let boot_id = fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
     c.check(
         "own boot id",
@@ -499,7 +484,6 @@ fn scenario_full(dir: &Path, c: &mut Checks) -> lxc_mount::Result<()> {
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned()),
         Some(HELLO.to_string()),
     );
-    drop(pty);
     Ok(())
 }
 
@@ -525,7 +509,8 @@ fn scenario_execute(dir: &Path, c: &mut Checks) -> lxc_mount::Result<()> {
     let cwd = std::env::current_dir().ok();
     let prepared = child_mounts(plan, &mut no_hooks())?;
     c.check("no rootfs: the host's /", prepared.rootfs.is_host(), "");
-    child_pivot(&prepared, None, &[])?;
+    child_devpts(&prepared)?;
+    child_pivot(&prepared)?;
     c.eq("no pivot: cwd kept", std::env::current_dir().ok(), cwd);
     c.check("the host's files are there", dir.exists(), "");
     c.eq(
@@ -547,56 +532,6 @@ fn scenario_execute(dir: &Path, c: &mut Checks) -> lxc_mount::Result<()> {
     Ok(())
 }
 
-fn scenario_ttys(dir: &Path, c: &mut Checks) -> lxc_mount::Result<()> {
-    let mut plan = rootfs_plan(dir, "lxcrs-t-ttys");
-    if let Some(r) = plan.rootfs.as_mut() {
-        r.options = Some(("nosuid,nodev".into(), site(dir, "lxc.rootfs.options", 2)));
-    }
-    plan.auto = parse_mount_auto(["proc:rw"])?;
-    plan.tty_max = 2;
-    plan.tty_dir = Some("lxc".into());
-    let ptys: Vec<_> = (0..3)
-        .map(|_| nix::pty::openpty(None, None).expect("openpty"))
-        .collect();
-    let peers: Vec<PathBuf> = ptys
-        .iter()
-        .map(|p| nix::unistd::ttyname(&p.slave).expect("ttyname"))
-        .collect();
-    let rdev = |p: &Path| fs::metadata(p).map(|m| m.rdev()).ok();
-    let want: Vec<_> = peers.iter().map(|p| rdev(p)).collect();
-    let prepared = child_mounts(plan, &mut no_hooks())?;
-    child_pivot(&prepared, Some(&peers[0]), &peers[1..])?;
-    c.eq(
-        "/dev/lxc/console",
-        rdev(Path::new("/dev/lxc/console")),
-        want[0],
-    );
-    c.eq("/dev/console", rdev(Path::new("/dev/console")), want[0]);
-    c.eq("/dev/lxc/tty1", rdev(Path::new("/dev/lxc/tty1")), want[1]);
-    c.eq("/dev/lxc/tty2", rdev(Path::new("/dev/lxc/tty2")), want[2]);
-    c.eq(
-        "/dev/tty1 -> lxc/tty1",
-        fs::read_link("/dev/tty1").ok(),
-        Some(PathBuf::from("lxc/tty1")),
-    );
-    c.eq(
-        "/dev/tty2 reaches the pty",
-        rdev(Path::new("/dev/tty2")),
-        want[2],
-    );
-    c.check(
-        "no devpts without lxc.pty.max",
-        fs_type("/dev/pts") != Some(DEVPTS_SUPER_MAGIC),
-        "",
-    );
-    c.check(
-        "no /dev/ptmx without lxc.pty.max",
-        !Path::new("/dev/ptmx").exists(),
-        "",
-    );
-    Ok(())
-}
-
 fn scenario_cgroup(dir: &Path, auto: &str, c: &mut Checks) -> lxc_mount::Result<()> {
     let mut plan = rootfs_plan(dir, "lxcrs-t-cgroup");
     plan.auto = parse_mount_auto(["proc:rw sys:rw", auto])?;
@@ -608,7 +543,8 @@ fn scenario_cgroup(dir: &Path, auto: &str, c: &mut Checks) -> lxc_mount::Result<
         .map(str::to_string)
         .collect();
     let prepared = child_mounts(plan, &mut no_hooks())?;
-    child_pivot(&prepared, None, &[])?;
+    child_devpts(&prepared)?;
+    child_pivot(&prepared)?;
     match auto {
         "cgroup:mixed" => {
             c.eq(
@@ -654,7 +590,7 @@ fn scenario_cgroup(dir: &Path, auto: &str, c: &mut Checks) -> lxc_mount::Result<
 }
 
 fn scenario_hooks(dir: &Path, c: &mut Checks) -> Result<(), String> {
-    use lxc_core::phase::{HookCtx, RootfsInfo, StateMap, Terminals, UndoStack};
+    use lxc_core::phase::{HookCtx, RootfsInfo, StateMap, UndoStack};
     let keys = [
         "lxc.rootfs.path",
         "lxc.mount.auto",
@@ -675,15 +611,8 @@ fn scenario_hooks(dir: &Path, c: &mut Checks) -> Result<(), String> {
     );
     fs::write(&cfg_path, &text).map_err(|e| e.to_string())?;
     let config = lxc_core::Config::load(&cfg_path).map_err(|e| e.to_string())?;
-    let pty = nix::pty::openpty(None, None).map_err(|e| e.to_string())?;
-    let peer = nix::unistd::ttyname(&pty.slave).map_err(|e| e.to_string())?;
-    let peer_rdev = fs::metadata(&peer).map(|m| m.rdev()).ok();
     let mut undo = UndoStack::default();
     let mut state = StateMap::default();
-    state.insert(Terminals {
-        console: Some((pty.master, peer)),
-        ttys: Vec::new(),
-    });
     let mut ctx = HookCtx {
         name: "lxcrs-t-hooks",
         lxcpath: dir.to_path_buf(),
@@ -731,11 +660,6 @@ fn scenario_hooks(dir: &Path, c: &mut Checks) -> Result<(), String> {
         read_only("/srv/data"),
         Some(true),
     );
-    c.eq(
-        "/dev/console from Terminals",
-        fs::metadata("/dev/console").map(|m| m.rdev()).ok(),
-        peer_rdev,
-    );
     Ok(())
 }
 
@@ -753,7 +677,6 @@ fn child_entry() {
             scenario_missing(&dir).map_err(|e| e.into_core(Phase::ChildMounts).to_string())
         }
         "execute" => scenario_execute(&dir, &mut c).map_err(|e| e.to_string()),
-        "ttys" => scenario_ttys(&dir, &mut c).map_err(|e| e.to_string()),
         "cgroup-force" => {
             scenario_cgroup(&dir, "cgroup:mixed:force", &mut c).map_err(|e| e.to_string())
         }

@@ -16,6 +16,8 @@
 // Naming each extension crate keeps the linker from dropping its registration.
 #[cfg(feature = "cgroup_advanced_isolation")]
 use lxc_ext_cgroup_advanced_isolation as _;
+#[cfg(feature = "devpts_fd")]
+pub use lxc_ext_devpts_fd::devpts_fd;
 #[cfg(feature = "init_pidfd")]
 pub use lxc_ext_init_pidfd::init_pidfd;
 #[cfg(feature = "lxc_config_item_is_supported")]

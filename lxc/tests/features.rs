@@ -18,6 +18,7 @@ fn extensions() -> Vec<(&'static str, bool)> {
             cfg!(feature = "cgroup_advanced_isolation"),
         ),
         ("time_namespace", cfg!(feature = "time_namespace")),
+        ("devpts_fd", cfg!(feature = "devpts_fd")),
     ]
 }
 

@@ -6,10 +6,8 @@
 //! the process exits (its namespaces die with it).
 
 use std::ffi::CString;
-use std::fs::{File, OpenOptions};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::PathBuf;
+use std::fs::File;
+use std::os::fd::{AsFd, AsRawFd};
 
 use linkme::distributed_slice;
 
@@ -56,8 +54,6 @@ static INIT_SETUP: Registration = Registration {
 /// What the monitor hands the child besides the context.
 pub struct ChildPlan {
     pub ns: spec::NsPlan,
-    /// Console peer to make init's stdio and controlling terminal (None: inherit stdio).
-    pub console: Option<PathBuf>,
     pub argv: Vec<String>,
 }
 
@@ -130,20 +126,6 @@ fn run(ctx: &mut HookCtx<'_>, chan: &Channel, plan: &ChildPlan) -> Result<Never,
         sys::loopback_up().map_err(fail(Phase::Clone, "bring up loopback"))?;
     }
 
-    // Opened before pivot_root, while the host's /dev/pts is still visible.
-    let console: Option<OwnedFd> = match &plan.console {
-        Some(p) => Some(
-            OpenOptions::new()
-                .read(true)
-                .write(true)
-                .custom_flags(libc::O_NOCTTY | libc::O_CLOEXEC)
-                .open(p)
-                .map_err(fail(Phase::ChildMounts, "open console"))?
-                .into(),
-        ),
-        None => None,
-    };
-
     let link = ChildLink::new(chan, ctx.name).map_err(fail(Phase::Clone, "dup start channel"))?;
     ctx.state.insert(link);
     for phase in [Phase::ChildMounts, Phase::ChildPivot, Phase::ChildFinal] {
@@ -176,17 +158,22 @@ fn run(ctx: &mut HookCtx<'_>, chan: &Channel, plan: &ChildPlan) -> Result<Never,
         _ => sys::exit_now(1),
     }
 
-    if let Some(c) = console {
-        // The console was opened while 0-2 were taken, so it sits above them and can be
-        // closed once duplicated onto them.
-        let fd = c.as_raw_fd();
+    if let Some(stdio) = ctx.state.remove::<crate::phase::InitStdio>() {
+        let fd = stdio.fd.as_raw_fd();
         sys::setsid().map_err(fail(Phase::ChildFinal, "setsid"))?;
-        sys::set_controlling_tty(fd)
-            .map_err(fail(Phase::ChildFinal, "set controlling terminal"))?;
-        for target in 0..3 {
-            sys::dup2(fd, target).map_err(fail(Phase::ChildFinal, "dup console"))?;
+        if stdio.controlling {
+            sys::set_controlling_tty(fd)
+                .map_err(fail(Phase::ChildFinal, "set controlling terminal"))?;
         }
-        drop(c);
+        for target in 0..3 {
+            if target != fd {
+                sys::dup2(fd, target).map_err(fail(Phase::ChildFinal, "dup init's stdio"))?;
+            }
+        }
+        if fd < 3 {
+            // It is one of 0-2 itself now: closing it would take that one away.
+            std::mem::forget(stdio.fd);
+        }
     }
     // Nothing the caller left open may reach init.
     sys::cloexec_from(3).map_err(fail(Phase::ChildFinal, "mark fds close-on-exec"))?;

@@ -17,7 +17,7 @@ use linkme::distributed_slice;
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::phase::{order, HookCtx, Phase, StartMode, StateMap, Terminals, UndoStack};
+use crate::phase::{order, HookCtx, Phase, StartMode, StateMap, UndoStack};
 use crate::registry::{self, EntryKind, PhaseHook, Registration, REGISTRY};
 use crate::sys::{self, Forked};
 
@@ -31,11 +31,6 @@ static START_STEPS: Registration = Registration {
     kind: EntryKind::Component,
     keys: &[],
     hooks: &[
-        PhaseHook {
-            phase: Phase::PreClone,
-            order: order::TERMINALS,
-            run: terminals_hook,
-        },
         PhaseHook {
             phase: Phase::PreClone,
             order: order::PRE_START_HOOK,
@@ -62,7 +57,8 @@ pub struct StartOptions {
     pub mode: StartMode,
     /// The command: for `execute` the application, for `start` an override of `lxc.init.cmd`.
     pub argv: Vec<String>,
-    /// Give init this process's stdio instead of a console pty (foreground starts, execute).
+    /// Init keeps this process's stdio (foreground starts, execute); otherwise the subsystem
+    /// that owns terminals gives it a console or /dev/null (`phase::InitStdio`).
     pub inherit_stdio: bool,
     /// `lxc-start -C` (LXC's `want_close_all_fds`): a foreground start closes the fds this
     /// process inherited. A daemonised start always closes every fd of the caller's.
@@ -198,7 +194,7 @@ fn start_inner(
         let mut ctx = hook_ctx(t, opts.mode, Phase::MonitorSpawn, None, undo, state);
         run_hooks(&mut ctx, Phase::MonitorSpawn)?;
     }
-    // PreClone: subsystems (network, cgroups, ...), the terminals, the pre-start hook.
+    // PreClone: subsystems (network, cgroups, terminals, ...), the pre-start hook.
     let pre_clone = crate::timing::phase("PreClone");
     {
         let mut ctx = hook_ctx(t, opts.mode, Phase::PreClone, None, undo, state);
@@ -217,9 +213,6 @@ fn start_inner(
     // The child's hooks see the final plan (what they asked for may have been dropped by
     // lxc.namespace.clone or .keep).
     state.insert(ns.clone());
-    let console_peer = state
-        .get::<Terminals>()
-        .and_then(|t| t.console.as_ref().map(|(_, p)| p.clone()));
 
     drop(pre_clone);
     // Clone.
@@ -232,11 +225,7 @@ fn start_inner(
             drop(mon_end);
             std::mem::forget(clone_timer);
             let mut ctx = hook_ctx(t, opts.mode, Phase::ChildMounts, None, undo, state);
-            let plan = child::ChildPlan {
-                ns,
-                console: console_peer,
-                argv,
-            };
+            let plan = child::ChildPlan { ns, argv };
             child::main(&mut ctx, Channel::new(child_end), plan)
         }
         Forked::Parent { pid, pidfd } => (pid, pidfd),
@@ -394,64 +383,6 @@ fn pre_start_hook(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
 
 fn start_host_hook(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
     crate::hooks::run(ctx, "start-host")
-}
-
-fn terminals_hook(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
-    let Some(info) = ctx.state.get::<StartInfo>().cloned() else {
-        return Ok(());
-    };
-    let t = Target {
-        name: ctx.name,
-        lxcpath: &ctx.lxcpath,
-        config_file: ctx.config_file.clone(),
-        config: ctx.config,
-    };
-    let maps = spec::idmaps(ctx.config);
-    let userns = spec::namespaces(ctx.config, &ctx.lxcpath, true, Default::default())
-        .map(|ns| ns.has(libc::CLONE_NEWUSER))
-        .unwrap_or(!maps.is_empty());
-    allocate_terminals(&t, &info.opts, &ns_user(&maps, userns), ctx.state)
-}
-
-/// Console and ttys: ptys whose masters stay with the monitor.
-fn allocate_terminals(
-    t: &Target<'_>,
-    opts: &StartOptions,
-    maps: &[spec::IdMap],
-    state: &mut StateMap,
-) -> Result<(), Error> {
-    let mut terms = Terminals::default();
-    // An application container has no getty to serve ttys: like lxc-execute, make none.
-    let tty_max = match opts.mode {
-        StartMode::Execute => 0,
-        StartMode::Start => crate::keys::typed::number(t.config, "lxc.tty.max") as usize,
-    };
-    for i in 0..tty_max {
-        let pty = sys::openpty().map_err(|e| {
-            spec::err(
-                t.config,
-                Phase::PreClone,
-                "lxc.tty.max",
-                format!("allocate tty {} of {tty_max}: {e}", i + 1),
-            )
-        })?;
-        terms.ttys.push(pty);
-    }
-    if !opts.inherit_stdio {
-        let (master, path) = sys::openpty().map_err(|e| sys_err(t, "allocate console", e))?;
-        terms.console = Some((master, path));
-    }
-    if !maps.is_empty() {
-        // The container's root must be able to open its terminals, as with LXC.
-        let uid = spec::map_to_host(maps, true, 0);
-        let gid = spec::map_to_host(maps, false, 0);
-        for (_, path) in terms.console.iter().chain(terms.ttys.iter()) {
-            std::os::unix::fs::chown(path, uid.map(|u| u as u32), gid.map(|g| g as u32))
-                .map_err(|e| sys_err(t, "chown terminal to the container's root", e))?;
-        }
-    }
-    state.insert(terms);
-    Ok(())
 }
 
 pub(crate) fn sys_err(t: &Target<'_>, op: &'static str, source: std::io::Error) -> Error {
