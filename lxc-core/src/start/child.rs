@@ -102,6 +102,9 @@ fn run(ctx: &mut HookCtx<'_>, chan: &Channel, plan: &ChildPlan) -> Result<Never,
         // anything else there). LXC makes the child dumpable again here too.
         sys::prctl(libc::PR_SET_DUMPABLE, 1)
             .map_err(fail(Phase::Clone, "become dumpable in user namespace"))?;
+        // A change of credentials clears the parent-death signal: set it again (LXC does too).
+        sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as u64)
+            .map_err(fail(Phase::Clone, "set parent-death signal"))?;
     }
     for share in &plan.ns.share {
         let f = File::open(&share.path).map_err(|e| {
@@ -379,6 +382,18 @@ fn credentials_ids(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
         sys::caps::set(keep & held)
             .map_err(|e| err(c, Phase::ChildFinal, "lxc.cap.drop", format!("capset: {e}")))?;
         sys::caps::raise_ambient(keep & held);
+    }
+    if uid != 0 || gid != 0 {
+        // The id change cleared the parent-death signal (the watchdog would still kill init,
+        // but not at once): set it again, as LXC does after switching ids.
+        sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as u64).map_err(|e| {
+            err(
+                c,
+                Phase::ChildFinal,
+                "lxc.init.uid",
+                format!("set parent-death signal: {e}"),
+            )
+        })?;
     }
     Ok(())
 }
