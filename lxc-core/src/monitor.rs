@@ -333,13 +333,15 @@ impl Monitor<'_> {
     /// Init runs: take over the fd handlers the start's hooks added, drain the terminals, and
     /// run the `Running` hooks. An error fails the start (see `abort_running`).
     fn enter_running(&mut self) -> Result<(), Error> {
-        self.handlers = self
+        let added = self
             .statemap
             .remove::<MonitorHandlers>()
             .map(|h| h.0)
             .unwrap_or_default();
+        self.handlers.extend(added);
         if let Some(t) = self.statemap.get::<Terminals>() {
-            for (master, peer) in t.console.iter().chain(t.ttys.iter()) {
+            // The console is lxc-console's (its Running hook reads it for the log and clients).
+            for (master, peer) in t.ttys.iter() {
                 let fd = master.try_clone().map_err(|source| Error::Sys {
                     name: self.t.name.to_string(),
                     op: "dup terminal",
@@ -744,7 +746,12 @@ impl Monitor<'_> {
             fds_out: Vec::new(),
         };
         let r = (def.handler)(&mut ctx, body);
-        r.map(|b| (b, ctx.fds_out))
+        let fds_out = std::mem::take(&mut ctx.fds_out);
+        // A request may add fd handlers (an attached console client's input).
+        if let Some(h) = self.statemap.remove::<MonitorHandlers>() {
+            self.handlers.extend(h.0);
+        }
+        r.map(|b| (b, fds_out))
     }
 
     fn ext_call(&mut self, peer_uid: u32, name: &str) -> Result<Vec<u8>, CommandError> {

@@ -14,6 +14,8 @@
 #![forbid(unsafe_code)]
 
 // Naming each extension crate keeps the linker from dropping its registration.
+#[cfg(feature = "console_log")]
+pub use lxc_ext_console_log::console_log;
 #[cfg(feature = "init_pidfd")]
 pub use lxc_ext_init_pidfd::init_pidfd;
 #[cfg(feature = "lxc_config_item_is_supported")]
@@ -26,8 +28,8 @@ pub use lxc_ext_pidfd as pidfd;
 pub use lxc_ext_reboot2::reboot2;
 // The always-on subsystems register phase hooks; naming them keeps them linked.
 pub use lxc_cgroup as cgroup;
-pub use lxc_mount as mount;
 pub use lxc_console as console;
+pub use lxc_mount as mount;
 pub use lxc_net as net;
 
 pub use lxc_core::commands::LxcMonitor;

@@ -13,6 +13,7 @@ fn extensions() -> Vec<(&'static str, bool)> {
         ("pidfd", cfg!(feature = "pidfd")),
         ("init_pidfd", cfg!(feature = "init_pidfd")),
         ("reboot2", cfg!(feature = "reboot2")),
+        ("console_log", cfg!(feature = "console_log")),
     ]
 }
 
