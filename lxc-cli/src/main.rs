@@ -209,8 +209,10 @@ pub enum Command {
     Attach(cmd::attach::AttachArgs),
 
     /// Attach this terminal to a container's tty or console (like lxc-console)
-    #[command(after_help = "Examples:\n  lxc-rs console -n web        (the first tty)\n  \
-                      lxc-rs console -n web -t 0 -e ^b   (the console; Ctrl+b q detaches)")]
+    #[command(
+        after_help = "Examples:\n  lxc-rs console -n web        (the first tty)\n  \
+                      lxc-rs console -n web -t 0 -e ^b   (the console; Ctrl+b q detaches)"
+    )]
     Console(cmd::console::ConsoleArgs),
 
     /// Print the console's ring buffer (lxc.console.buffer.size) and consume it

@@ -29,7 +29,9 @@ pub const DEFAULT_ESCAPE: i32 = 1;
 pub fn escape_char(spec: &str) -> Option<i32> {
     let b = spec.as_bytes();
     match b {
-        [b'^', c, ..] if c.is_ascii_alphabetic() => Some(i32::from(c.to_ascii_lowercase() - b'a') + 1),
+        [b'^', c, ..] if c.is_ascii_alphabetic() => {
+            Some(i32::from(c.to_ascii_lowercase() - b'a') + 1)
+        }
         [c, ..] => Some(i32::from(*c)),
         [] => None,
     }
@@ -70,7 +72,11 @@ impl FdHandler for ProxyInput {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Next::Keep,
             // EOF or EIO: the client closed its end.
             _ => {
-                if ctx.state.get::<ConsoleClient>().is_some_and(|c| c.id == self.id) {
+                if ctx
+                    .state
+                    .get::<ConsoleClient>()
+                    .is_some_and(|c| c.id == self.id)
+                {
                     ctx.state.remove::<ConsoleClient>();
                 }
                 tracing::debug!(client = self.id, "console client left");

@@ -306,7 +306,11 @@ fn running(ctx: &mut HookCtx<'_>) -> Result<(), CoreError> {
         .map(OwnedFd::from)
         .map_err(|e| tracing::debug!(peer = %peer.display(), error = %e, "cannot hold the console's peer"))
         .ok();
-    let log = match ctx.config.last("lxc.console.logfile").filter(|p| !p.is_empty()) {
+    let log = match ctx
+        .config
+        .last("lxc.console.logfile")
+        .filter(|p| !p.is_empty())
+    {
         None => None,
         Some(p) => {
             let path = lxc_core::config::bytes::to_path(p);

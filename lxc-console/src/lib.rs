@@ -9,7 +9,7 @@ pub mod ring;
 pub mod size;
 pub mod sys;
 
-pub use error::{Error, Result};
 pub use attach::ConsoleExt;
+pub use error::{Error, Result};
 pub use io::{ConsoleRing, LogFile};
 pub use ring::{Empty, LogRequest, RingBuffer};

@@ -510,8 +510,7 @@ impl Container {
             body,
         };
         let tool = lxc_tool(&req);
-        match commands::call_with_fds(self.config_path(), self.name(), &req, fds, COMMAND_TIMEOUT)
-        {
+        match commands::call_with_fds(self.config_path(), self.name(), &req, fds, COMMAND_TIMEOUT) {
             Ok((Response::Ext(b), f)) => Ok((b, f)),
             Ok((Response::Error { message, errno }, _)) => Err(Error::Command {
                 name: self.name().to_string(),

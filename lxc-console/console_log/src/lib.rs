@@ -96,7 +96,12 @@ fn serve(ctx: &mut CommandCtx<'_>, req: &[u8]) -> Result<Vec<u8>, CommandError> 
 /// `read_max` bytes if that is set and smaller), which is consumed; with `clear`, the buffer
 /// is emptied. Errors carry LXC's errnos: ENODATA when there is nothing to read, EFAULT when
 /// no buffer is configured.
-pub fn console_log(c: &Container, clear: bool, read: bool, read_max: u64) -> Result<Vec<u8>, Error> {
+pub fn console_log(
+    c: &Container,
+    clear: bool,
+    read: bool,
+    read_max: u64,
+) -> Result<Vec<u8>, Error> {
     let req = body::encode(&(clear, read, read_max)).map_err(|e| Error::Command {
         name: c.name().to_string(),
         request: "console_log".into(),
