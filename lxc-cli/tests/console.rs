@@ -286,3 +286,42 @@ fn console_serves_one_client_at_a_time() {
     m.write_all(b"\x01q").unwrap();
     assert!(exits(&mut child, Duration::from_secs(10)).is_some_and(|s| s.success()));
 }
+
+/// `lxc-rs start -F` on a terminal, as lxc-start -F: that terminal is the console's peer
+/// (what is typed reaches the console's shell, its output comes back), and once the container
+/// stopped the terminal has its settings back.
+#[test]
+fn start_foreground_on_a_terminal_is_the_console() {
+    require_root!();
+    let t = TestContainer::busybox("cfg");
+    let pty = nix::pty::openpty(None, None).expect("openpty");
+    let before = nix::sys::termios::tcgetattr(&pty.slave).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["start", "-F", "-n", &t.name, "-P", t.lxcpath_str()])
+        .stdin(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stderr(Stdio::from(pty.slave.try_clone().unwrap()))
+        .spawn()
+        .expect("run lxc-rs start -F");
+    nix::fcntl::fcntl(
+        &pty.master,
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+    )
+    .unwrap();
+    let mut m = fs::File::from(pty.master);
+    let mut seen = String::new();
+    read_until(&mut m, "Please press Enter", &mut seen);
+    m.write_all(b"\recho lxcrs-$((7*6))-fg\r").unwrap();
+    read_until(&mut m, "lxcrs-42-fg", &mut seen);
+    t.ok(&["stop", "-k"]);
+    let status = exits(&mut child, Duration::from_secs(20)).unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("start -F did not return after the stop; read: {seen:?}")
+    });
+    assert!(status.code().is_some(), "{status:?}");
+    let after = nix::sys::termios::tcgetattr(&pty.slave).unwrap();
+    assert_eq!(
+        after.local_flags, before.local_flags,
+        "the terminal stayed raw"
+    );
+}

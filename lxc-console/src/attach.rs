@@ -86,6 +86,42 @@ impl FdHandler for ProxyInput {
     }
 }
 
+/// Monitor: copies what arrives on `from` (a foreground start's terminal) into `to` (the
+/// console master), never waiting for the console.
+pub(crate) struct InputTo {
+    pub what: &'static str,
+    pub from: OwnedFd,
+    pub to: OwnedFd,
+}
+
+impl FdHandler for InputTo {
+    fn name(&self) -> &str {
+        self.what
+    }
+
+    fn fd(&self) -> BorrowedFd<'_> {
+        self.from.as_fd()
+    }
+
+    fn ready(&mut self, _ctx: &mut ReactorCtx<'_>) -> Next {
+        let mut buf = [0u8; 4096];
+        match sys::read(self.from.as_fd(), &mut buf) {
+            Ok(n) if n > 0 => {
+                let mut rest = &buf[..n];
+                while !rest.is_empty() {
+                    match sys::write(self.to.as_fd(), rest) {
+                        Ok(0) | Err(_) => break,
+                        Ok(w) => rest = &rest[w..],
+                    }
+                }
+                Next::Keep
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Next::Keep,
+            _ => Next::Remove,
+        }
+    }
+}
+
 fn io_err(op: &str, e: std::io::Error) -> CommandError {
     CommandError::io(op, &e)
 }

@@ -201,6 +201,8 @@ pub struct ConsoleIo {
     log: Option<LogFile>,
     /// `lxc.console.path` (`lxc-start -c`).
     out: Option<File>,
+    /// A foreground start's terminal (`lxc-start -F`): this process's stdout.
+    fg: Option<OwnedFd>,
     buf: Box<[u8]>,
 }
 
@@ -216,6 +218,7 @@ impl ConsoleIo {
             _peer: peer,
             log,
             out,
+            fg: None,
             buf: vec![0; CHUNK].into_boxed_slice(),
         }
     }
@@ -237,6 +240,11 @@ impl ConsoleIo {
         }
         if let Some(r) = state.get_mut::<ConsoleRing>() {
             r.0.write(data);
+        }
+        if let Some(fg) = &self.fg {
+            // The caller's own terminal, blocking as LXC's peer writes are: only a terminal
+            // held with Ctrl+s stops it.
+            let _ = lxc_core::sys::write_all(fg.as_fd(), data);
         }
         if let Some(out) = self.out.as_mut() {
             if let Err(e) = out.write_all(data) {
@@ -341,7 +349,65 @@ fn running(ctx: &mut HookCtx<'_>) -> Result<(), CoreError> {
     let writer = master
         .try_clone()
         .map_err(|e| hook_err(ctx, "console", "dup the console master", e))?;
+    let mut io = ConsoleIo::new(master, keep, log, out);
+    if let Some(fg) = foreground(ctx, &writer)? {
+        io.fg = Some(fg);
+    }
     ctx.state.insert(ConsoleMaster(writer));
-    reactor::add_handler(ctx.state, Box::new(ConsoleIo::new(master, keep, log, out)));
+    reactor::add_handler(ctx.state, Box::new(io));
     Ok(())
+}
+
+/// `lxc-start -F` on a terminal: this process (the monitor) is in the foreground with the
+/// caller's terminal as its stdin, and the container got a console pty (the CLI asks for one
+/// only then): that terminal becomes the console's peer, in raw mode until the monitor ends.
+/// A daemonised monitor's stdin is /dev/null, so this never applies to it.
+fn foreground(ctx: &mut HookCtx<'_>, console: &OwnedFd) -> Result<Option<OwnedFd>, CoreError> {
+    let fg_start = ctx
+        .state
+        .get::<lxc_core::start::StartInfo>()
+        .is_some_and(|i| i.opts.mode == lxc_core::StartMode::Start && !i.opts.inherit_stdio);
+    let stdin = std::io::stdin();
+    if !fg_start || !sys::isatty(stdin.as_fd()) {
+        return Ok(None);
+    }
+    let dup = |fd: BorrowedFd<'_>| {
+        fd.try_clone_to_owned()
+            .map_err(|e| hook_err(ctx, "console", "dup the foreground terminal", e))
+    };
+    let input = dup(stdin.as_fd())?;
+    let output = dup(std::io::stdout().as_fd())?;
+    let to_console = console
+        .try_clone()
+        .map_err(|e| hook_err(ctx, "console", "dup the console master", e))?;
+    if let Some((rows, cols)) = sys::winsize(input.as_fd()) {
+        let _ = sys::set_winsize(console.as_fd(), rows, cols);
+    }
+    let old = sys::make_raw(input.as_fd())
+        .map_err(|e| hook_err(ctx, "console", "raw mode on the foreground terminal", e))?;
+    let restore = input
+        .try_clone()
+        .map_err(|e| hook_err(ctx, "console", "dup the foreground terminal", e))?;
+    ctx.state.insert(RestoreTerminal { fd: restore, old });
+    reactor::add_handler(
+        ctx.state,
+        Box::new(crate::attach::InputTo {
+            what: "foreground terminal",
+            from: input,
+            to: to_console,
+        }),
+    );
+    Ok(Some(output))
+}
+
+/// Gives the foreground terminal its settings back when the start's state goes away.
+struct RestoreTerminal {
+    fd: OwnedFd,
+    old: libc::termios,
+}
+
+impl Drop for RestoreTerminal {
+    fn drop(&mut self) {
+        let _ = sys::tcsetattr(self.fd.as_fd(), &self.old);
+    }
 }

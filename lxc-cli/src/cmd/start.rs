@@ -86,7 +86,9 @@ pub fn start(a: &StartArgs, g: &Global) -> Result<ExitCode, CliError> {
     let opts = lxc::StartOptions {
         mode: lxc::StartMode::Start,
         argv: a.argv.clone(),
-        inherit_stdio: a.foreground,
+        // As lxc-start -F: a terminal becomes the console's peer (the container gets a
+        // console pty); other stdio (pipes, files) is init's own, as lxc-execute's.
+        inherit_stdio: a.foreground && !std::io::IsTerminal::is_terminal(&std::io::stdin()),
         close_all_fds: a.close_all_fds,
     };
     if a.foreground {
