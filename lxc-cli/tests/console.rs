@@ -325,3 +325,20 @@ fn start_foreground_on_a_terminal_is_the_console() {
         "the terminal stayed raw"
     );
 }
+
+/// A client attached to the console when the container stops is let go.
+#[test]
+fn console_client_ends_when_the_container_stops() {
+    require_root!();
+    let t = TestContainer::busybox("cstop");
+    t.ok(&["start"]);
+    let (mut m, mut child) = attach(&t);
+    let mut seen = String::new();
+    read_until(&mut m, "Connected to tty 0", &mut seen);
+    t.ok(&["stop", "-k"]);
+    let status = exits(&mut child, Duration::from_secs(20)).unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("the client stayed after the stop; read: {seen:?}")
+    });
+    assert!(status.success(), "{status:?}");
+}
