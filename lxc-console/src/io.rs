@@ -54,7 +54,7 @@ static CONSOLE_IO: Registration = Registration {
             pattern: KeyPattern::Exact("lxc.console.size"),
             kind: ValueKind::Single,
             parse: parse_size,
-            get: None,
+            get: Some(get_number),
             clear: None,
             doc: "the console log file's size limit (bytes, kB, MB, GB or auto; rounded up to a \
                   power of two)",
@@ -63,7 +63,7 @@ static CONSOLE_IO: Registration = Registration {
             pattern: KeyPattern::Exact("lxc.console.rotate"),
             kind: ValueKind::Single,
             parse: parse_rotate,
-            get: None,
+            get: Some(get_number),
             clear: None,
             doc: "1: at lxc.console.size, move the log file to FILE.1 and start a new one; 0: \
                   start it again from empty",
@@ -94,6 +94,15 @@ pub fn parse_size(key: &str, value: &str) -> Result<String, String> {
     crate::size::buffer_size("lxc.console.size", value, sys::page_size() as u64)
         .map(|n| n.to_string())
         .map_err(|_| format!("{key}: a size in bytes (optionally kB, MB or GB), or auto"))
+}
+
+/// LXC prints these keys as numbers, 0 when unset or set empty.
+pub fn get_number(config: &lxc_core::Config, key: &str) -> String {
+    config
+        .last(key)
+        .filter(|v| !v.is_empty())
+        .unwrap_or("0")
+        .to_string()
 }
 
 fn parse_rotate(_key: &str, value: &str) -> Result<String, String> {

@@ -26,7 +26,7 @@ static CONSOLE_LOG: Registration = Registration {
         pattern: KeyPattern::Exact("lxc.console.buffer.size"),
         kind: ValueKind::Single,
         parse: parse_buffer_size,
-        get: None,
+        get: Some(lxc_console::io::get_number),
         clear: None,
         doc: "the console ring buffer's size (bytes, kB, MB, GB or auto = 128 KiB; at least a \
               page, rounded up to a power of two)",
