@@ -1,6 +1,7 @@
 //! The console's output path in the monitor: one reactor handler reads the console master
 //! whenever it is readable and hands what it read to the attached client (if any), the ring
-//! buffer (when `console_log` put one in the start's state) and `lxc.console.logfile`.
+//! buffer (when `console_log` put one in the start's state), the `lxc.console.path` terminal
+//! and `lxc.console.logfile`.
 //!
 //! The container is never held up by a console nobody reads: the handler reads on every
 //! wake-up, and every write it makes is non-blocking (a slow client loses output rather than
@@ -34,14 +35,6 @@ static CONSOLE_IO: Registration = Registration {
     name: "console-io",
     kind: EntryKind::Component,
     keys: &[
-        KeyDef {
-            pattern: KeyPattern::Exact("lxc.console.path"),
-            kind: ValueKind::Single,
-            parse: parse::path,
-            get: None,
-            clear: None,
-            doc: "a file or device (which must exist) the console's output is also written to",
-        },
         KeyDef {
             pattern: KeyPattern::Exact("lxc.console.logfile"),
             kind: ValueKind::Single,
@@ -208,7 +201,7 @@ pub struct ConsoleIo {
     /// ever) while nobody in the container has /dev/console open.
     _peer: Option<OwnedFd>,
     log: Option<LogFile>,
-    /// `lxc.console.path` (`lxc-start -c`).
+    /// The `lxc.console.path` terminal (`lxc-start -c`), which gets the output too.
     out: Option<File>,
     /// A foreground start's terminal (`lxc-start -F`): this process's stdout.
     fg: Option<OwnedFd>,
@@ -343,18 +336,9 @@ fn running(ctx: &mut HookCtx<'_>) -> Result<(), CoreError> {
             )
         }
     };
-    let out = match ctx.config.last("lxc.console.path") {
-        None | Some("") | Some("none") => None,
-        Some(p) => Some(
-            // As LXC: opened, not created.
-            std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .custom_flags(libc::O_NOCTTY | libc::O_CLOEXEC)
-                .open(lxc_core::config::bytes::to_path(p))
-                .map_err(|e| hook_err(ctx, "lxc.console.path", "open", e))?,
-        ),
-    };
+    // `lxc.console.path` (a host terminal the console is proxied to) is the terminal code's
+    // key (h-tty: `Terminals::console_proxy`); its fd is handed in here once that lands.
+    let out: Option<File> = None;
     let writer = master
         .try_clone()
         .map_err(|e| hook_err(ctx, "console", "dup the console master", e))?;

@@ -23,7 +23,7 @@ pub struct StartArgs {
     #[arg(short = 'C', long = "close-all-fds")]
     pub close_all_fds: bool,
 
-    /// Also send the container console's output to FILE, which must exist (lxc.console.path)
+    /// Use FILE (a terminal) for the container console, as lxc-start -c (lxc.console.path)
     #[arg(short = 'c', long = "console", value_name = "FILE")]
     pub console: Option<std::path::PathBuf>,
 
