@@ -138,7 +138,8 @@ pub fn measure(w: &Workdir, ring_bin: &Path) -> Result<Table> {
         .ok_or_else(|| fail("the ring timer printed nothing"))?
         .vs(RS_RING)
         .note(Some(
-            "liblxc's ring buffer is not in its public API: no LXC row",
+            "one copy per write into a ring that stays in the CPU's cache; liblxc's ring buffer \
+             is not in its public API: no LXC row",
         )),
     );
 
