@@ -207,6 +207,20 @@ pub enum Command {
                       lxc-rs attach -n web --clear-env -v TERM=xterm -u 1000 -- /bin/sh -l\n  \
                       lxc-rs attach -n web -s 'UTSNAME|NETWORK' -- ip addr   (host's files)")]
     Attach(cmd::attach::AttachArgs),
+
+    /// Attach this terminal to a container's tty or console (like lxc-console)
+    #[command(
+        after_help = "Examples:\n  lxc-rs console -n web        (the first tty)\n  \
+                      lxc-rs console -n web -t 0 -e ^b   (the console; Ctrl+b q detaches)"
+    )]
+    Console(cmd::console::ConsoleArgs),
+
+    /// Print the console's ring buffer (lxc.console.buffer.size) and consume it
+    #[command(
+        name = "console-log",
+        after_help = "Examples:\n  lxc-rs console-log -n web\n  lxc-rs console-log -n web --clear --max 4096"
+    )]
+    ConsoleLog(cmd::console::ConsoleLogArgs),
 }
 
 impl Command {
@@ -230,6 +244,8 @@ impl Command {
             Command::Reboot(_) => "reboot",
             Command::Cgroup(_) => "cgroup",
             Command::Attach(_) => "attach",
+            Command::Console(_) => "console",
+            Command::ConsoleLog(_) => "console-log",
         }
     }
 
@@ -300,6 +316,8 @@ fn run(cli: &Cli, g: &Global) -> Result<ExitCode, CliError> {
         Command::Reboot(a) => cmd::running::reboot(a, g),
         Command::Cgroup(a) => cmd::running::cgroup(a, g),
         Command::Attach(a) => cmd::attach::attach(a, g),
+        Command::Console(a) => cmd::console::console(a, g),
+        Command::ConsoleLog(a) => cmd::console::console_log(a, g),
     }
 }
 

@@ -12,8 +12,9 @@
 //!   (ChildPivot, `order::TERMINALS`); their masters go to the monitor over the start channel.
 //! - a daemonized init gets the console on 0-2 when it is the container's own pty, /dev/null
 //!   otherwise (LXC 5.0); foreground starts and execute keep the caller's stdio.
-//! - the monitor keeps the masters in [`Terminals`] and drains the ttys nobody reads (a getty
-//!   writing to one must not block); the console's reader is the console code's.
+//! - the monitor keeps the masters in [`Terminals`] for `console -t N` clients and does not
+//!   read them itself, as LXC: a reader would take output from the client (a getty's prompt
+//!   fits in the pty's buffer); the console's reader is the console code's.
 
 mod sys;
 
@@ -22,7 +23,6 @@ use std::path::{Path, PathBuf};
 
 use lxc_core::linkme::distributed_slice;
 use lxc_core::phase::{order, HookCtx, InitStdio, Phase, StartMode};
-use lxc_core::reactor::{self, Drain};
 use lxc_core::registry::{
     EntryKind, KeyDef, KeyPattern, PhaseHook, Registration, ValueKind, REGISTRY,
 };
@@ -66,11 +66,6 @@ static TERMINALS: Registration = Registration {
             phase: Phase::PreExec,
             order: order::DEFAULT,
             run: take_terminals,
-        },
-        PhaseHook {
-            phase: Phase::Running,
-            order: order::DEFAULT,
-            run: drain_ttys,
         },
     ],
     commands: &[],
@@ -604,31 +599,5 @@ fn take_terminals(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
         ));
     }
     ctx.state.insert(terms);
-    Ok(())
-}
-
-/// Running: drain every tty (a getty writes to its tty whether anyone reads it or not).
-fn drain_ttys(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
-    let mut drains = Vec::new();
-    if let Some(t) = ctx.state.get::<Terminals>() {
-        for tty in &t.ttys {
-            let dup = |fd: &OwnedFd| {
-                fd.try_clone().map_err(|e| lxc_core::Error::Hook {
-                    phase: Phase::Running,
-                    owner: "terminals",
-                    key: Some("lxc.tty.max".into()),
-                    message: format!("dup tty{}: {e}", tty.index),
-                })
-            };
-            drains.push(Drain::new(
-                format!("tty{} (pts {})", tty.index, tty.pts),
-                dup(&tty.master)?,
-                Some(dup(&tty.peer)?),
-            ));
-        }
-    }
-    for d in drains {
-        reactor::add_handler(ctx.state, Box::new(d));
-    }
     Ok(())
 }

@@ -503,6 +503,33 @@ impl Container {
         .map(drop)
     }
 
+    /// An extension's request (`Request::Ext` named `name`) to this container's monitor, with
+    /// `fds` sent along: the answer's body and the fds that came with it. For extension crates
+    /// whose requests carry fds both ways (console attach).
+    pub fn ext_request(
+        &self,
+        name: &str,
+        body: Vec<u8>,
+        fds: &[std::os::fd::BorrowedFd<'_>],
+    ) -> Result<(Vec<u8>, Vec<OwnedFd>), Error> {
+        let req = Request::Ext {
+            name: name.into(),
+            body,
+        };
+        let tool = lxc_tool(&req);
+        match commands::call_with_fds(self.config_path(), self.name(), &req, fds, COMMAND_TIMEOUT) {
+            Ok((Response::Ext(b), f)) => Ok((b, f)),
+            Ok((Response::Error { message, errno }, _)) => Err(Error::Command {
+                name: self.name().to_string(),
+                request: name.to_string(),
+                message,
+                errno,
+            }),
+            Ok((other, _)) => Err(self.unexpected(name, other)),
+            Err(e) => Err(self.not_ours(cmd_err(self.name(), name, e), tool)),
+        }
+    }
+
     /// `lxc-wait -s 'A|B'`: until the container is in one of `states`; the state reached, or
     /// `None` when `timeout` passed. Like LXC's wait, a container that is not running (or whose
     /// monitor goes away) is looked for again until the timeout, so waiting for RUNNING also

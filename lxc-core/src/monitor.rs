@@ -329,11 +329,12 @@ impl Monitor<'_> {
     /// Init runs: take over the fd handlers the start's hooks added and run the `Running`
     /// hooks. An error fails the start (see `abort_running`).
     fn enter_running(&mut self) -> Result<(), Error> {
-        self.handlers = self
+        let added = self
             .statemap
             .remove::<MonitorHandlers>()
             .map(|h| h.0)
             .unwrap_or_default();
+        self.handlers.extend(added);
         let mut ctx = HookCtx {
             name: self.t.name,
             lxcpath: self.t.lxcpath.to_path_buf(),
@@ -726,7 +727,12 @@ impl Monitor<'_> {
             fds_out: Vec::new(),
         };
         let r = (def.handler)(&mut ctx, body);
-        r.map(|b| (b, ctx.fds_out))
+        let fds_out = std::mem::take(&mut ctx.fds_out);
+        // A request may add fd handlers (an attached console client's input).
+        if let Some(h) = self.statemap.remove::<MonitorHandlers>() {
+            self.handlers.extend(h.0);
+        }
+        r.map(|b| (b, fds_out))
     }
 
     /// Run `op` on the container's cgroups (the driver's [`CgroupHandle`]).

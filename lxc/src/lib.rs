@@ -16,6 +16,8 @@
 // Naming each extension crate keeps the linker from dropping its registration.
 #[cfg(feature = "cgroup_advanced_isolation")]
 use lxc_ext_cgroup_advanced_isolation as _;
+#[cfg(feature = "console_log")]
+pub use lxc_ext_console_log::console_log;
 #[cfg(feature = "devpts_fd")]
 pub use lxc_ext_devpts_fd::devpts_fd;
 #[cfg(feature = "init_pidfd")]

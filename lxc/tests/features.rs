@@ -19,6 +19,7 @@ fn extensions() -> Vec<(&'static str, bool)> {
         ),
         ("time_namespace", cfg!(feature = "time_namespace")),
         ("devpts_fd", cfg!(feature = "devpts_fd")),
+        ("console_log", cfg!(feature = "console_log")),
     ]
 }
 

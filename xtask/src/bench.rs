@@ -7,6 +7,7 @@
 //! `<target>/bench/report.{md,json,svg}`. Targets are reported as met or not; nothing asserts.
 
 mod chart;
+mod console;
 mod hyperfine;
 mod lifecycle;
 mod machine;
@@ -57,7 +58,7 @@ pub fn run() -> Result<()> {
     catch_interrupts();
     let t0 = Instant::now();
     let out_dir = target_dir()?.join("bench");
-    let mut r = Runner::new("bench", 12);
+    let mut r = Runner::new("bench", 13);
 
     r.step(
         "install",
@@ -169,6 +170,18 @@ pub fn run() -> Result<()> {
         .into();
     interrupted()?;
     let (console_log, seccomp_notify) = match micro::extensions(&built.lxc_rs) {
+        Ok(ext) if ext.iter().any(|e| e == "console_log") => (
+            r.step(
+                "console",
+                &format!(
+                    "ring buffer throughput; {} MiB to the console, lxc-rs and LXC",
+                    console::MIB
+                ),
+                || console::measure(&w, &built.console_ring),
+            )
+            .into(),
+            micro::not_yet(&ext, "seccomp_notify"),
+        ),
         Ok(ext) => (
             micro::not_yet(&ext, "console_log"),
             micro::not_yet(&ext, "seccomp_notify"),

@@ -4,6 +4,7 @@
 pub mod attach;
 pub mod checkconfig;
 pub mod config;
+pub mod console;
 pub mod create;
 pub mod extensions;
 pub mod info;

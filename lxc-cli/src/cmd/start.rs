@@ -23,6 +23,14 @@ pub struct StartArgs {
     #[arg(short = 'C', long = "close-all-fds")]
     pub close_all_fds: bool,
 
+    /// Use FILE (a terminal) for the container console, as lxc-start -c (lxc.console.path)
+    #[arg(short = 'c', long = "console", value_name = "FILE")]
+    pub console: Option<std::path::PathBuf>,
+
+    /// Append the container console's output to FILE (lxc.console.logfile)
+    #[arg(short = 'L', long = "console-log", value_name = "FILE")]
+    pub console_log: Option<std::path::PathBuf>,
+
     #[command(flatten)]
     pub opts: ConfigOpts,
 
@@ -55,7 +63,7 @@ fn exit_code(exit: lxc::Exit) -> ExitCode {
 }
 
 pub fn start(a: &StartArgs, g: &Global) -> Result<ExitCode, CliError> {
-    let c = super::with_config(g)?;
+    let mut c = super::with_config(g)?;
     // lxc-start refuses a container with no config before it applies `-s` ("No container
     // config specified"): `-s` alone would start it on the host's filesystem.
     if !c.is_defined() {
@@ -65,11 +73,22 @@ pub fn start(a: &StartArgs, g: &Global) -> Result<ExitCode, CliError> {
         }
         .into());
     }
+    // As lxc-start: set after the config and its -s overrides.
+    for (key, file) in [
+        ("lxc.console.path", &a.console),
+        ("lxc.console.logfile", &a.console_log),
+    ] {
+        if let Some(f) = file {
+            c.set_config_item(key, &lxc::config_bytes::from_os(f.as_os_str()))?;
+        }
+    }
     crate::logging::apply_container(&c)?;
     let opts = lxc::StartOptions {
         mode: lxc::StartMode::Start,
         argv: a.argv.clone(),
-        inherit_stdio: a.foreground,
+        // As lxc-start -F: a terminal becomes the console's peer (the container gets a
+        // console pty); other stdio (pipes, files) is init's own, as lxc-execute's.
+        inherit_stdio: a.foreground && !std::io::IsTerminal::is_terminal(&std::io::stdin()),
         close_all_fds: a.close_all_fds,
     };
     if a.foreground {

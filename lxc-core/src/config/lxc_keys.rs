@@ -114,10 +114,10 @@ const LXC_KEYS: &[(&str, &str)] = &[
     ("lxc.net.[i].l2proxy", "feature network_l2proxy"),
     ("lxc.net.[i].veth.mode", "feature network_veth_router"),
     ("lxc.console.", "the lxc-console subsystem"),
-    ("lxc.console.logfile", "feature console_log"),
-    ("lxc.console.rotate", "feature console_log"),
+    ("lxc.console.logfile", "the lxc-console subsystem"),
+    ("lxc.console.rotate", "the lxc-console subsystem"),
     ("lxc.console.buffer.size", "feature console_log"),
-    ("lxc.console.size", "feature console_log"),
+    ("lxc.console.size", "the lxc-console subsystem"),
     ("lxc.time.offset.boot", "feature time_namespace"),
     ("lxc.time.offset.monotonic", "feature time_namespace"),
     (

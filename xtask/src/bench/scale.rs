@@ -175,7 +175,7 @@ impl<'a> Fleet<'a> {
 }
 
 /// Replace the `lxc.uts.name` line (the template writes one).
-fn with_uts_name(config: &str, name: &str) -> String {
+pub(super) fn with_uts_name(config: &str, name: &str) -> String {
     let mut out: String = config
         .lines()
         .filter(|l| !l.trim_start().starts_with("lxc.uts.name"))

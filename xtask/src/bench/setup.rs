@@ -47,6 +47,7 @@ pub fn package_version(pkg: &str) -> Option<String> {
 pub struct Built {
     pub lxc_rs: PathBuf,
     pub config_load: PathBuf,
+    pub console_ring: PathBuf,
 }
 
 /// Build `lxc-rs` and the config-load timer in release, in one cargo invocation so the library
@@ -64,6 +65,8 @@ pub fn build_release() -> Result<Built> {
         "xtask",
         "--bin",
         "lxcrs-bench-config-load",
+        "--bin",
+        "lxcrs-bench-console-ring",
         "--features",
         "xtask/bench-config-load",
     ]);
@@ -80,6 +83,7 @@ pub fn build_release() -> Result<Built> {
     Ok(Built {
         lxc_rs: executable("lxc-rs")?,
         config_load: executable("lxcrs-bench-config-load")?,
+        console_ring: executable("lxcrs-bench-console-ring")?,
     })
 }
 
