@@ -5,6 +5,7 @@
 pub mod attach;
 pub mod error;
 pub mod io;
+pub mod keys;
 pub mod ring;
 pub mod size;
 pub mod sys;

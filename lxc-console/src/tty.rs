@@ -31,21 +31,22 @@ use lxc_mount::sys::{self as msys, oflag, Resolve};
 use lxc_mount::{Prepared, Rootfs};
 use nix::mount::MsFlags;
 
+static TERMINAL_KEYS: [KeyDef; 4] = crate::keys::terminal_keys(KeyDef {
+    pattern: KeyPattern::Exact("lxc.console.path"),
+    kind: ValueKind::Single,
+    parse: console_path_value,
+    get: None,
+    clear: None,
+    doc: "the host terminal the console is proxied to, or `none` for no console",
+});
+
 #[distributed_slice(REGISTRY)]
 #[linkme(crate = lxc_core::linkme)]
 static TERMINALS: Registration = Registration {
     name: "terminals",
     kind: EntryKind::Component,
-    // `lxc.tty.*` and `lxc.pty.max` are in the core's key table (the mount code reads them
-    // too); `lxc.console.path` is ours.
-    keys: &[KeyDef {
-        pattern: KeyPattern::Exact("lxc.console.path"),
-        kind: ValueKind::Single,
-        parse: console_path_value,
-        get: None,
-        clear: None,
-        doc: "the host terminal the console is proxied to, or `none` for no console",
-    }],
+    // (lxc-mount reads `lxc.pty.max` too, for devpts' `max=`.)
+    keys: &TERMINAL_KEYS,
     hooks: &[
         PhaseHook {
             phase: Phase::PreClone,

@@ -12,6 +12,7 @@
 // The subsystems a real start needs (rootfs and /dev: lxc-mount; cgroups: lxc-cgroup) are
 // linked in by naming them.
 use lxc_cgroup as _;
+use lxc_console as _;
 use lxc_mount as _;
 
 use std::io::Read;
@@ -609,8 +610,8 @@ fn pty_session() {
     assert!(status.success(), "{status}: {text}");
     let lines: Vec<&str> = text.lines().map(str::trim).collect();
     assert!(lines.contains(&"got:hello"), "{text:?}");
-    // The container's own devpts: its first pty.
-    assert!(lines.contains(&"/dev/pts/0"), "{text:?}");
+    // The container's own devpts: the first pty after the template's five ttys (pts/0..4).
+    assert!(lines.contains(&"/dev/pts/5"), "{text:?}");
     assert!(lines.contains(&"33 101"), "{text:?}");
 }
 
@@ -623,7 +624,8 @@ fn pty_into_a_pipe() {
         &["sh", "-c", "test -t 0 && test -t 1 && tty; exit 3"],
     );
     assert_eq!(code, 3, "{out:?}");
-    assert_eq!(out.trim(), "/dev/pts/0", "{out:?}");
+    // The container's own devpts: the first pty after the template's five ttys.
+    assert_eq!(out.trim(), "/dev/pts/5", "{out:?}");
 }
 
 #[test]

@@ -6,6 +6,7 @@
 //! have no other threads.
 
 use lxc_cgroup as _;
+use lxc_console as _;
 use lxc_mount as _;
 
 mod common;

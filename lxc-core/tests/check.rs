@@ -5,6 +5,7 @@
 //! Files live under /tmp/lxcrs-t-check-<test>-<pid>, removed after each test.
 
 // The cgroup and mount keys are the always-on components' (their registrations).
+use lxc_console as _;
 use lxc_mount as _;
 use std::fs;
 use std::path::PathBuf;

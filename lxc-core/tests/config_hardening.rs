@@ -6,6 +6,7 @@
 
 // The cgroup and mount keys are the always-on components' (their registrations).
 use lxc_cgroup as _;
+use lxc_console as _;
 use lxc_mount as _;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;

@@ -22,6 +22,7 @@
 
 // The cgroup and mount keys are the always-on components' (their registrations).
 use lxc_cgroup as _;
+use lxc_console as _;
 use lxc_mount as _;
 use std::path::Path;
 
@@ -455,6 +456,7 @@ fn values_for(key: &str, tmp: &Path) -> Option<Values> {
             &["-5", "10", "0x10", " 3", "2147483647"],
             &["x", "2147483648", "3 "],
         ),
+        "lxc.console.path" => v(&["none", "/dev/null", "/tmp/a b", "relative"], &[]),
         "lxc.tty.dir" => {
             let mut vals = v(&["lxc", "a b"], &[]);
             vals.good.push(long(255));
@@ -499,6 +501,7 @@ const OWNERS: &[&str] = &[
     "core",
     "cgroup",
     "mount",
+    "terminals",
     "cgroup_advanced_isolation",
     "time_namespace",
 ];

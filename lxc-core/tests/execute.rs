@@ -1,6 +1,7 @@
 //! `Container::execute` through the API (as root where it matters).
 
 use lxc_cgroup as _;
+use lxc_console as _;
 use lxc_mount as _;
 
 use lxc_core::{Container, Error};

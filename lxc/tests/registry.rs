@@ -38,10 +38,10 @@ fn every_key_check_belongs_to_a_linked_key() {
     }
 }
 
-/// The cgroup and mount keys come from the components that apply them, not from the core's
-/// table: the core holds no subsystem grammar.
+/// The cgroup, mount and terminal keys come from the components that apply them, not from
+/// the core's table: the core holds no subsystem grammar.
 #[test]
-fn cgroup_and_mount_keys_belong_to_their_components() {
+fn cgroup_mount_and_terminal_keys_belong_to_their_components() {
     let regs = lxc::registry::registrations();
     let core = regs
         .iter()
@@ -49,7 +49,15 @@ fn cgroup_and_mount_keys_belong_to_their_components() {
         .expect("the core's registration");
     for k in core.keys {
         let p = k.pattern.display();
-        for family in ["lxc.cgroup", "lxc.mount", "lxc.rootfs", "lxc.autodev"] {
+        for family in [
+            "lxc.cgroup",
+            "lxc.mount",
+            "lxc.rootfs",
+            "lxc.autodev",
+            "lxc.tty",
+            "lxc.pty",
+            "lxc.console",
+        ] {
             assert!(
                 !(p == family
                     || p.starts_with(&format!("{family}."))
@@ -85,6 +93,14 @@ fn cgroup_and_mount_keys_belong_to_their_components() {
         "lxc.autodev.tmpfs.size",
     ] {
         assert_eq!(owner(key), "mount", "{key}");
+    }
+    for key in [
+        "lxc.tty.max",
+        "lxc.tty.dir",
+        "lxc.pty.max",
+        "lxc.console.path",
+    ] {
+        assert_eq!(owner(key), "terminals", "{key}");
     }
 }
 

@@ -10,8 +10,6 @@ use super::CORE;
 
 /// Linux's `RLIM_NLIMITS`: resources are numbered 0 to 15.
 const RLIM_NLIMITS: i32 = 16;
-/// The kernel's `NR_UNIX98_PTY_MAX`: a devpts instance's `max=` can be no larger.
-const NR_UNIX98_PTY_MAX: u64 = 1 << 20;
 
 const fn check(
     pattern: KeyPattern,
@@ -67,18 +65,6 @@ static PROC: KeyCheck = check(
     KeyPattern::Prefix("lxc.proc."),
     CheckScope::Static,
     proc_file,
-);
-#[distributed_slice(KEY_CHECKS)]
-static PTY_MAX: KeyCheck = check(
-    KeyPattern::Exact("lxc.pty.max"),
-    CheckScope::Static,
-    pty_max,
-);
-#[distributed_slice(KEY_CHECKS)]
-static TTY_MAX_HOST: KeyCheck = check(
-    KeyPattern::Exact("lxc.tty.max"),
-    CheckScope::Host,
-    tty_max_host,
 );
 
 /// The parser stored the signal's number (LXC's `sig_parse` takes any `int`). 0 is LXC's "not
@@ -168,30 +154,6 @@ pub fn proc_file(key: &str, _value: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The container's devpts is mounted with `max=`, which the kernel caps.
-pub fn pty_max(_key: &str, value: &str) -> Result<(), String> {
-    match value.parse::<u64>() {
-        Ok(n) if n > NR_UNIX98_PTY_MAX => Err(format!(
-            "at most {NR_UNIX98_PTY_MAX} ptys (the kernel's limit for a devpts instance)"
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// Each tty is a pty on the host: more than `kernel.pty.max` can never be allocated.
-pub fn tty_max_host(_key: &str, value: &str) -> Result<(), String> {
-    let (Ok(n), Some(max)) = (
-        value.parse::<u64>(),
-        read_sysctl("/proc/sys/kernel/pty/max"),
-    ) else {
-        return Ok(());
-    };
-    if n > max {
-        return Err(format!("at most this host's kernel.pty.max ({max}) ttys"));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,17 +203,5 @@ mod tests {
         for bad in ["lxc.proc.../x", "lxc.proc.a/b", "lxc.proc..", "lxc.proc..."] {
             assert!(proc_file(bad, "1").is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn tty_and_pty_limits() {
-        assert_eq!(pty_max("lxc.pty.max", "1024"), Ok(()));
-        assert!(pty_max("lxc.pty.max", "1048577").is_err());
-        let Some(max) = read_sysctl("/proc/sys/kernel/pty/max") else {
-            eprintln!("SKIP tty_and_pty_limits (host part): no /proc/sys/kernel/pty/max");
-            return;
-        };
-        assert_eq!(tty_max_host("lxc.tty.max", "4"), Ok(()));
-        assert!(tty_max_host("lxc.tty.max", &(max + 1).to_string()).is_err());
     }
 }

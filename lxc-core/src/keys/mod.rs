@@ -343,11 +343,6 @@ static CORE_KEYS: &[KeyDef] = &[
         doc: "a resource limit `SOFT[:HARD]` for init, e.g. lxc.prlimit.nofile = 1024:4096",
     },
     single(
-        "lxc.pty.max",
-        uint,
-        "the number of ptys the container may allocate",
-    ),
-    single(
         "lxc.signal.halt",
         signal_value,
         "the signal that asks init to halt (default SIGPWR)",
@@ -377,15 +372,6 @@ static CORE_KEYS: &[KeyDef] = &[
         int,
         "lxc-autostart's order: higher starts first",
     ),
-    single(
-        "lxc.tty.dir",
-        tty_dir,
-        "a directory under /dev for the container's ttys",
-    ),
-    KeyDef {
-        clear: Some(clear_nothing),
-        ..single("lxc.tty.max", uint, "the number of ttys to make")
-    },
     single("lxc.uts.name", hostname, "the container's hostname"),
     KeyDef {
         pattern: Exact("lxc.sysctl"),
@@ -432,8 +418,6 @@ pub fn on_empty(key: &str) -> OnEmpty {
     match key {
         // LXC has no empty architecture: the value is looked up and refused.
         "lxc.arch" => OnEmpty::Reject("an architecture; use clear to unset lxc.arch"),
-        // The setter resets the value, unlike the clearer (see `ops::clear_nothing`).
-        "lxc.tty.max" => OnEmpty::Reset,
         _ => OnEmpty::Clear,
     }
 }

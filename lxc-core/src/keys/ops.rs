@@ -25,15 +25,13 @@ pub fn default_of(key: &str) -> &'static str {
         | "lxc.keyring.session"
         | "lxc.monitor.unshare"
         | "lxc.no_new_privs"
-        | "lxc.pty.max"
         | "lxc.sched.core"
         | "lxc.signal.halt"
         | "lxc.signal.reboot"
         | "lxc.signal.stop"
         | "lxc.start.auto"
         | "lxc.start.delay"
-        | "lxc.start.order"
-        | "lxc.tty.max" => "0",
+        | "lxc.start.order" => "0",
         _ => "",
     }
 }

@@ -819,14 +819,6 @@ pub fn hostname(_key: &str, value: &str) -> Result<String, String> {
     Ok(value.to_string())
 }
 
-/// `lxc.tty.dir`: a directory name shorter than `NAME_MAX + 1`.
-pub fn tty_dir(_key: &str, value: &str) -> Result<String, String> {
-    if value.len() > 255 {
-        return Err("a directory name of at most 255 bytes".into());
-    }
-    Ok(value.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
