@@ -7,7 +7,7 @@
 
 use std::ffi::CString;
 use std::fs::File;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use linkme::distributed_slice;
 
@@ -69,6 +69,33 @@ pub fn main(ctx: &mut HookCtx<'_>, chan: Channel, plan: ChildPlan) -> ! {
 }
 
 pub enum Never {}
+
+/// The fds child hooks handed over since the last message.
+fn link_pending(ctx: &HookCtx<'_>) -> Vec<(String, Vec<OwnedFd>)> {
+    ctx.state
+        .get::<ChildLink>()
+        .map(ChildLink::take_pending)
+        .unwrap_or_default()
+}
+
+/// Send `msg` with `pending` attached: in one message when they fit, else the extra fds in
+/// `Fds` messages first.
+fn send_with_fds(
+    chan: &Channel,
+    pending: Vec<(String, Vec<OwnedFd>)>,
+    msg: impl FnOnce(Vec<(String, usize)>) -> Msg,
+) -> std::io::Result<()> {
+    let mut groups = super::sync::chunks(pending);
+    let last = groups.pop().unwrap_or_default();
+    for g in groups {
+        let (handed, fds) = super::sync::bundle(g);
+        let b: Vec<std::os::fd::BorrowedFd<'_>> = fds.iter().map(|f| f.as_fd()).collect();
+        chan.send_with(&Msg::Fds { handed }, &b)?;
+    }
+    let (handed, fds) = super::sync::bundle(last);
+    let b: Vec<std::os::fd::BorrowedFd<'_>> = fds.iter().map(|f| f.as_fd()).collect();
+    chan.send_with(&msg(handed), &b)
+}
 
 fn run(ctx: &mut HookCtx<'_>, chan: &Channel, plan: &ChildPlan) -> Result<Never, (Phase, Error)> {
     let fail = |phase: Phase, op: &'static str| {
@@ -138,10 +165,12 @@ fn run(ctx: &mut HookCtx<'_>, chan: &Channel, plan: &ChildPlan) -> Result<Never,
             let _span = tracing::debug_span!("hook", %phase, owner).entered();
             (hook.run)(ctx).map_err(|e| (phase, e))?;
         }
-        if phase == Phase::ChildMounts {
-            // The monitor's PostMounts hooks run while we wait.
-            chan.send(&Msg::PhaseDone {
+        // The monitor's PostMounts hooks run while we wait; without any, no round trip.
+        if phase == Phase::ChildMounts && !registry::hooks_for(Phase::PostMounts).is_empty() {
+            let pending = link_pending(ctx);
+            send_with_fds(chan, pending, |handed| Msg::PhaseDone {
                 phase: phase.name().to_string(),
+                handed,
             })
             .map_err(fail(phase, "report mounts done"))?;
             match chan.recv() {
@@ -150,11 +179,12 @@ fn run(ctx: &mut HookCtx<'_>, chan: &Channel, plan: &ChildPlan) -> Result<Never,
             }
         }
     }
+    let pending = link_pending(ctx);
     // execute's init stays in this process: no copy of the channel may keep the monitor
     // from seeing it close.
     drop(ctx.state.remove::<ChildLink>());
 
-    chan.send(&Msg::Ready)
+    send_with_fds(chan, pending, |handed| Msg::Ready { handed })
         .map_err(fail(Phase::ChildFinal, "report ready"))?;
     match chan.recv() {
         Ok(Some(Msg::Exec)) => {}

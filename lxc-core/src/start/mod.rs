@@ -294,33 +294,23 @@ fn drive_child(
             Err(e) => return Err(sys_err(t, "read from child", e)),
         };
         match msg {
-            Msg::PhaseDone { phase } if phase == Phase::ChildMounts.name() => {
+            Msg::PhaseDone { phase, handed } if phase == Phase::ChildMounts.name() => {
+                keep_handed(t, state, handed, fds)?;
                 let _t = crate::timing::phase("PostMounts");
                 let mut ctx = hook_ctx(t, opts.mode, Phase::PostMounts, Some(pid), undo, state);
                 run_hooks(&mut ctx, Phase::PostMounts)?;
                 chan.send(&Msg::Continue)
                     .map_err(|e| sys_err(t, "send continue to child", e))?;
             }
-            Msg::Ready => {
+            Msg::Ready { handed } => {
+                keep_handed(t, state, handed, fds)?;
                 let _t = crate::timing::phase("PreExec");
                 let mut ctx = hook_ctx(t, opts.mode, Phase::PreExec, Some(pid), undo, state);
                 run_hooks(&mut ctx, Phase::PreExec)?;
                 chan.send(&Msg::Exec)
                     .map_err(|e| sys_err(t, "send exec to child", e))?;
             }
-            Msg::Fds { tag, count } => {
-                if fds.len() != count {
-                    return Err(Error::Start {
-                        name: t.name.to_string(),
-                        message: format!(
-                            "the container sent {} fds under {tag:?}, announced {count}",
-                            fds.len()
-                        ),
-                    });
-                }
-                tracing::debug!(tag = %tag, count, "fds from the container");
-                sync::keep_fds(state, tag, fds);
-            }
+            Msg::Fds { handed } => keep_handed(t, state, handed, fds)?,
             Msg::Ask { request, body } => {
                 let answer = match registry::start_request(&request) {
                     None => Err(format!("no subsystem in this build answers {request:?}")),
@@ -354,6 +344,32 @@ fn drive_child(
             }
         }
     }
+}
+
+/// File the fds a message carried under their tags (`handed`: (tag, count) in order).
+fn keep_handed(
+    t: &Target<'_>,
+    state: &mut StateMap,
+    handed: Vec<(String, usize)>,
+    fds: Vec<OwnedFd>,
+) -> Result<(), Error> {
+    let announced: usize = handed.iter().map(|(_, n)| n).sum();
+    if announced != fds.len() {
+        return Err(Error::Start {
+            name: t.name.to_string(),
+            message: format!(
+                "the container sent {} fds, announced {announced} ({handed:?})",
+                fds.len()
+            ),
+        });
+    }
+    let mut fds = fds.into_iter();
+    for (tag, n) in handed {
+        let these: Vec<OwnedFd> = fds.by_ref().take(n).collect();
+        tracing::debug!(tag = %tag, count = n, "fds from the container");
+        sync::keep_fds(state, tag, these);
+    }
+    Ok(())
 }
 
 fn write_idmaps(pid: i32, maps: &[spec::IdMap]) -> Result<(), Error> {

@@ -25,20 +25,25 @@ pub enum Msg {
     /// Monitor → child: host-side setup is done (maps written, cgroups attached).
     Go,
     /// Child → monitor: the child's `phase` is done; the monitor runs its hooks for what
-    /// follows and answers `Continue`.
-    PhaseDone { phase: String },
+    /// follows and answers `Continue`. Sent only when a monitor hook of that boundary is
+    /// linked. `handed`: the fds attached, as (tag, count) in order.
+    PhaseDone {
+        phase: String,
+        handed: Vec<(String, usize)>,
+    },
     /// Monitor → child: go on.
     Continue,
-    /// Child → monitor: `count` fds for the monitor's hooks, kept under `tag`.
-    Fds { tag: String, count: usize },
+    /// Child → monitor: fds for the monitor's hooks, as (tag, count) in the order attached.
+    Fds { handed: Vec<(String, usize)> },
     /// Child → monitor: run the start request `request` (see `registry::START_REQUESTS`).
     Ask { request: String, body: Vec<u8> },
     /// Monitor → child: what the request returned, its fds attached.
     Answer { body: Vec<u8> },
     /// Monitor → child: the request failed.
     Refused { message: String },
-    /// Child → monitor: everything is set up; about to exec init.
-    Ready,
+    /// Child → monitor: everything is set up; about to exec init. `handed`: fds attached
+    /// (those child hooks gave since the last message), as (tag, count).
+    Ready { handed: Vec<(String, usize)> },
     /// Monitor → child: start-host hooks ran; exec now.
     Exec,
     /// Child → monitor: a step failed.
@@ -114,6 +119,20 @@ impl Channel {
 pub struct ChildLink {
     chan: Channel,
     name: String,
+    /// Fds handed over but not sent yet: they ride on the child's next message to the monitor
+    /// (each message of its own would cost the monitor a wake-up).
+    pending: std::sync::Mutex<Vec<(String, Vec<OwnedFd>)>>,
+}
+
+/// The fds of `pending` as one message's attachment: (tag, count) and the fds in order.
+pub(crate) fn bundle(pending: Vec<(String, Vec<OwnedFd>)>) -> (Vec<(String, usize)>, Vec<OwnedFd>) {
+    let mut handed = Vec::new();
+    let mut fds = Vec::new();
+    for (tag, f) in pending {
+        handed.push((tag, f.len()));
+        fds.extend(f);
+    }
+    (handed, fds)
 }
 
 impl ChildLink {
@@ -121,7 +140,29 @@ impl ChildLink {
         Ok(ChildLink {
             chan: chan.try_clone()?,
             name: name.to_string(),
+            pending: std::sync::Mutex::new(Vec::new()),
         })
+    }
+
+    /// The fds handed over and not sent yet.
+    pub(crate) fn take_pending(&self) -> Vec<(String, Vec<OwnedFd>)> {
+        match self.pending.lock() {
+            Ok(mut p) => std::mem::take(&mut *p),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        }
+    }
+
+    /// Send what is pending now, in messages of at most `MAX_FDS` fds.
+    fn flush(&self) -> Result<(), Error> {
+        let pending = self.take_pending();
+        for chunk in chunks(pending) {
+            let (handed, fds) = bundle(chunk);
+            let b: Vec<BorrowedFd<'_>> = fds.iter().map(|f| f.as_fd()).collect();
+            self.chan
+                .send_with(&Msg::Fds { handed }, &b)
+                .map_err(self.err("send fds to the monitor"))?;
+        }
+        Ok(())
     }
 
     fn err(&self, op: &'static str) -> impl Fn(io::Error) -> Error + '_ {
@@ -132,16 +173,19 @@ impl ChildLink {
         }
     }
 
-    /// Give the monitor `fds` under `tag`; a monitor-side hook takes them with
-    /// [`take_fds`].
+    /// Give the monitor `fds` under `tag` (copies; they travel with the child's next message,
+    /// before the monitor's next phase); a monitor-side hook takes them with [`take_fds`].
     pub fn send_fds(&self, tag: &str, fds: &[BorrowedFd<'_>]) -> Result<(), Error> {
-        let msg = Msg::Fds {
-            tag: tag.to_string(),
-            count: fds.len(),
-        };
-        self.chan
-            .send_with(&msg, fds)
-            .map_err(self.err("send fds to the monitor"))
+        let copies = fds
+            .iter()
+            .map(|f| f.try_clone_to_owned())
+            .collect::<io::Result<Vec<_>>>()
+            .map_err(self.err("copy fds for the monitor"))?;
+        match self.pending.lock() {
+            Ok(mut p) => p.push((tag.to_string(), copies)),
+            Err(poisoned) => poisoned.into_inner().push((tag.to_string(), copies)),
+        }
+        Ok(())
     }
 
     /// Run the start request `request` in the monitor and wait for its answer.
@@ -151,6 +195,8 @@ impl ChildLink {
         body: &[u8],
         fds: &[BorrowedFd<'_>],
     ) -> Result<(Vec<u8>, Vec<OwnedFd>), Error> {
+        // What was handed over before the question is the monitor's before it answers.
+        self.flush()?;
         let msg = Msg::Ask {
             request: request.to_string(),
             body: body.to_vec(),
@@ -177,6 +223,24 @@ impl ChildLink {
             }),
         }
     }
+}
+
+/// `pending` in groups whose fds fit one message (`MAX_FDS`); a group larger than that alone
+/// is sent as is (the send refuses it, naming the limit).
+pub(crate) fn chunks(pending: Vec<(String, Vec<OwnedFd>)>) -> Vec<Vec<(String, Vec<OwnedFd>)>> {
+    let mut out: Vec<Vec<(String, Vec<OwnedFd>)>> = Vec::new();
+    let mut n = 0;
+    for p in pending {
+        if out.is_empty() || n + p.1.len() > crate::commands::MAX_FDS {
+            out.push(Vec::new());
+            n = 0;
+        }
+        n += p.1.len();
+        if let Some(last) = out.last_mut() {
+            last.push(p);
+        }
+    }
+    out
 }
 
 /// The start channel, for a hook in the child (None on the monitor's side).
