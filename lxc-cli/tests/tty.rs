@@ -227,6 +227,41 @@ fn a_console_path_that_is_not_a_terminal_fails_the_start() {
     }
 }
 
+/// `lxc.console.path` naming a host terminal: what the container writes to its console comes
+/// out there (busybox init asks to press Enter on its console), as LXC proxies it.
+#[test]
+fn a_console_path_terminal_gets_the_consoles_output() {
+    require_root!();
+    let t = TestContainer::busybox("tty-proxy");
+    let pty = nix::pty::openpty(None, None).expect("openpty");
+    let path = fs::read_link(format!("/proc/self/fd/{}", pty.slave.as_raw_fd())).unwrap();
+    t.append_config(&format!("lxc.console.path = {}\n", path.display()));
+    t.ok(&["start"]);
+    nix::fcntl::fcntl(
+        &pty.master,
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+    )
+    .unwrap();
+    let mut m = fs::File::from(pty.master);
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut buf = [0u8; 4096];
+    while !seen.contains("Please press Enter") {
+        assert!(
+            Instant::now() < deadline,
+            "no console output on {}: {seen:?}",
+            path.display()
+        );
+        match std::io::Read::read(&mut m, &mut buf) {
+            Ok(n) if n > 0 => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
+            _ => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+    t.ok(&["stop", "-k"]);
+    drop(pty.slave);
+    t.assert_nothing_left();
+}
+
 // ------------------------------------------------------------------------------------------
 // devpts_fd
 
