@@ -7,8 +7,9 @@
 mod common;
 
 use std::fs;
+use std::os::fd::AsRawFd;
 #[cfg(feature = "devpts_fd")]
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
