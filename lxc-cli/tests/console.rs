@@ -299,6 +299,41 @@ fn console_attach_to_a_tty_reaches_its_getty() {
     }
 }
 
+/// A tty serves one client at a time, as LXC: `-t 1` while another holds it is refused,
+/// `-t -1` takes the first free tty, and once the holder detaches tty 1 is free again.
+#[test]
+fn a_busy_tty_is_refused_and_the_first_free_one_taken() {
+    require_root!();
+    let t = TestContainer::busybox("cttybusy");
+    t.ok(&["start"]);
+    let (mut a, mut holder) = attach_tty(&t, "1");
+    let mut seen = String::new();
+    read_until(&mut a, "Connected to tty 1", &mut seen);
+
+    let o = t.lxc(&["console", "-t", "1"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert!(
+        common::stderr(&o).contains("has a console client already"),
+        "{}",
+        show(&o)
+    );
+
+    let (mut b, mut second) = attach_tty(&t, "-1");
+    let mut seen_b = String::new();
+    read_until(&mut b, "Connected to tty 2", &mut seen_b);
+    b.write_all(b"\x01q").unwrap();
+    assert!(exits(&mut second, Duration::from_secs(10)).is_some_and(|s| s.success()));
+
+    a.write_all(b"\x01q").unwrap();
+    assert!(exits(&mut holder, Duration::from_secs(10)).is_some_and(|s| s.success()));
+    // The monitor saw the holder's session end: tty 1 is free again.
+    let (mut c, mut third) = attach_tty(&t, "1");
+    let mut seen_c = String::new();
+    read_until(&mut c, "Connected to tty 1", &mut seen_c);
+    c.write_all(b"\x01q").unwrap();
+    assert!(exits(&mut third, Duration::from_secs(10)).is_some_and(|s| s.success()));
+}
+
 /// While one client is attached to the console a second is refused (LXC serves one).
 #[test]
 fn console_serves_one_client_at_a_time() {

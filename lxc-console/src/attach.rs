@@ -123,6 +123,44 @@ impl FdHandler for InputTo {
     }
 }
 
+/// The ttys a console client holds (by number), in the monitor's state.
+#[derive(Debug, Default)]
+struct BusyTtys(std::collections::BTreeSet<usize>);
+
+/// Watches a client's session fd (the read end of a pipe whose write end the client holds):
+/// end of file means the client is gone, and its tty is free again (LXC frees it when the
+/// client's command connection closes).
+struct Session {
+    fd: OwnedFd,
+    tty: usize,
+    what: String,
+}
+
+impl FdHandler for Session {
+    fn name(&self) -> &str {
+        &self.what
+    }
+
+    fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    fn ready(&mut self, ctx: &mut ReactorCtx<'_>) -> Next {
+        let mut buf = [0u8; 64];
+        match sys::read(self.fd.as_fd(), &mut buf) {
+            Ok(n) if n > 0 => Next::Keep,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Next::Keep,
+            _ => {
+                if let Some(b) = ctx.state.get_mut::<BusyTtys>() {
+                    b.0.remove(&self.tty);
+                }
+                tracing::debug!(tty = self.tty, "console client gone: tty free");
+                Next::Remove
+            }
+        }
+    }
+}
+
 fn io_err(op: &str, e: std::io::Error) -> CommandError {
     CommandError::io(op, &e)
 }
@@ -135,15 +173,40 @@ pub fn serve_console(ctx: &mut CommandCtx<'_>, req: &[u8]) -> Result<Vec<u8>, Co
     if tty == 0 {
         return serve_proxy(ctx, rows, cols);
     }
-    let terms = ctx.state.get::<Terminals>();
-    let n = terms.map_or(0, |t| t.ttys.len());
-    let num = if tty < 0 { 1 } else { tty };
+    // The client's session fd: the tty is its until that reads end of file.
+    let session = ctx.fds_in.pop().ok_or_else(|| {
+        CommandError::invalid("a tty console request needs the client's session fd")
+    })?;
+    let n = ctx.state.get::<Terminals>().map_or(0, |t| t.ttys.len());
+    let busy = |num: usize, ctx: &CommandCtx<'_>| {
+        ctx.state
+            .get::<BusyTtys>()
+            .is_some_and(|b| b.0.contains(&num))
+    };
+    let num = if tty < 0 {
+        // LXC: the first free tty.
+        (1..=n).find(|&i| !busy(i, ctx)).ok_or_else(|| {
+            CommandError::new(
+                libc::EBUSY,
+                format!("every tty of the container ({n}) has a console client"),
+            )
+        })? as i32
+    } else {
+        tty
+    };
     if num as usize > n {
         return Err(CommandError::new(
             libc::EINVAL,
             format!("no tty {num}: the container has {n} (lxc.tty.max)"),
         ));
     }
+    if busy(num as usize, ctx) {
+        return Err(CommandError::new(
+            libc::EBUSY,
+            format!("tty {num} has a console client already"),
+        ));
+    }
+    let terms = ctx.state.get::<Terminals>();
     let master = terms
         .and_then(|t| t.ttys.get(num as usize - 1))
         .map(|t| t.master.try_clone())
@@ -152,6 +215,20 @@ pub fn serve_console(ctx: &mut CommandCtx<'_>, req: &[u8]) -> Result<Vec<u8>, Co
     if rows > 0 {
         let _ = sys::set_winsize(master.as_fd(), rows, cols);
     }
+    if ctx.state.get::<BusyTtys>().is_none() {
+        ctx.state.insert(BusyTtys::default());
+    }
+    if let Some(b) = ctx.state.get_mut::<BusyTtys>() {
+        b.0.insert(num as usize);
+    }
+    reactor::add_handler(
+        ctx.state,
+        Box::new(Session {
+            fd: session,
+            tty: num as usize,
+            what: format!("console client of tty {num}"),
+        }),
+    );
     ctx.fds_out.push(master);
     body::encode(&num).map_err(|e| CommandError::invalid(e.to_string()))
 }
@@ -220,8 +297,9 @@ pub fn serve_winsize(ctx: &mut CommandCtx<'_>, req: &[u8]) -> Result<Vec<u8>, Co
 /// Console attach on a [`Container`] (liblxc's `console_getfd` and `console`).
 pub trait ConsoleExt {
     /// A master fd for tty `tty` (0: the console, through the monitor's proxy; -1: the first
-    /// tty) and the tty number it is. The caller owns the fd; closing it detaches.
-    fn console_getfd(&self, tty: i32) -> Result<(OwnedFd, i32), Error>;
+    /// free tty), the tty number it is, and the session fd: the tty stays this caller's until
+    /// the session fd is closed (liblxc returns its command socket for that).
+    fn console_getfd(&self, tty: i32) -> Result<ConsoleFd, Error>;
 
     /// Attach `stdin`/`stdout` to tty `tty` until `<escape> q` (escape ≤ 0: no escape, until
     /// stdin ends or the tty hangs up). A terminal `stdin` is put in raw mode and restored
@@ -244,7 +322,16 @@ fn client_err(c: &Container, op: &'static str, e: std::io::Error) -> Error {
     }
 }
 
-fn getfd(c: &Container, tty: i32, size: Option<(u16, u16)>) -> Result<(OwnedFd, i32), Error> {
+/// What [`ConsoleExt::console_getfd`] gives.
+#[derive(Debug)]
+pub struct ConsoleFd {
+    pub master: OwnedFd,
+    pub tty: i32,
+    /// Held while attached; closing it frees the tty for the next client.
+    pub session: OwnedFd,
+}
+
+fn getfd(c: &Container, tty: i32, size: Option<(u16, u16)>) -> Result<ConsoleFd, Error> {
     let (rows, cols) = size.unwrap_or((0, 0));
     let bad = |message: String| Error::Command {
         name: c.name().to_string(),
@@ -253,13 +340,22 @@ fn getfd(c: &Container, tty: i32, size: Option<(u16, u16)>) -> Result<(OwnedFd, 
         errno: libc::EPROTO,
     };
     let req = body::encode(&(tty, rows, cols)).map_err(|e| bad(e.to_string()))?;
-    let (b, fds) = c.ext_request("console", req, &[])?;
+    // The monitor watches the read end: our write end closing (detach, or this process
+    // ending) frees the tty.
+    let (watch, session) =
+        lxc_core::sys::pipe().map_err(|e| client_err(c, "console session pipe", e))?;
+    let (b, fds) = c.ext_request("console", req, &[watch.as_fd()])?;
+    drop(watch);
     let num: i32 = body::decode(&b).map_err(|e| bad(e.to_string()))?;
-    let fd = fds
+    let master = fds
         .into_iter()
         .next()
         .ok_or_else(|| bad("no fd in the answer".into()))?;
-    Ok((fd, num))
+    Ok(ConsoleFd {
+        master,
+        tty: num,
+        session,
+    })
 }
 
 /// Restores a terminal's settings when the attach ends, however it ends.
@@ -308,7 +404,7 @@ pub fn filter_escape(input: &[u8], escape: i32, saw: &mut bool, out: &mut Vec<u8
 }
 
 impl ConsoleExt for Container {
-    fn console_getfd(&self, tty: i32) -> Result<(OwnedFd, i32), Error> {
+    fn console_getfd(&self, tty: i32) -> Result<ConsoleFd, Error> {
         getfd(self, tty, None)
     }
 
@@ -322,7 +418,11 @@ impl ConsoleExt for Container {
     ) -> Result<(), Error> {
         let istty = sys::isatty(stdin);
         let size = if istty { sys::winsize(stdin) } else { None };
-        let (master, num) = getfd(self, tty, size)?;
+        let ConsoleFd {
+            master,
+            tty: num,
+            session: _session,
+        } = getfd(self, tty, size)?;
         let winch = if istty {
             Some(sys::sigwinch_fd().map_err(|e| client_err(self, "signalfd SIGWINCH", e))?)
         } else {

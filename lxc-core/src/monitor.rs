@@ -456,15 +456,8 @@ impl Monitor<'_> {
                 i += 1;
                 !hung_up
             });
-            // Connections accepted below sit after the first n_conns.
-            let conns = std::mem::take(&mut self.conns);
-            for (i, c) in conns.into_iter().enumerate() {
-                if i < n_conns && ready(2 + i) {
-                    self.serve_conn(c);
-                } else {
-                    self.conns.push(c);
-                }
-            }
+            // Fd handlers before requests: what they learn (a console client gone, say) is
+            // known to a request of the same turn.
             let hbase = wbase + n_waiters;
             let handlers = std::mem::take(&mut self.handlers);
             for (i, h) in handlers.into_iter().enumerate() {
@@ -472,6 +465,15 @@ impl Monitor<'_> {
                     self.run_handler(h);
                 } else {
                     self.handlers.push(h);
+                }
+            }
+            // Connections accepted below sit after the first n_conns.
+            let conns = std::mem::take(&mut self.conns);
+            for (i, c) in conns.into_iter().enumerate() {
+                if i < n_conns && ready(2 + i) {
+                    self.serve_conn(c);
+                } else {
+                    self.conns.push(c);
                 }
             }
             if ready(1) {
