@@ -6,7 +6,7 @@
 use lxc_core::config::Entry;
 use lxc_core::keys::ops::get_lines;
 use lxc_core::keys::parse::{any_string, bool01, only_empty, path};
-use lxc_core::registry::{KeyDef, KeyPattern, ParseFn, ValueKind};
+use lxc_core::registry::{last_or, KeyDef, KeyPattern, ParseFn, ValueKind};
 use lxc_core::Config;
 
 use crate::config::META_KEYS;
@@ -22,21 +22,11 @@ fn default_of(key: &str) -> &'static str {
 
 /// A single value: the last one set, else LXC's default.
 fn get_scalar(config: &Config, key: &str) -> String {
-    config
-        .last(key)
-        .unwrap_or_else(|| default_of(key))
-        .to_string()
+    last_or(config, key, default_of(key))
 }
 
 const fn single(name: &'static str, parse: ParseFn, doc: &'static str) -> KeyDef {
-    KeyDef {
-        pattern: KeyPattern::Exact(name),
-        kind: ValueKind::Single,
-        parse,
-        get: Some(get_scalar),
-        clear: None,
-        doc,
-    }
+    KeyDef::single(name, parse, get_scalar, doc)
 }
 
 /// The keys of the `cgroup` component.

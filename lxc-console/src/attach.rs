@@ -57,33 +57,19 @@ impl FdHandler for ProxyInput {
     }
 
     fn ready(&mut self, ctx: &mut ReactorCtx<'_>) -> Next {
-        let mut buf = [0u8; 4096];
-        match sys::read(self.peer.as_fd(), &mut buf) {
-            Ok(n) if n > 0 => {
-                let mut rest = &buf[..n];
-                // Input the console does not take now is lost, never waited for.
-                while !rest.is_empty() {
-                    match sys::write(self.console.as_fd(), rest) {
-                        Ok(0) | Err(_) => break,
-                        Ok(w) => rest = &rest[w..],
-                    }
-                }
-                Next::Keep
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Next::Keep,
-            // EOF or EIO: the client closed its end.
-            _ => {
-                if ctx
-                    .state
-                    .get::<ConsoleClient>()
-                    .is_some_and(|c| c.id == self.id)
-                {
-                    ctx.state.remove::<ConsoleClient>();
-                }
-                tracing::debug!(client = self.id, "console client left");
-                Next::Remove
-            }
+        if forward_once(self.peer.as_fd(), self.console.as_fd()) {
+            return Next::Keep;
         }
+        // EOF or EIO: the client closed its end.
+        if ctx
+            .state
+            .get::<ConsoleClient>()
+            .is_some_and(|c| c.id == self.id)
+        {
+            ctx.state.remove::<ConsoleClient>();
+        }
+        tracing::debug!(client = self.id, "console client left");
+        Next::Remove
     }
 }
 
@@ -105,21 +91,32 @@ impl FdHandler for InputTo {
     }
 
     fn ready(&mut self, _ctx: &mut ReactorCtx<'_>) -> Next {
-        let mut buf = [0u8; 4096];
-        match sys::read(self.from.as_fd(), &mut buf) {
-            Ok(n) if n > 0 => {
-                let mut rest = &buf[..n];
-                while !rest.is_empty() {
-                    match sys::write(self.to.as_fd(), rest) {
-                        Ok(0) | Err(_) => break,
-                        Ok(w) => rest = &rest[w..],
-                    }
-                }
-                Next::Keep
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Next::Keep,
-            _ => Next::Remove,
+        if forward_once(self.from.as_fd(), self.to.as_fd()) {
+            Next::Keep
+        } else {
+            Next::Remove
         }
+    }
+}
+
+/// One read from `from`, written to `to` without waiting: what `to` does not take now is
+/// lost, never waited for (the monitor serves everyone from one loop). False when `from` is
+/// gone (end of file, EIO of a pty whose other side closed).
+fn forward_once(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> bool {
+    let mut buf = [0u8; 4096];
+    match sys::read(from, &mut buf) {
+        Ok(n) if n > 0 => {
+            let mut rest = &buf[..n];
+            while !rest.is_empty() {
+                match sys::write(to, rest) {
+                    Ok(0) | Err(_) => break,
+                    Ok(w) => rest = &rest[w..],
+                }
+            }
+            true
+        }
+        Err(e) => e.kind() == std::io::ErrorKind::WouldBlock,
+        Ok(_) => false,
     }
 }
 

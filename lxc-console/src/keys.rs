@@ -5,7 +5,7 @@
 use lxc_core::keys::parse::uint;
 use lxc_core::linkme::distributed_slice;
 use lxc_core::registry::{
-    CheckScope, EmptyValueRule, KeyCheck, KeyDef, KeyPattern, OnEmpty, ValueKind,
+    last_or, CheckScope, EmptyValueRule, KeyCheck, KeyDef, KeyPattern, OnEmpty, ParseFn,
     EMPTY_VALUE_RULES, KEY_CHECKS,
 };
 use lxc_core::Config;
@@ -25,10 +25,7 @@ fn default_of(key: &str) -> &'static str {
 }
 
 fn get_scalar(config: &Config, key: &str) -> String {
-    config
-        .last(key)
-        .unwrap_or_else(|| default_of(key))
-        .to_string()
+    last_or(config, key, default_of(key))
 }
 
 /// LXC's clearer of `lxc.tty.max` does nothing (its setter with an empty value resets it:
@@ -43,19 +40,8 @@ pub fn tty_dir(_key: &str, value: &str) -> Result<String, String> {
     Ok(value.to_string())
 }
 
-const fn single(
-    name: &'static str,
-    parse: lxc_core::registry::ParseFn,
-    doc: &'static str,
-) -> KeyDef {
-    KeyDef {
-        pattern: KeyPattern::Exact(name),
-        kind: ValueKind::Single,
-        parse,
-        get: Some(get_scalar),
-        clear: None,
-        doc,
-    }
+const fn single(name: &'static str, parse: ParseFn, doc: &'static str) -> KeyDef {
+    KeyDef::single(name, parse, get_scalar, doc)
 }
 
 /// The keys of the `terminals` component, `lxc.console.path` (whose parser is the terminal

@@ -112,6 +112,32 @@ pub struct KeyDef {
     pub doc: &'static str,
 }
 
+impl KeyDef {
+    /// A single-valued key named exactly `name`, printed by `get`, cleared by removing it:
+    /// what most keys are (a crate's table writes `KeyDef { clear: .., ..KeyDef::single(..) }`
+    /// for the others).
+    pub const fn single(
+        name: &'static str,
+        parse: ParseFn,
+        get: GetFn,
+        doc: &'static str,
+    ) -> KeyDef {
+        KeyDef {
+            pattern: KeyPattern::Exact(name),
+            kind: ValueKind::Single,
+            parse,
+            get: Some(get),
+            clear: None,
+            doc,
+        }
+    }
+}
+
+/// What a single-valued key prints: its last value, else `default` (LXC's default for it).
+pub fn last_or(config: &Config, key: &str, default: &str) -> String {
+    config.last(key).unwrap_or(default).to_string()
+}
+
 /// Checks a registration makes against the rest of the config for its keys, where a value's
 /// meaning depends on other keys (LXC's network setters: `macvlan.mode` needs `type = macvlan`
 /// first; a network that does not exist cannot be printed or cleared). The config engine runs

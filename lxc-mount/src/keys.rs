@@ -7,7 +7,7 @@ use lxc_core::keys::ops::get_lines;
 use lxc_core::keys::parse::{any_string, bool01, path, safe_int};
 use lxc_core::linkme::distributed_slice;
 use lxc_core::registry::{
-    EmptyValueRule, KeyDef, KeyPattern, OnEmpty, ValueKind, EMPTY_VALUE_RULES,
+    last_or, EmptyValueRule, KeyDef, KeyPattern, OnEmpty, ParseFn, ValueKind, EMPTY_VALUE_RULES,
 };
 use lxc_core::Config;
 
@@ -32,25 +32,11 @@ fn default_of(key: &str) -> &'static str {
 
 /// A single value: the last one set, else LXC's default.
 fn get_scalar(config: &Config, key: &str) -> String {
-    config
-        .last(key)
-        .unwrap_or_else(|| default_of(key))
-        .to_string()
+    last_or(config, key, default_of(key))
 }
 
-const fn single(
-    name: &'static str,
-    parse: lxc_core::registry::ParseFn,
-    doc: &'static str,
-) -> KeyDef {
-    KeyDef {
-        pattern: KeyPattern::Exact(name),
-        kind: ValueKind::Single,
-        parse,
-        get: Some(get_scalar),
-        clear: None,
-        doc,
-    }
+const fn single(name: &'static str, parse: ParseFn, doc: &'static str) -> KeyDef {
+    KeyDef::single(name, parse, get_scalar, doc)
 }
 
 /// The keys of the `mount` component.
