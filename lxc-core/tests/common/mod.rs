@@ -39,11 +39,15 @@ pub fn started_busybox(test: &str, items: &[(&str, &str)]) -> (Container, PathBu
     (c, lxcpath)
 }
 
-/// Kill, destroy and remove the container and its lxcpath.
+/// Kill, destroy and remove the container, its lxcpath and its lock directory (create and
+/// destroy take LXC's container lock under /run/lxc/lock; it carries our unique name).
 pub fn remove(c: Container, lxcpath: PathBuf) {
     c.stop_with(true, Some(Duration::from_secs(10))).unwrap();
     c.destroy().unwrap();
     fs::remove_dir_all(&lxcpath).unwrap();
+    if let Ok(rel) = lxcpath.strip_prefix("/") {
+        let _ = fs::remove_dir_all(std::path::Path::new("/run/lxc/lock").join(rel));
+    }
 }
 
 pub fn pipe() -> (OwnedFd, OwnedFd) {

@@ -97,6 +97,37 @@ fn make<'a>(rt: Rt, w: &'a Workdir, script: &str, what: &str) -> Result<Target<'
     })
 }
 
+/// LXC's monitor of a container whose init exits at once can report STOPPED before it has
+/// left its `lxc.monitor.<name>` cgroups, and leave them behind: they carry this bench's unique
+/// name, so remove them (rmdir: only empty ones) once that monitor has gone.
+fn remove_lxc_monitor_cgroups(name: &str) {
+    fn walk(dir: &Path, want: &str, depth: usize, out: &mut Vec<PathBuf>) {
+        let Ok(rd) = fs::read_dir(dir) else { return };
+        for e in rd.flatten() {
+            let p = e.path();
+            if !e.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            if e.file_name().to_string_lossy() == want {
+                out.push(p);
+            } else if depth > 0 {
+                walk(&p, want, depth - 1, out);
+            }
+        }
+    }
+    let want = format!("lxc.monitor.{name}");
+    let mut found = Vec::new();
+    walk(Path::new("/sys/fs/cgroup"), &want, 3, &mut found);
+    for dir in found {
+        for _ in 0..100 {
+            if fs::remove_dir(&dir).is_ok() || !dir.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
 fn rootfs(w: &Workdir, rt: Rt) -> PathBuf {
     match rt {
         Rt::LxcRs => w.rootfs(),
@@ -169,6 +200,9 @@ pub fn measure(w: &Workdir, ring_bin: &Path) -> Result<Table> {
         for i in order {
             samples[i].push(boxes[i].1.run_once()?);
         }
+    }
+    for (_, b) in boxes.iter().filter(|(_, b)| b.rt == Rt::Lxc) {
+        remove_lxc_monitor_cgroups(&b.name);
     }
     for (i, (name, b)) in boxes.iter().enumerate() {
         let vs = if name.contains("writer") {
