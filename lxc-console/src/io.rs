@@ -301,29 +301,21 @@ fn running(ctx: &mut HookCtx<'_>) -> Result<(), CoreError> {
     let Some(terms) = ctx.state.get::<Terminals>() else {
         return Ok(());
     };
-    let Some((master, peer)) = terms.console.as_ref() else {
+    let Some((master, _)) = terms.console.as_ref() else {
         return Ok(());
     };
-    let peer = peer.clone();
     let master = master.try_clone();
-    // The peer the terminal code holds (a console from the container's devpts may not open
-    // by path from here), and the `lxc.console.path` terminal the console is proxied to.
+    // The peer the terminal code holds (its path names the pty in the devpts it came from,
+    // which need not be the monitor's), and the `lxc.console.path` terminal the console is
+    // proxied to.
     let held = terms.console_peer.as_ref().map(OwnedFd::try_clone);
     let proxy = terms.console_proxy.as_ref().map(OwnedFd::try_clone);
     let master = master.map_err(|e| hook_err(ctx, "console", "dup the console master", e))?;
     sys::set_nonblocking(master.as_fd(), true)
         .map_err(|e| hook_err(ctx, "console", "make the console master non-blocking", e))?;
-    let keep = match held {
-        Some(fd) => Some(fd.map_err(|e| hook_err(ctx, "console", "dup the console's peer", e))?),
-        None => std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK | libc::O_CLOEXEC)
-            .open(&peer)
-            .map(OwnedFd::from)
-            .map_err(|e| tracing::debug!(peer = %peer.display(), error = %e, "cannot hold the console's peer"))
-            .ok(),
-    };
+    let keep = held
+        .transpose()
+        .map_err(|e| hook_err(ctx, "console", "dup the console's peer", e))?;
     let log = match ctx
         .config
         .last("lxc.console.logfile")

@@ -7,13 +7,12 @@
 //! [`ReactorCtx`] it sees the container's config and state map, and can change the
 //! container's state (state clients hear it) or hand an event to every state client.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::BorrowedFd;
 
 use crate::commands::Event;
 use crate::config::Config;
 use crate::phase::StateMap;
 use crate::state::State;
-use crate::sys;
 
 /// What a handler wants after it ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,50 +91,5 @@ pub fn add_handler(state: &mut StateMap, h: Box<dyn FdHandler>) {
     match state.get_mut::<MonitorHandlers>() {
         Some(hs) => hs.0.push(h),
         None => state.insert(MonitorHandlers(vec![h])),
-    }
-}
-
-/// Reads an fd and throws the bytes away, so that the writer never blocks on a full buffer
-/// (a terminal nobody reads, until `console_log` keeps what it reads).
-pub struct Drain {
-    what: String,
-    fd: OwnedFd,
-    /// For a pty master: its peer, held open so that the master never reports a hang-up
-    /// (and polls readable for ever) while nobody in the container has the terminal open.
-    _peer: Option<OwnedFd>,
-}
-
-impl Drain {
-    pub fn new(what: impl Into<String>, fd: OwnedFd, peer: Option<OwnedFd>) -> Self {
-        Drain {
-            what: what.into(),
-            fd,
-            _peer: peer,
-        }
-    }
-}
-
-impl FdHandler for Drain {
-    fn name(&self) -> &str {
-        &self.what
-    }
-
-    fn fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
-    }
-
-    fn ready(&mut self, _ctx: &mut ReactorCtx<'_>) -> Next {
-        let mut buf = [0u8; 16384];
-        // One read per wake-up (poll said it will not block): a writer that never stops must
-        // not keep the loop here.
-        match sys::read(self.fd.as_fd(), &mut buf) {
-            Ok(0) => Next::Remove,
-            Ok(_) => Next::Keep,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Next::Keep,
-            Err(e) => {
-                tracing::debug!(what = %self.what, error = %e, "drain read failed");
-                Next::Remove
-            }
-        }
     }
 }
