@@ -2,6 +2,7 @@
 //! the code that acts on them, with LXC 5.0's semantics (checked against Debian's liblxc 5.0.2
 //! by lxc-core's `tests/differential.rs`), and the checks of what cannot work at start.
 
+use lxc_core::keys::check::read_sysctl;
 use lxc_core::keys::parse::uint;
 use lxc_core::linkme::distributed_slice;
 use lxc_core::registry::{
@@ -106,10 +107,10 @@ pub fn pty_max(_key: &str, value: &str) -> Result<(), String> {
 /// Each tty is a pty of the container's devpts, counted against the host's `kernel.pty.max`:
 /// more can never be allocated.
 pub fn tty_max_host(_key: &str, value: &str) -> Result<(), String> {
-    let max = std::fs::read_to_string("/proc/sys/kernel/pty/max")
-        .ok()
-        .and_then(|s| s.trim().parse::<u64>().ok());
-    let (Ok(n), Some(max)) = (value.parse::<u64>(), max) else {
+    let (Ok(n), Some(max)) = (
+        value.parse::<u64>(),
+        read_sysctl("/proc/sys/kernel/pty/max"),
+    ) else {
         return Ok(());
     };
     if n > max {
@@ -127,10 +128,7 @@ mod tests {
         assert_eq!(pty_max("lxc.pty.max", "1024"), Ok(()));
         assert!(pty_max("lxc.pty.max", "1048577").is_err());
         assert_eq!(tty_max_host("lxc.tty.max", "4"), Ok(()));
-        if let Some(max) = std::fs::read_to_string("/proc/sys/kernel/pty/max")
-            .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok())
-        {
+        if let Some(max) = read_sysctl("/proc/sys/kernel/pty/max") {
             assert!(tty_max_host("lxc.tty.max", &(max + 1).to_string()).is_err());
         }
         assert!(tty_dir("lxc.tty.dir", &"x".repeat(256)).is_err());

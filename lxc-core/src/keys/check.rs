@@ -120,7 +120,8 @@ pub fn prlimit(key: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn read_sysctl(path: &str) -> Option<u64> {
+/// A numeric sysctl (`/proc/sys/...`), if it can be read.
+pub fn read_sysctl(path: &str) -> Option<u64> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 

@@ -78,25 +78,6 @@ fn link_pending(ctx: &HookCtx<'_>) -> Vec<(String, Vec<OwnedFd>)> {
         .unwrap_or_default()
 }
 
-/// Send `msg` with `pending` attached: in one message when they fit, else the extra fds in
-/// `Fds` messages first.
-fn send_with_fds(
-    chan: &Channel,
-    pending: Vec<(String, Vec<OwnedFd>)>,
-    msg: impl FnOnce(Vec<(String, usize)>) -> Msg,
-) -> std::io::Result<()> {
-    let mut groups = super::sync::chunks(pending);
-    let last = groups.pop().unwrap_or_default();
-    for g in groups {
-        let (handed, fds) = super::sync::bundle(g);
-        let b: Vec<std::os::fd::BorrowedFd<'_>> = fds.iter().map(|f| f.as_fd()).collect();
-        chan.send_with(&Msg::Fds { handed }, &b)?;
-    }
-    let (handed, fds) = super::sync::bundle(last);
-    let b: Vec<std::os::fd::BorrowedFd<'_>> = fds.iter().map(|f| f.as_fd()).collect();
-    chan.send_with(&msg(handed), &b)
-}
-
 fn run(ctx: &mut HookCtx<'_>, chan: &Channel, plan: &ChildPlan) -> Result<Never, (Phase, Error)> {
     let fail = |phase: Phase, op: &'static str| {
         let name = ctx.name.to_string();
@@ -168,7 +149,7 @@ fn run(ctx: &mut HookCtx<'_>, chan: &Channel, plan: &ChildPlan) -> Result<Never,
         // The monitor's PostMounts hooks run while we wait; without any, no round trip.
         if phase == Phase::ChildMounts && !registry::hooks_for(Phase::PostMounts).is_empty() {
             let pending = link_pending(ctx);
-            send_with_fds(chan, pending, |handed| Msg::PhaseDone {
+            super::sync::send_handed(chan, pending, |handed| Msg::PhaseDone {
                 phase: phase.name().to_string(),
                 handed,
             })
@@ -184,7 +165,7 @@ fn run(ctx: &mut HookCtx<'_>, chan: &Channel, plan: &ChildPlan) -> Result<Never,
     // from seeing it close.
     drop(ctx.state.remove::<ChildLink>());
 
-    send_with_fds(chan, pending, |handed| Msg::Ready { handed })
+    super::sync::send_handed(chan, pending, |handed| Msg::Ready { handed })
         .map_err(fail(Phase::ChildFinal, "report ready"))?;
     match chan.recv() {
         Ok(Some(Msg::Exec)) => {}

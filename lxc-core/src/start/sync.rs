@@ -155,14 +155,11 @@ impl ChildLink {
     /// Send what is pending now, in messages of at most `MAX_FDS` fds.
     fn flush(&self) -> Result<(), Error> {
         let pending = self.take_pending();
-        for chunk in chunks(pending) {
-            let (handed, fds) = bundle(chunk);
-            let b: Vec<BorrowedFd<'_>> = fds.iter().map(|f| f.as_fd()).collect();
-            self.chan
-                .send_with(&Msg::Fds { handed }, &b)
-                .map_err(self.err("send fds to the monitor"))?;
+        if pending.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        send_handed(&self.chan, pending, |handed| Msg::Fds { handed })
+            .map_err(self.err("send fds to the monitor"))
     }
 
     fn err(&self, op: &'static str) -> impl Fn(io::Error) -> Error + '_ {
@@ -241,6 +238,25 @@ pub(crate) fn chunks(pending: Vec<(String, Vec<OwnedFd>)>) -> Vec<Vec<(String, V
         }
     }
     out
+}
+
+/// Send `msg` with `pending` attached: in one message when they fit, else the extra fds in
+/// `Fds` messages first.
+pub(crate) fn send_handed(
+    chan: &Channel,
+    pending: Vec<(String, Vec<OwnedFd>)>,
+    msg: impl FnOnce(Vec<(String, usize)>) -> Msg,
+) -> io::Result<()> {
+    let mut groups = chunks(pending);
+    let last = groups.pop().unwrap_or_default();
+    for g in groups {
+        let (handed, fds) = bundle(g);
+        let b: Vec<BorrowedFd<'_>> = fds.iter().map(|f| f.as_fd()).collect();
+        chan.send_with(&Msg::Fds { handed }, &b)?;
+    }
+    let (handed, fds) = bundle(last);
+    let b: Vec<BorrowedFd<'_>> = fds.iter().map(|f| f.as_fd()).collect();
+    chan.send_with(&msg(handed), &b)
 }
 
 /// The start channel, for a hook in the child (None on the monitor's side).
