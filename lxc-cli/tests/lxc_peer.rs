@@ -22,22 +22,11 @@ use common::{show, stderr, stdout, TestContainer};
 macro_rules! require_lxc {
     () => {
         require_root!();
-        if !lxc_tools_present() {
+        if !common::lxc_tools_present(&["lxc-start", "lxc-stop", "lxc-info"]) {
             eprintln!("skipped: LXC's lxc-start is not installed (apt-get install lxc)");
             return;
         }
     };
-}
-
-fn lxc_tools_present() -> bool {
-    ["lxc-start", "lxc-stop", "lxc-info"].iter().all(|t| {
-        Command::new(t)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    })
 }
 
 /// A container started by LXC's `lxc-start`. Dropping it stops it with `lxc-stop -k` first,
@@ -57,22 +46,15 @@ impl LxcRun {
         let run = LxcRun { t: Some(t), outer };
         let t = run.t();
         let log = t.lxcpath.join("lxc-start.log");
-        let o = lxc_tool(
+        let o = common::lxc_tool(
             "lxc-start",
             t,
             &[
-                "-d",
-                "-s",
-                "lxc.net.0.type=empty",
-                "-s",
-                "lxc.cgroup.relative=1",
-                "-s",
-                "lxc.apparmor.profile=unconfined",
-                "-l",
-                "DEBUG",
-                "-o",
-                log.to_str().unwrap(),
-            ],
+                &["-d"][..],
+                &common::LXC_START_HERE,
+                &["-l", "DEBUG", "-o", log.to_str().unwrap()],
+            ]
+            .concat(),
         );
         let log_text = || fs::read_to_string(&log).unwrap_or_default();
         assert!(
@@ -82,7 +64,7 @@ impl LxcRun {
             show(&o),
             log_text()
         );
-        let o = lxc_tool("lxc-wait", t, &["-s", "RUNNING", "-t", "30"]);
+        let o = common::lxc_tool("lxc-wait", t, &["-s", "RUNNING", "-t", "30"]);
         assert!(
             o.status.success(),
             "lxc-wait RUNNING: {}\nlog:\n{}",
@@ -102,7 +84,7 @@ impl LxcRun {
 
     /// The init's pid as LXC reports it.
     fn lxc_init_pid(&self) -> i32 {
-        let o = lxc_tool("lxc-info", self.t(), &["-p", "-H"]);
+        let o = common::lxc_tool("lxc-info", self.t(), &["-p", "-H"]);
         let s = stdout(&o);
         s.trim()
             .parse()
@@ -111,7 +93,7 @@ impl LxcRun {
 
     /// LXC's state (`lxc-info -s -H`).
     fn lxc_state(&self) -> String {
-        stdout(&lxc_tool("lxc-info", self.t(), &["-s", "-H"]))
+        stdout(&common::lxc_tool("lxc-info", self.t(), &["-s", "-H"]))
             .trim()
             .to_string()
     }
@@ -126,7 +108,7 @@ impl LxcRun {
 impl Drop for LxcRun {
     fn drop(&mut self) {
         if let Some(t) = self.t.take() {
-            let _ = lxc_tool("lxc-stop", &t, &["-k"]);
+            let _ = common::lxc_tool("lxc-stop", &t, &["-k"]);
             // Its monitor is gone once LXC's socket is.
             let deadline = Instant::now() + Duration::from_secs(10);
             while lxc_socket_listed(&t) && Instant::now() < deadline {
@@ -142,15 +124,6 @@ impl Drop for LxcRun {
             }
         }
     }
-}
-
-fn lxc_tool(tool: &str, t: &TestContainer, args: &[&str]) -> Output {
-    Command::new(tool)
-        .args(["-n", &t.name, "-P", t.lxcpath_str()])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("run {tool}: {e}"))
 }
 
 /// FNV-1a 64, as LXC hashes a socket name that does not fit.
@@ -265,7 +238,7 @@ fn start_destroy_and_config_save_refuse_a_container_lxc_runs() {
     assert_eq!(run.lxc_init_pid(), init);
 
     // Once LXC has stopped it, lxc-rs may destroy it.
-    let o = lxc_tool("lxc-stop", t, &["-k"]);
+    let o = common::lxc_tool("lxc-stop", t, &["-k"]);
     assert!(o.status.success(), "lxc-stop -k: {}", show(&o));
     assert_eq!(t.state(), "STOPPED");
     t.ok(&["destroy"]);
@@ -326,10 +299,10 @@ fn state_info_and_ls_show_a_container_lxc_runs() {
     );
 
     // Frozen by LXC: lxc-rs reports LXC's state.
-    let o = lxc_tool("lxc-freeze", t, &[]);
+    let o = common::lxc_tool("lxc-freeze", t, &[]);
     assert!(o.status.success(), "lxc-freeze: {}", show(&o));
     assert_eq!(t.state(), "FROZEN (LXC)");
-    let o = lxc_tool("lxc-unfreeze", t, &[]);
+    let o = common::lxc_tool("lxc-unfreeze", t, &[]);
     assert!(o.status.success(), "lxc-unfreeze: {}", show(&o));
     assert_eq!(t.state(), "RUNNING (LXC)");
 }

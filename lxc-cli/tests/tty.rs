@@ -11,7 +11,7 @@ use std::os::fd::AsRawFd;
 #[cfg(feature = "devpts_fd")]
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use common::{show, stdout, TestContainer};
@@ -334,28 +334,6 @@ fn devpts_fd_is_refused_without_an_instance_and_listed_as_an_extension() {
 // ------------------------------------------------------------------------------------------
 // Side by side with LXC 5.0.2
 
-fn lxc_tools_present() -> bool {
-    ["lxc-start", "lxc-stop", "lxc-attach", "lxc-info"]
-        .iter()
-        .all(|t| {
-            Command::new(t)
-                .arg("--version")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        })
-}
-
-fn lxc_tool(tool: &str, t: &TestContainer, args: &[&str]) -> Output {
-    Command::new(tool)
-        .args(["-n", &t.name, "-P", t.lxcpath_str()])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("run {tool}: {e}"))
-}
-
 /// What is compared: `ls -la /dev /dev/pts` and the devpts, tty and console lines of
 /// mountinfo, run by `attach` (`lxc-attach` or `lxc-rs attach`) inside the container.
 const PROBE: &str =
@@ -423,28 +401,22 @@ fn normalise(text: &str) -> String {
 
 /// Start `t` under LXC with `extra` settings, probe, stop; then under lxc-rs; the probes.
 fn side_by_side(t: &TestContainer, extra: &[&str]) -> (String, String) {
-    let mut args = vec![
-        "-d",
-        "-s",
-        "lxc.net.0.type=empty",
-        "-s",
-        "lxc.cgroup.relative=1",
-        "-s",
-        "lxc.apparmor.profile=unconfined",
-    ];
     // LXC first, with what lxc_peer.rs gives it: no network of the host's, cgroups below ours.
+    let mut args = vec!["-d"];
+    args.extend(common::LXC_START_HERE);
     for e in extra {
         args.extend(["-s", e]);
     }
-    let o = lxc_tool("lxc-start", t, &args);
+    let o = common::lxc_tool("lxc-start", t, &args);
     assert!(o.status.success(), "lxc-start: {}", show(&o));
-    let o = lxc_tool("lxc-wait", t, &["-s", "RUNNING", "-t", "30"]);
+    let o = common::lxc_tool("lxc-wait", t, &["-s", "RUNNING", "-t", "30"]);
     assert!(o.status.success(), "lxc-wait: {}", show(&o));
-    let lxc = probe(&|s| lxc_tool("lxc-attach", t, &["--", "/bin/sh", "-c", s]));
-    let o = lxc_tool("lxc-stop", t, &["-k"]);
+    let lxc = probe(&|s| common::lxc_tool("lxc-attach", t, &["--", "/bin/sh", "-c", s]));
+    let o = common::lxc_tool("lxc-stop", t, &["-k"]);
     assert!(o.status.success(), "lxc-stop: {}", show(&o));
     let deadline = Instant::now() + Duration::from_secs(10);
-    while lxc_tool("lxc-info", t, &["-s", "-H"]).stdout != b"STOPPED\n" && Instant::now() < deadline
+    while common::lxc_tool("lxc-info", t, &["-s", "-H"]).stdout != b"STOPPED\n"
+        && Instant::now() < deadline
     {
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -463,7 +435,7 @@ fn side_by_side(t: &TestContainer, extra: &[&str]) -> (String, String) {
 #[test]
 fn dev_and_devpts_agree_with_lxc() {
     require_root!();
-    if !lxc_tools_present() {
+    if !common::lxc_tools_present(&["lxc-start", "lxc-stop", "lxc-attach", "lxc-info"]) {
         eprintln!("skipped: LXC's lxc-start is not installed (apt-get install lxc)");
         return;
     }

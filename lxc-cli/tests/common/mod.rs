@@ -10,7 +10,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_lxc-rs");
@@ -261,3 +261,36 @@ fn find_named(dir: &Path, needle: &str, depth: usize, out: &mut Vec<PathBuf>) {
         find_named(&p, needle, depth - 1, out);
     }
 }
+
+/// Whether Debian's LXC tools (`lxc-start` and the others named) are installed to compare with.
+pub fn lxc_tools_present(tools: &[&str]) -> bool {
+    tools.iter().all(|t| {
+        Command::new(t)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
+/// One of LXC's tools on `t`: `TOOL -n NAME -P LXCPATH ARGS...`.
+pub fn lxc_tool(tool: &str, t: &TestContainer, args: &[&str]) -> Output {
+    Command::new(tool)
+        .args(["-n", &t.name, "-P", t.lxcpath_str()])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("run {tool}: {e}"))
+}
+
+/// What LXC's `lxc-start` is given here to start a busybox container on this host: no network
+/// of the host's, cgroups below ours, no AppArmor.
+pub const LXC_START_HERE: [&str; 6] = [
+    "-s",
+    "lxc.net.0.type=empty",
+    "-s",
+    "lxc.cgroup.relative=1",
+    "-s",
+    "lxc.apparmor.profile=unconfined",
+];
