@@ -215,6 +215,17 @@ fn attach_tty(t: &TestContainer, tty: &str) -> (fs::File, Child) {
     (fs::File::from(master), child)
 }
 
+/// Type the escape `<Ctrl+a> q` into a client's terminal: it must detach and exit 0 (a client
+/// that does not is killed and the test fails, naming `what`).
+fn detach(m: &mut fs::File, child: &mut Child, what: &str) {
+    m.write_all(b"\x01q").unwrap();
+    let status = exits(child, Duration::from_secs(10)).unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("{what}: the client did not detach")
+    });
+    assert!(status.success(), "{what}: {status:?}");
+}
+
 /// Read from the pty until `needle` shows up (the text read so far, or a panic after 30 s).
 fn read_until(m: &mut fs::File, needle: &str, seen: &mut String) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -262,12 +273,11 @@ fn console_attach_types_into_the_console_and_detaches() {
         m.write_all(format!("echo lxcrs-$((6*{round}))-ok\r").as_bytes())
             .unwrap();
         read_until(&mut m, &format!("lxcrs-{}-ok", 6 * round), &mut seen);
-        m.write_all(b"\x01q").unwrap();
-        let status = exits(&mut child, Duration::from_secs(10)).unwrap_or_else(|| {
-            let _ = child.kill();
-            panic!("round {round}: the client did not detach; read: {seen:?}")
-        });
-        assert!(status.success(), "round {round}: {status:?}");
+        detach(
+            &mut m,
+            &mut child,
+            &format!("round {round}, after {seen:?}"),
+        );
         assert_eq!(t.state(), "RUNNING", "round {round}");
     }
     // What the clients saw went through the ring buffer too.
@@ -289,12 +299,11 @@ fn console_attach_to_a_tty_reaches_its_getty() {
         read_until(&mut m, "Connected to tty 1", &mut seen);
         m.write_all(b"\r").unwrap();
         read_until(&mut m, "login:", &mut seen);
-        m.write_all(b"\x01q").unwrap();
-        let status = exits(&mut child, Duration::from_secs(10)).unwrap_or_else(|| {
-            let _ = child.kill();
-            panic!("round {round}: the client did not detach; read: {seen:?}")
-        });
-        assert!(status.success(), "round {round}: {status:?}");
+        detach(
+            &mut m,
+            &mut child,
+            &format!("round {round}, after {seen:?}"),
+        );
         assert_eq!(t.state(), "RUNNING", "round {round}");
     }
 }
@@ -321,17 +330,14 @@ fn a_busy_tty_is_refused_and_the_first_free_one_taken() {
     let (mut b, mut second) = attach_tty(&t, "-1");
     let mut seen_b = String::new();
     read_until(&mut b, "Connected to tty 2", &mut seen_b);
-    b.write_all(b"\x01q").unwrap();
-    assert!(exits(&mut second, Duration::from_secs(10)).is_some_and(|s| s.success()));
+    detach(&mut b, &mut second, "second");
 
-    a.write_all(b"\x01q").unwrap();
-    assert!(exits(&mut holder, Duration::from_secs(10)).is_some_and(|s| s.success()));
+    detach(&mut a, &mut holder, "holder");
     // The monitor saw the holder's session end: tty 1 is free again.
     let (mut c, mut third) = attach_tty(&t, "1");
     let mut seen_c = String::new();
     read_until(&mut c, "Connected to tty 1", &mut seen_c);
-    c.write_all(b"\x01q").unwrap();
-    assert!(exits(&mut third, Duration::from_secs(10)).is_some_and(|s| s.success()));
+    detach(&mut c, &mut third, "third");
 }
 
 /// While one client is attached to the console a second is refused (LXC serves one).
@@ -346,8 +352,7 @@ fn console_serves_one_client_at_a_time() {
     let o = t.lxc(&["console", "-t", "0"]);
     assert_eq!(o.status.code(), Some(1), "{}", show(&o));
     assert!(common::stderr(&o).contains("one at a time"), "{}", show(&o));
-    m.write_all(b"\x01q").unwrap();
-    assert!(exits(&mut child, Duration::from_secs(10)).is_some_and(|s| s.success()));
+    detach(&mut m, &mut child, "child");
 }
 
 /// `lxc-rs start -F` on a terminal, as lxc-start -F: that terminal is the console's peer
