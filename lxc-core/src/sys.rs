@@ -484,11 +484,54 @@ pub fn spawn(
     };
     // SAFETY: attr was initialised above.
     unsafe { libc::posix_spawnattr_destroy(&mut attr) };
-    if r == 0 {
-        Ok(pid)
-    } else {
-        Err(io::Error::from_raw_os_error(r))
+    match r {
+        0 => Ok(pid),
+        // glibc makes the child with clone3 and falls back to clone only on ENOSYS, so a
+        // seccomp policy that refuses clone3 (LXC's init forks with clone) fails the spawn
+        // itself: fork and exec instead. An exec refused with EPERM fails the same way again.
+        libc::EPERM => fork_exec(&path, &a, &e, mask),
+        r => Err(io::Error::from_raw_os_error(r)),
     }
+}
+
+/// fork (glibc's is a clone syscall) and exec `path`, signals at their defaults and mask
+/// `mask` in the child; an exec failure comes back through a close-on-exec pipe.
+fn fork_exec(
+    path: &CStr,
+    argv: &[*mut libc::c_char],
+    envp: &[*mut libc::c_char],
+    mask: &libc::sigset_t,
+) -> io::Result<i32> {
+    let (rd, wr) = pipe()?;
+    // SAFETY: the caller (init) is single-threaded; the child only makes system calls on
+    // memory prepared before the fork, then execs or exits.
+    let pid = cvt(unsafe { libc::fork() })?;
+    if pid == 0 {
+        reset_signal_handlers();
+        // SAFETY: valid mask, NUL-terminated argv/envp arrays of valid strings.
+        let errno = unsafe {
+            libc::sigprocmask(libc::SIG_SETMASK, mask, std::ptr::null_mut());
+            libc::execve(path.as_ptr(), argv.as_ptr().cast(), envp.as_ptr().cast());
+            *libc::__errno_location()
+        };
+        let b = errno.to_ne_bytes();
+        // SAFETY: writing 4 bytes from a valid buffer to our pipe, then leaving at once.
+        unsafe {
+            libc::write(wr.as_raw_fd(), b.as_ptr().cast(), b.len());
+            libc::_exit(127)
+        }
+    }
+    drop(wr);
+    let mut b = [0u8; 4];
+    // SAFETY: reading into a valid 4-byte buffer; EOF (0) means the exec happened.
+    let n = unsafe { libc::read(rd.as_raw_fd(), b.as_mut_ptr().cast(), b.len()) };
+    if n == 4 {
+        let mut status = 0;
+        // SAFETY: reaping the child we just made, with a valid status pointer.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        return Err(io::Error::from_raw_os_error(i32::from_ne_bytes(b)));
+    }
+    Ok(pid)
 }
 
 /// Block the signals init forwards (and SIGCHLD) so they are read with sigwaitinfo.
@@ -548,6 +591,47 @@ pub fn sigwait(sigs: &[i32]) -> io::Result<i32> {
         }
         return Ok(r);
     }
+}
+
+/// Signals caught by [`catch_signals`] and not yet taken, one bit per signal number.
+static CAUGHT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+extern "C" fn note_signal(sig: libc::c_int) {
+    if (1..64).contains(&sig) {
+        CAUGHT.fetch_or(1 << sig, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Catch `sigs` with a handler that notes them (for [`take_caught`]) and unblock them, so
+/// they interrupt a blocking wait: init's way when it cannot wait for signals with
+/// sigwaitinfo (a seccomp policy refuses rt_sigtimedwait), as LXC's init always does.
+pub fn catch_signals(sigs: &[i32]) -> io::Result<()> {
+    // SAFETY: sigaction is plain data, filled below before use.
+    let mut act: libc::sigaction = unsafe { std::mem::zeroed() };
+    act.sa_sigaction = note_signal as extern "C" fn(libc::c_int) as usize;
+    // SAFETY: a valid sigset inside `act`.
+    unsafe { libc::sigfillset(&mut act.sa_mask) };
+    for &sig in sigs {
+        // SAFETY: a valid signal number and action; the handler only does an atomic OR.
+        cvt(unsafe { libc::sigaction(sig, &act, std::ptr::null_mut()) })?;
+    }
+    // SAFETY: sigset_t is plain data initialised by sigemptyset before use.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: valid sigset pointers.
+    unsafe {
+        libc::sigemptyset(&mut set);
+        for &s in sigs {
+            libc::sigaddset(&mut set, s);
+        }
+    }
+    // SAFETY: valid sigset pointer; single-threaded process.
+    cvt(unsafe { libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) }).map(drop)
+}
+
+/// The signals caught since the last call, lowest first.
+pub fn take_caught() -> Vec<i32> {
+    let bits = CAUGHT.swap(0, std::sync::atomic::Ordering::Relaxed);
+    (1..64).filter(|s| bits & (1 << s) != 0).collect()
 }
 
 /// Open a new pty pair: the master (CLOEXEC) and the peer's path.

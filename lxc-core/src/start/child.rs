@@ -102,7 +102,15 @@ fn run(ctx: &mut HookCtx<'_>, chan: &Channel, plan: &ChildPlan) -> Result<Never,
     }
 
     if plan.ns.has(libc::CLONE_NEWUSER) {
-        // Become root of the new user namespace now that the maps exist.
+        // Become root of the new user namespace now that the maps exist, without the
+        // caller's supplementary groups (LXC drops them here, before any seccomp policy; an
+        // unprivileged start may not, as with LXC).
+        match sys::setgroups(&[]) {
+            Err(e) if e.raw_os_error() != Some(libc::EPERM) => {
+                return Err(fail(Phase::Clone, "drop groups in user namespace")(e));
+            }
+            _ => {}
+        }
         sys::setresgid(0).map_err(fail(Phase::Clone, "setresgid(0) in user namespace"))?;
         sys::setresuid(0).map_err(fail(Phase::Clone, "setresuid(0) in user namespace"))?;
         // Changing the uid made us non-dumpable, which gives our /proc/self files to the host's
@@ -349,14 +357,21 @@ fn credentials_ids(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
     let groups = crate::keys::typed::init_groups(c);
     let uid = crate::keys::typed::number(c, "lxc.init.uid");
     let gid = crate::keys::typed::number(c, "lxc.init.gid");
-    sys::setgroups(&groups).map_err(|e| {
-        err(
-            c,
-            Phase::ChildFinal,
-            "lxc.init.groups",
-            format!("setgroups: {e}"),
-        )
-    })?;
+    // The container's seccomp policy is in force here: as LXC, make no id call that changes
+    // nothing (a policy may refuse setresuid and still start under LXC). LXC sets the groups
+    // of a container without a user namespace every time; with one it dropped them when it
+    // became its root, and only `lxc.init.groups` needs another call.
+    let userns = !spec::idmaps(c).is_empty();
+    if !userns || !groups.is_empty() {
+        sys::setgroups(&groups).map_err(|e| {
+            err(
+                c,
+                Phase::ChildFinal,
+                "lxc.init.groups",
+                format!("setgroups: {e}"),
+            )
+        })?;
+    }
     if uid != 0 {
         // Keep the permitted set across the uid change so the kept capabilities survive.
         sys::prctl(libc::PR_SET_KEEPCAPS, 1).map_err(|e| {
@@ -368,22 +383,27 @@ fn credentials_ids(ctx: &mut HookCtx<'_>) -> Result<(), Error> {
             )
         })?;
     }
-    sys::setresgid(gid).map_err(|e| {
-        err(
-            c,
-            Phase::ChildFinal,
-            "lxc.init.gid",
-            format!("setresgid({gid}): {e}"),
-        )
-    })?;
-    sys::setresuid(uid).map_err(|e| {
-        err(
-            c,
-            Phase::ChildFinal,
-            "lxc.init.uid",
-            format!("setresuid({uid}): {e}"),
-        )
-    })?;
+    // The child is root (of its user namespace) here: ids of 0 change nothing.
+    if gid != 0 {
+        sys::setresgid(gid).map_err(|e| {
+            err(
+                c,
+                Phase::ChildFinal,
+                "lxc.init.gid",
+                format!("setresgid({gid}): {e}"),
+            )
+        })?;
+    }
+    if uid != 0 {
+        sys::setresuid(uid).map_err(|e| {
+            err(
+                c,
+                Phase::ChildFinal,
+                "lxc.init.uid",
+                format!("setresuid({uid}): {e}"),
+            )
+        })?;
+    }
     if uid != 0 {
         // Root's exec gets the whole bounding set back; a non-root init only keeps what is
         // permitted, inheritable and ambient. Never more than we hold ourselves: the host may

@@ -38,7 +38,7 @@ pub fn run(
     loop {
         let sig = match sys::sigwait(&sigs) {
             Ok(s) => s,
-            Err(_) => sys::exit_now(status.unwrap_or(1)),
+            Err(_) => supervise_with_handlers(app, status),
         };
         if sig != libc::SIGCHLD {
             let _ = sys::kill(app, sig);
@@ -58,6 +58,30 @@ pub fn run(
         }
         if let Some(code) = status {
             // The command is gone; whatever it left behind dies with the pid namespace.
+            sys::exit_now(code);
+        }
+    }
+}
+
+/// The loop above without sigwaitinfo, which a container's seccomp policy may refuse: the
+/// signals to forward are caught by a handler and interrupt a blocking wait, as in LXC's
+/// init. (A signal that arrives between the check and the wait is forwarded at the next
+/// wake-up, LXC's own window.)
+fn supervise_with_handlers(app: i32, mut status: Option<i32>) -> ! {
+    if sys::catch_signals(&FORWARD).is_err() {
+        tracing::debug!("init cannot catch signals: they are not forwarded");
+    }
+    loop {
+        for sig in sys::take_caught() {
+            let _ = sys::kill(app, sig);
+        }
+        match sys::wait_any(false) {
+            Ok(Some((pid, exit))) if pid == app => status = Some(exit.status()),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => sys::exit_now(status.unwrap_or(0)),
+        }
+        if let Some(code) = status {
             sys::exit_now(code);
         }
     }
