@@ -59,7 +59,7 @@ use std::time::Duration;
 
 pub use client::{call, call_with_fds, is_running, StateClient, DEFAULT_TIMEOUT};
 pub use lxc::LxcMonitor;
-pub use proto::{Event, Request, Response, MAX_BODY, MAX_FDS, PROTOCOL_VERSION};
+pub use proto::{encode_request, Event, Request, Response, MAX_BODY, MAX_FDS, PROTOCOL_VERSION};
 pub use server::{Conn, Incoming, Server, IDLE_TIMEOUT, REQUEST_TIMEOUT};
 
 /// Size of `sockaddr_un.sun_path`, which holds the leading NUL of an abstract name too.

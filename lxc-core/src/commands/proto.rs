@@ -153,6 +153,12 @@ pub(crate) fn encode<T: Serialize>(kind: Kind, msg: &T, peer: &str) -> Result<Ve
     Ok(out)
 }
 
+/// A request's whole frame (header and body), for a sender that must not allocate when it
+/// sends (an attached process after a fork): encode before, `sendmsg` the bytes after.
+pub fn encode_request(req: &Request) -> Result<Vec<u8>, Error> {
+    encode(Kind::Request, req, "request")
+}
+
 fn parse_header(h: &[u8], peer: &str) -> Result<(Kind, usize), Error> {
     let protocol = |message: String| Error::Protocol {
         peer: peer.to_owned(),
