@@ -157,6 +157,11 @@ fn cmd_set(ctx: &mut CommandCtx<'_>, body: &[u8]) -> std::result::Result<Vec<u8>
 
 /// Device rules that nothing here would enforce fail the start before anything is made:
 /// starting without them would give the container every device the rules deny.
+///
+/// On a legacy or hybrid host LXC itself never turns `lxc.cgroup2.devices.*` into a BPF
+/// program (its unified hierarchy gets the devices utility only on a pure cgroup2 layout):
+/// the v1 devices controller enforces `lxc.cgroup.devices.*` there. A config that has both,
+/// as LXC's own common.conf, starts as with LXC; the cgroup2 rules alone are refused.
 fn refuse_unenforceable(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
     if lxc_core::has_api_extension("cgroup2_devices") {
         return Ok(());
@@ -168,6 +173,24 @@ fn refuse_unenforceable(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
     else {
         return Ok(());
     };
+    let v1_rules = ctx
+        .config
+        .entries()
+        .any(|e| e.key.starts_with("lxc.cgroup.devices."));
+    let v1_enforces = || {
+        detect().is_ok_and(|l| {
+            l.kind != layout::LayoutKind::Unified && l.v1_controller("devices").is_some()
+        })
+    };
+    if v1_rules && v1_enforces() {
+        tracing::info!(
+            container = ctx.name,
+            key = %e.key,
+            "cgroup2 device rules are not used on this host's cgroup v1 devices controller, \
+             which enforces the lxc.cgroup.devices rules (as LXC)"
+        );
+        return Ok(());
+    }
     let key = if e.origin.line == 0 {
         e.key.clone()
     } else {

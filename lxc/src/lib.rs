@@ -30,6 +30,16 @@ pub use lxc_ext_lxc_log as log;
 pub use lxc_ext_pidfd as pidfd;
 #[cfg(feature = "reboot2")]
 pub use lxc_ext_reboot2::reboot2;
+#[cfg(feature = "seccomp_allow_deny_syntax")]
+use lxc_ext_seccomp_allow_deny_syntax as _;
+#[cfg(feature = "seccomp_allow_nesting")]
+use lxc_ext_seccomp_allow_nesting as _;
+#[cfg(feature = "seccomp_notify")]
+pub use lxc_ext_seccomp_notify::seccomp_notify_fd;
+#[cfg(feature = "seccomp_notify_fd_active")]
+pub use lxc_ext_seccomp_notify_fd_active::seccomp_notify_fd_active;
+#[cfg(feature = "seccomp_proxy_send_notify_fd")]
+use lxc_ext_seccomp_proxy_send_notify_fd as _;
 #[cfg(feature = "time_namespace")]
 use lxc_ext_time_namespace as _;
 // The always-on subsystems register phase hooks; naming them keeps them linked.
@@ -37,6 +47,7 @@ pub use lxc_cgroup as cgroup;
 pub use lxc_console as console;
 pub use lxc_mount as mount;
 pub use lxc_net as net;
+pub use lxc_seccomp as seccomp;
 
 pub use lxc_core::commands::LxcMonitor;
 pub use lxc_core::config::{bytes as config_bytes, Config};

@@ -24,6 +24,15 @@ const APT_PACKAGES: &[(&str, &str)] = &[
         "LXC itself, the oracle the differential tests compare against",
     ),
     (
+        "lxc-templates",
+        "LXC's distro configs under /usr/share/lxc/config, which the seccomp tests load",
+    ),
+    (
+        "libc6-dev",
+        "static libc for the seccomp tests' syscall probe, run inside containers",
+    ),
+    ("gcc", "compiles the seccomp tests' syscall probe"),
+    (
         "lxc-dev",
         "liblxc.so.1 and its headers, loaded by the differential tests",
     ),
