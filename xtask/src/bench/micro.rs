@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-use super::report::{Outcome, Row, Table};
+use super::report::{Row, Table};
 use super::setup::{mkdir, quiet, write};
 use crate::run::{fail, Result};
 
@@ -162,18 +162,6 @@ pub fn extensions(lxc_rs: &Path) -> Result<Vec<String>> {
             "`lxc-rs extensions --json` printed no list of names: {e}"
         ))
     })
-}
-
-/// console_log and seccomp_notify: skipped, saying why.
-pub fn not_yet(extensions: &[String], name: &str) -> Outcome<Table> {
-    if extensions.iter().any(|e| e == name) {
-        Outcome::Skipped(format!(
-            "{name} is in this build, but the bench has no scenario for it yet (add one in \
-             xtask/src/bench/micro.rs)"
-        ))
-    } else {
-        Outcome::Skipped(format!("{name} not in this build"))
-    }
 }
 
 #[cfg(test)]

@@ -230,6 +230,7 @@ pub struct Report {
     pub config_load: Outcome<Table>,
     pub console_log: Outcome<Table>,
     pub seccomp_notify: Outcome<Table>,
+    pub seccomp_policy: Outcome<Table>,
     pub phases: Outcome<Phases>,
     pub verdicts: Vec<Verdict>,
     /// How each figure was measured.
@@ -252,6 +253,7 @@ impl Report {
             || failed(&self.config_load)
             || failed(&self.console_log)
             || failed(&self.seccomp_notify)
+            || failed(&self.seccomp_policy)
             || failed(&self.phases)
     }
 
@@ -604,6 +606,12 @@ pub fn full_md(r: &Report) -> String {
     outcome_md(&mut out, &r.console_log, table_md);
     let _ = writeln!(out, "## seccomp notify round trip\n");
     outcome_md(&mut out, &r.seccomp_notify, table_md);
+    let _ = writeln!(
+        out,
+        "## seccomp: lifecycle with common.conf's policy (ms)\n\n`execute -- /bin/true` with \
+         and without `lxc.seccomp.profile = /usr/share/lxc/config/common.seccomp`.\n"
+    );
+    outcome_md(&mut out, &r.seccomp_policy, table_md);
     let _ = writeln!(out, "## Where one lxc-rs start spends its time\n");
     outcome_md(&mut out, &r.phases, phases_md);
     let _ = writeln!(out, "## How it was measured\n");
