@@ -11,6 +11,18 @@ use common::*;
 
 const LXC_CONFIG_DIR: &str = "/usr/share/lxc/config";
 
+/// LXC's shipped policy is a `denylist`: without the extension that reads the word, it is
+/// refused (naming the feature), so the tests of LXC's own configs need it.
+fn reads_lxcs_policy() -> bool {
+    let yes = lxc::has_api_extension("seccomp_allow_deny_syntax");
+    if !yes {
+        eprintln!(
+            "skipped: LXC's common.seccomp says `denylist`, which needs seccomp_allow_deny_syntax"
+        );
+    }
+    yes
+}
+
 /// A policy file in the container's lxcpath; `lxc.seccomp.profile` names it.
 fn with_policy(t: &TestContainer, policy: &str) -> PathBuf {
     let path = t.lxcpath.join("policy.seccomp");
@@ -39,6 +51,9 @@ fn all_syscall_names() -> Option<Vec<String>> {
 
 #[test]
 fn every_config_lxc_ships_passes_config_check() {
+    if !reads_lxcs_policy() {
+        return;
+    }
     let Ok(rd) = fs::read_dir(LXC_CONFIG_DIR) else {
         eprintln!("skipped: {LXC_CONFIG_DIR} is missing (Debian's lxc and lxc-templates)");
         return;
@@ -72,6 +87,9 @@ fn every_config_lxc_ships_passes_config_check() {
 #[test]
 fn common_conf_starts_with_debians_policy_in_force() {
     require_root!();
+    if !reads_lxcs_policy() {
+        return;
+    }
     let common = Path::new(LXC_CONFIG_DIR).join("common.conf");
     if !common.exists() {
         eprintln!("skipped: {} is missing (Debian's lxc)", common.display());
@@ -112,7 +130,7 @@ fn common_conf_starts_with_debians_policy_in_force() {
 fn a_denylist_fails_mkdir_with_its_errno_and_leaves_the_rest() {
     require_root!();
     let t = TestContainer::busybox("secdeny");
-    with_policy(&t, "2\ndenylist\nmkdir errno 28\nmkdirat errno 28\n");
+    with_policy(&t, "2\nblacklist\nmkdir errno 28\nmkdirat errno 28\n");
     t.ok(&["start"]);
     let (code, out) = attach_sh(&t, "mkdir /tmp/d");
     assert_ne!(code, Some(0), "{out}");
@@ -131,7 +149,7 @@ fn an_allowlist_kills_on_a_syscall_it_does_not_allow() {
         return;
     };
     let t = TestContainer::busybox("secallow");
-    let mut policy = String::from("2\nallowlist\n");
+    let mut policy = String::from("2\nwhitelist\n");
     for n in names
         .iter()
         .filter(|n| !matches!(n.as_str(), "mkdir" | "mkdirat"))
@@ -157,7 +175,7 @@ fn an_allowlist_kills_on_a_syscall_it_does_not_allow() {
 fn a_bad_policy_fails_config_check_and_start_with_its_file_and_line() {
     require_root!();
     let t = TestContainer::busybox("secbad");
-    let path = with_policy(&t, "2\ndenylist\nmkdir errno 1\nmkdir errno notanumber\n");
+    let path = with_policy(&t, "2\nblacklist\nmkdir errno 1\nmkdir errno notanumber\n");
     let want = format!("{}:4", path.display());
 
     let o = lxc_rs(&["config", "check", t.config_file().to_str().unwrap()]);
@@ -188,7 +206,7 @@ fn a_bad_policy_fails_config_check_and_start_with_its_file_and_line() {
 fn an_elevated_attach_is_not_filtered() {
     require_root!();
     let t = TestContainer::busybox("secelev");
-    with_policy(&t, "2\ndenylist\nmkdir errno 28\nmkdirat errno 28\n");
+    with_policy(&t, "2\nblacklist\nmkdir errno 28\nmkdirat errno 28\n");
     t.ok(&["start"]);
     let o = t.lxc(&["attach", "-e", "--", "/bin/mkdir", "/tmp/e"]);
     assert!(o.status.success(), "{}", show(&o));
@@ -207,9 +225,9 @@ fn a_nested_container_loads_its_policy_only_with_allow_nesting() {
         return;
     }
     let inner = TestContainer::busybox("secnest");
-    with_policy(&inner, "2\ndenylist\nmkdir errno 28\nmkdirat errno 28\n");
+    with_policy(&inner, "2\nblacklist\nmkdir errno 28\nmkdirat errno 28\n");
     let outer_policy = inner.lxcpath.join("outer.seccomp");
-    fs::write(&outer_policy, "2\ndenylist\nkexec_load errno 1\n").unwrap();
+    fs::write(&outer_policy, "2\nblacklist\nkexec_load errno 1\n").unwrap();
     let outer_conf = inner.lxcpath.join("outer.conf");
     fs::write(
         &outer_conf,

@@ -14,6 +14,9 @@ use crate::run::{build_lxc_rs, cargo, display, fail, secs, spawn_status, workspa
 struct Combination {
     label: String,
     features: Vec<String>,
+    /// `features` and every facade feature they turn on (seccomp_notify_fd_active needs
+    /// seccomp_notify): what `lxc-rs extensions` must list.
+    expected: Vec<String>,
 }
 
 impl Combination {
@@ -55,10 +58,11 @@ struct Row {
 pub fn run() -> Result<()> {
     let root = workspace_root();
     let features = features_of(&root.join("lxc/Cargo.toml"))?;
+    let implied = implied_features(&root.join("lxc/Cargo.toml"))?;
     check_cli_mirrors(&root.join("lxc-cli/Cargo.toml"), &features)?;
     deps::ensure_apt_packages()?;
 
-    let combos = combinations(&features);
+    let combos = combinations(&features, &implied);
     eprintln!(
         "test-matrix: facade features: {}; {} combinations",
         features.join(" "),
@@ -118,6 +122,45 @@ fn features_of(manifest: &Path) -> Result<Vec<String>> {
     Ok(names)
 }
 
+/// For each facade feature, the other facade features it turns on (`x = ["dep:..", "y"]`).
+fn implied_features(manifest: &Path) -> Result<Implied> {
+    let table = read_manifest(manifest)?;
+    let empty = toml::Table::new();
+    let features = table
+        .get("features")
+        .and_then(|f| f.as_table())
+        .unwrap_or(&empty);
+    Ok(features
+        .iter()
+        .filter(|(k, _)| *k != "default")
+        .map(|(k, v)| {
+            let on: Vec<String> = v
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|d| d.as_str())
+                .filter(|d| !d.starts_with("dep:") && !d.contains('/'))
+                .map(str::to_string)
+                .collect();
+            (k.clone(), on)
+        })
+        .collect())
+}
+
+type Implied = std::collections::BTreeMap<String, Vec<String>>;
+
+/// `features` with everything they turn on, sorted.
+fn closure(features: &[String], implied: &Implied) -> Vec<String> {
+    let mut out: BTreeSet<String> = BTreeSet::new();
+    let mut todo: Vec<String> = features.to_vec();
+    while let Some(f) = todo.pop() {
+        if out.insert(f.clone()) {
+            todo.extend(implied.get(&f).into_iter().flatten().cloned());
+        }
+    }
+    out.into_iter().collect()
+}
+
 fn read_manifest(manifest: &Path) -> Result<toml::Table> {
     let text = std::fs::read_to_string(manifest)
         .map_err(|e| fail(format!("cannot read {}: {e}", manifest.display())))?;
@@ -163,21 +206,17 @@ fn check_cli_mirrors(manifest: &Path, facade: &[String]) -> Result<()> {
     }
 }
 
-fn combinations(features: &[String]) -> Vec<Combination> {
-    let mut combos = vec![Combination {
-        label: "none".to_string(),
-        features: Vec::new(),
-    }];
-    combos.extend(features.iter().map(|f| Combination {
-        label: f.clone(),
-        features: vec![f.clone()],
-    }));
+fn combinations(features: &[String], implied: &Implied) -> Vec<Combination> {
+    let combo = |label: &str, features: Vec<String>| Combination {
+        label: label.to_string(),
+        expected: closure(&features, implied),
+        features,
+    };
+    let mut combos = vec![combo("none", Vec::new())];
+    combos.extend(features.iter().map(|f| combo(f, vec![f.clone()])));
     // With one feature, "all" is that feature again.
     if features.len() > 1 {
-        combos.push(Combination {
-            label: "all".to_string(),
-            features: features.to_vec(),
-        });
+        combos.push(combo("all", features.to_vec()));
     }
     combos
 }
@@ -258,7 +297,7 @@ fn check_extensions(combo: &Combination, features: &[String]) -> Result<()> {
         .lines()
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    let want: BTreeSet<&str> = combo.features.iter().map(String::as_str).collect();
+    let want: BTreeSet<&str> = combo.expected.iter().map(String::as_str).collect();
     eprint!("{stdout}");
     if got == want {
         return Ok(());
@@ -302,12 +341,23 @@ mod tests {
     #[test]
     fn combinations_cover_none_each_and_all() {
         let f = vec!["a".to_string(), "b".to_string()];
-        let labels: Vec<String> = combinations(&f).into_iter().map(|c| c.label).collect();
+        let none = Implied::new();
+        let labels: Vec<String> = combinations(&f, &none)
+            .into_iter()
+            .map(|c| c.label)
+            .collect();
         assert_eq!(labels, ["none", "a", "b", "all"]);
-        let one = combinations(&f[..1]);
+        let one = combinations(&f[..1], &none);
         assert_eq!(one.len(), 2);
+        // A feature that turns on another is expected to report both.
+        let implied = Implied::from([("b".to_string(), vec!["a".to_string()])]);
+        let b = &combinations(&f, &implied)[2];
         assert_eq!(
-            combinations(&f).last().map(|c| c.cargo_args()),
+            (b.features.clone(), b.expected.clone()),
+            (vec!["b".to_string()], f.clone())
+        );
+        assert_eq!(
+            combinations(&f, &none).last().map(|c| c.cargo_args()),
             Some(vec![
                 "--no-default-features".to_string(),
                 "--features".to_string(),
