@@ -149,25 +149,7 @@ pub fn veth(rs: &Runtime, lxc: &Runtime, export: &Path) -> Result<Veth> {
     ));
     rows.push((LXC_VETH, lxc_veth, rs_pair));
 
-    let cmds: Vec<(&str, &[String])> = rows.iter().map(|(n, a, _)| (*n, a.as_slice())).collect();
-    let timed = hyperfine::run(
-        &cmds,
-        &Options {
-            warmup: 3,
-            runs: VETH_RUNS,
-            prepare: None,
-            export,
-        },
-    )?;
-    let mut table = Table::default();
-    for ((name, argv, vs), t) in rows.iter().zip(timed) {
-        let row = Row::new(name, command_line(argv), "ms", t.samples_ms)
-            .ok_or_else(|| fail(format!("every run of {name} failed")))?
-            .vs(vs)
-            .failed(t.failed);
-        table.rows.push(row);
-    }
-    table.set_ratios();
+    let table = timed_table(&rows, VETH_RUNS, export)?;
     let added = |with: &str, without: &str| -> Option<f64> {
         Some(table.get(with)?.stats.median - table.get(without)?.stats.median)
     };
@@ -183,4 +165,29 @@ pub fn veth(rs: &Runtime, lxc: &Runtime, export: &Path) -> Result<Veth> {
         added_ms,
         lxc_rs_skipped,
     })
+}
+
+/// One hyperfine invocation of `rows` (name, command, the row its ratio is against), as a
+/// table with its ratios set: every runtime measured side by side in one run.
+pub fn timed_table(rows: &[(&str, Vec<String>, &str)], runs: u32, export: &Path) -> Result<Table> {
+    let cmds: Vec<(&str, &[String])> = rows.iter().map(|(n, a, _)| (*n, a.as_slice())).collect();
+    let timed = hyperfine::run(
+        &cmds,
+        &Options {
+            warmup: 3,
+            runs,
+            prepare: None,
+            export,
+        },
+    )?;
+    let mut table = Table::default();
+    for ((name, argv, vs), t) in rows.iter().zip(timed) {
+        let row = Row::new(name, command_line(argv), "ms", t.samples_ms)
+            .ok_or_else(|| fail(format!("every run of {name} failed")))?
+            .vs(vs)
+            .failed(t.failed);
+        table.rows.push(row);
+    }
+    table.set_ratios();
+    Ok(table)
 }

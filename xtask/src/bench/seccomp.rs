@@ -25,7 +25,6 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use super::hyperfine::{self, Options};
 use super::lifecycle::command_line;
 use super::report::{num, Row, Table};
 use super::runtimes::{probe, with_define, Runtime, LXC_EXECUTE, RS_EXECUTE};
@@ -403,25 +402,7 @@ pub fn policy(rs: &Runtime, lxc: &Runtime, export: &Path) -> Result<Table> {
         rows.push((LXC_EXECUTE, lxc.argv.clone(), rs_vs(RS_EXECUTE)));
         rows.push((LXC_POLICY, lxc_policy, rs_vs(RS_POLICY)));
     }
-    let cmds: Vec<(&str, &[String])> = rows.iter().map(|(n, a, _)| (*n, a.as_slice())).collect();
-    let timed = hyperfine::run(
-        &cmds,
-        &Options {
-            warmup: 3,
-            runs: POLICY_RUNS,
-            prepare: None,
-            export,
-        },
-    )?;
-    let mut table = Table::default();
-    for ((name, argv, vs), t) in rows.iter().zip(timed) {
-        let row = Row::new(name, command_line(argv), "ms", t.samples_ms)
-            .ok_or_else(|| fail(format!("every run of {name} failed")))?
-            .vs(vs)
-            .failed(t.failed);
-        table.rows.push(row);
-    }
-    table.set_ratios();
+    let mut table = super::lifecycle::timed_table(&rows, POLICY_RUNS, export)?;
     let added = |with: &str, without: &str| -> Option<String> {
         let d = table.get(with)?.stats.median - table.get(without)?.stats.median;
         Some(format!(
