@@ -11,7 +11,6 @@
 mod cmd;
 mod error;
 mod logging;
-mod netlink;
 mod sys;
 
 use std::path::PathBuf;

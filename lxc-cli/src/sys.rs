@@ -1,9 +1,9 @@
 //! The raw kernel calls `checkconfig` makes to find out what this kernel offers. One safe
 //! function per call; every probe that could change the host runs where it cannot: in a forked
-//! child, in a thread's own network namespace, or on a mount that is never attached.
+//! child, or on a mount that is never attached (the link probes go through lxc-net's netlink
+//! layer, in a network namespace of their own).
 //! File descriptors are `OwnedFd` from the moment they exist, opened with CLOEXEC.
 
-use std::ffi::CString;
 use std::fs::File;
 use std::io::{self, Read};
 use std::mem::size_of;
@@ -84,14 +84,6 @@ pub fn unshare_in_child(flags: c_int) -> io::Result<io::Result<()>> {
             code - 128
         ))),
     }
-}
-
-/// Move the calling thread into a new, empty network namespace. Call it only on a thread made
-/// for the purpose: the namespace, and every link made in it, goes away when the thread ends.
-pub fn unshare_netns_this_thread() -> io::Result<()> {
-    // SAFETY: unshare(2) with CLONE_NEWNET changes only the calling thread's network namespace.
-    let r = unsafe { libc::unshare(libc::CLONE_NEWNET) };
-    cvt(r as c_long).map(drop)
 }
 
 /// A forked child parked in a user namespace of its own; killed and reaped on drop.
@@ -292,64 +284,6 @@ pub fn bpf_load_cgroup_device_allow_all() -> io::Result<OwnedFd> {
             size_of::<BpfProgLoadAttr>(),
         )
     })
-}
-
-/// A NETLINK_ROUTE socket in the calling thread's network namespace.
-pub struct NetlinkRoute(OwnedFd);
-
-impl NetlinkRoute {
-    pub fn open() -> io::Result<NetlinkRoute> {
-        // SAFETY: socket(2) with constant arguments.
-        let r = unsafe {
-            libc::socket(
-                libc::AF_NETLINK,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                libc::NETLINK_ROUTE,
-            )
-        };
-        owned(r as c_long).map(NetlinkRoute)
-    }
-
-    /// Send one request to the kernel.
-    pub fn send(&self, msg: &[u8]) -> io::Result<()> {
-        // SAFETY: sockaddr_nl is plain data; all zeroes plus the family addresses the kernel.
-        let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
-        addr.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-        // SAFETY: `msg` and `addr` are valid for the lengths passed.
-        let r = unsafe {
-            libc::sendto(
-                self.0.as_raw_fd(),
-                msg.as_ptr().cast(),
-                msg.len(),
-                0,
-                (&addr as *const libc::sockaddr_nl).cast(),
-                size_of::<libc::sockaddr_nl>() as libc::socklen_t,
-            )
-        };
-        let n = cvt(r as c_long)? as usize;
-        if n == msg.len() {
-            Ok(())
-        } else {
-            Err(io::Error::other("short netlink send"))
-        }
-    }
-
-    /// Receive one datagram of replies.
-    pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        // SAFETY: `buf` is valid for writes of its length.
-        let r = unsafe { libc::recv(self.0.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-        cvt(r as c_long).map(|n| n as usize)
-    }
-}
-
-/// The index of a network interface in the calling thread's network namespace.
-pub fn if_nametoindex(name: &str) -> io::Result<u32> {
-    let c = CString::new(name).map_err(io::Error::other)?;
-    // SAFETY: `c` is a NUL-terminated string that outlives the call.
-    match unsafe { libc::if_nametoindex(c.as_ptr()) } {
-        0 => Err(io::Error::last_os_error()),
-        i => Ok(i),
-    }
 }
 
 /// Are we root (so that failures mean "missing", not "not allowed")?

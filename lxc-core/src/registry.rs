@@ -9,6 +9,8 @@ use linkme::distributed_slice;
 use crate::config::Config;
 use crate::phase::{HookFn, Phase};
 
+pub mod runtime;
+
 /// Every registration linked into this binary.
 #[distributed_slice]
 pub static REGISTRY: [Registration];
@@ -303,20 +305,38 @@ pub fn registrations() -> Vec<&'static Registration> {
     all
 }
 
-/// The API extensions linked in, sorted.
+/// The API extensions linked in or implemented by a loaded plugin, sorted.
 pub fn api_extensions() -> Vec<&'static str> {
-    registrations()
+    runtime::ensure_loaded();
+    let mut all: Vec<&'static str> = registrations()
         .into_iter()
         .filter(|r| r.kind == EntryKind::ApiExtension)
         .map(|r| r.name)
-        .collect()
+        .chain(
+            runtime::registrations()
+                .into_iter()
+                .filter(|(_, kind)| *kind == EntryKind::ApiExtension)
+                .map(|(name, _)| name),
+        )
+        .collect();
+    all.sort_unstable();
+    all
 }
 
-/// True exactly when the extension's code is linked into this binary.
+/// True exactly when the extension's code is in this process: linked into this binary, or
+/// implemented by a loaded plugin.
 pub fn has_api_extension(name: &str) -> bool {
+    runtime::ensure_loaded();
+    has_extension(name)
+}
+
+/// [`has_api_extension`] without loading plugins (for the registry's own questions, which may
+/// be asked while they load).
+fn has_extension(name: &str) -> bool {
     REGISTRY
         .iter()
         .any(|r| r.kind == EntryKind::ApiExtension && r.name == name)
+        || runtime::has_extension(name)
 }
 
 /// A key resolved against the registry.
@@ -368,7 +388,19 @@ fn key_index() -> &'static KeyIndex {
 
 /// Resolve a key: exact matches win over indexed ones, indexed over prefixes, and a longer
 /// prefix over a shorter one (so `lxc.cgroup.dir` is not taken for a `lxc.cgroup.*` setting).
+/// The link-time layer answers first; the keys of loaded plugins (see [`runtime`]) are
+/// consulted only when it has no definition, so looking up a linked-in key costs what it did
+/// before plugins existed.
 pub fn lookup(key: &str) -> Lookup {
+    runtime::ensure_loaded();
+    match lookup_linked(key) {
+        found @ Lookup::Supported(_) => found,
+        missed => runtime::lookup(key).map_or(missed, Lookup::Supported),
+    }
+}
+
+/// [`lookup`] in the link-time layer alone.
+fn lookup_linked(key: &str) -> Lookup {
     let index = key_index();
     if let Some(&(def, owner)) = index.exact.get(key) {
         return Lookup::Supported(ResolvedKey {
@@ -409,7 +441,7 @@ pub fn lookup(key: &str) -> Lookup {
         // this build", not a controller setting.
         let missing = provider
             .and_then(|p| p.strip_prefix("feature "))
-            .is_some_and(|ext| !has_api_extension(ext));
+            .is_some_and(|ext| !has_extension(ext));
         if rank > 1 || !missing {
             return Lookup::Supported(r);
         }
@@ -425,11 +457,14 @@ pub fn config_item_is_supported(key: &str) -> bool {
     matches!(lookup(key), Lookup::Supported(_))
 }
 
-/// Every key pattern linked in, sorted, as `get_keys` lists them.
+/// Every key pattern linked in or registered by a loaded plugin, sorted, as `get_keys` lists
+/// them.
 pub fn supported_key_patterns() -> Vec<String> {
+    runtime::ensure_loaded();
     let mut keys: Vec<String> = REGISTRY
         .iter()
         .flat_map(|r| r.keys.iter().map(|k| k.pattern.display()))
+        .chain(runtime::keys().into_iter().map(|k| k.pattern.display()))
         .collect();
     keys.sort();
     keys.dedup();
@@ -457,7 +492,9 @@ pub fn command(name: &str) -> Option<(&'static str, &'static CommandDef)> {
 
 /// Two registrations claiming one thing: a name, a key pattern or a command. The first linked
 /// would silently win (lookups take the first match), so such a build is refused by its tests
-/// (`lxc/tests/registry.rs`) and, for plugins loaded at run time, when they load.
+/// (`lxc/tests/registry.rs`) and, for plugins loaded at run time, when they load
+/// ([`runtime::register_runtime`]); the run-time layer's registrations are checked against
+/// `regs` here too.
 pub fn conflicts(regs: &[&Registration]) -> Vec<String> {
     use std::collections::HashMap;
     let mut out = Vec::new();
@@ -491,6 +528,7 @@ pub fn conflicts(regs: &[&Registration]) -> Vec<String> {
             }
         }
     }
+    runtime::conflicts(&names, &keys, &mut out);
     out
 }
 

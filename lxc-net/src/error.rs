@@ -16,12 +16,24 @@ pub enum Error {
         why: String,
     },
 
-    #[error("{key}{}: network type {type_} needs its plugin (not available in this build)", at(.origin))]
+    /// No loaded network plugin serves the type; `why` names the files refused and the
+    /// directories searched (see [`crate::plugins::serving`]).
+    #[error("{key} = {type_}{}: {why}", at(.origin))]
     NeedsPlugin {
         key: String,
         index: u32,
         type_: NetType,
         origin: Option<Origin>,
+        why: String,
+    },
+
+    /// Making or configuring an interface failed (in the monitor, at HostSetup): the key whose
+    /// setting failed, and what the kernel or the plugin said.
+    #[error("{key}{}: {message}", at(.origin))]
+    Setup {
+        key: String,
+        origin: Option<Origin>,
+        message: String,
     },
 
     #[error("{key}{}: LXC applies this to the loopback device of a network of type empty; this build does not yet", at(.origin))]
@@ -56,6 +68,7 @@ impl Error {
         match self {
             Error::Entry { key, .. }
             | Error::NeedsPlugin { key, .. }
+            | Error::Setup { key, .. }
             | Error::NoType { key, .. }
             | Error::LoopbackName { key, .. }
             | Error::LoopbackSetting { key, .. } => key,
@@ -67,6 +80,7 @@ impl Error {
         let key = match &self {
             Error::Entry { key, origin, .. } => format!("{key}{}", at(&Some(origin.clone()))),
             Error::NeedsPlugin { key, origin, .. }
+            | Error::Setup { key, origin, .. }
             | Error::LoopbackName { key, origin, .. }
             | Error::LoopbackSetting { key, origin, .. } => format!("{key}{}", at(origin)),
             Error::NoType { key, .. } => key.clone(),
@@ -75,9 +89,8 @@ impl Error {
             Error::Entry { value, why, .. } => {
                 format!("{}: expected {why}", lxc_core::config::bytes::quote(value))
             }
-            Error::NeedsPlugin { type_, .. } => {
-                format!("network type {type_} needs its plugin (not available in this build)")
-            }
+            Error::NeedsPlugin { why, .. } => why.clone(),
+            Error::Setup { message, .. } => message.clone(),
             Error::NoType { index, .. } => {
                 format!("network {index} has no type (its type was cleared)")
             }

@@ -9,7 +9,10 @@ use lxc_core::registry::{self, KeyDef, KeyPattern, ValueKind};
 use lxc_core::Config;
 
 use crate::addr::complete_hwaddr;
-use crate::model::{format_sub, parse_value, replay, split_key, NetKey, NetType, Sub, MAX_INDEX};
+use crate::model::{
+    format_plugin_key, format_sub, parse_value, plugin_key, replay, split_key, NetKey, NetType,
+    Sub, MAX_INDEX,
+};
 
 /// The definition of `lxc.net.[i].<suffix>`, handled by this crate's model. An extension crate
 /// that owns one of LXC's network subkeys (`veth.ipv4.route` for `network_veth_routes`, ...)
@@ -73,10 +76,15 @@ pub fn get(config: &Config, key: &str) -> String {
     match split_key(key) {
         Some(NetKey::All) => devs.values().map(|d| format!("{}\n", d.type_)).collect(),
         Some(NetKey::Sub(i, sub)) => {
-            let (Some(dev), Some(sub)) = (devs.get(&i), Sub::from_name(sub)) else {
+            let Some(dev) = devs.get(&i) else {
                 return String::new();
             };
-            format_sub(dev, sub).unwrap_or_default()
+            match Sub::from_name(sub) {
+                Some(s) => format_sub(dev, s).unwrap_or_default(),
+                None => plugin_key(key)
+                    .and_then(|k| format_plugin_key(dev, sub, &k).ok())
+                    .unwrap_or_default(),
+            }
         }
         Some(NetKey::Index(_)) | None => String::new(),
     }
@@ -99,7 +107,7 @@ pub fn net_keys(config: &Config, idx: u32) -> Option<Vec<String>> {
     let (devs, _) = replay(config);
     let dev = devs.get(&idx)?;
     let mut subs: Vec<&str> = vec!["type", "script.up", "script.down"];
-    if dev.type_ != NetType::Empty {
+    if dev.type_ != NetType::EMPTY {
         subs.extend([
             "flags",
             "link",
@@ -113,15 +121,31 @@ pub fn net_keys(config: &Config, idx: u32) -> Option<Vec<String>> {
         ]);
     }
     match dev.type_ {
-        NetType::Veth => subs.extend([
+        NetType::VETH => subs.extend([
             "veth.pair",
             "veth.ipv4.route",
             "veth.ipv6.route",
             "veth.vlan.id",
         ]),
-        NetType::Macvlan => subs.push("macvlan.mode"),
-        NetType::Ipvlan => subs.extend(["ipvlan.mode", "ipvlan.isolation"]),
-        NetType::Vlan => subs.push("vlan.id"),
+        NetType::MACVLAN => subs.push("macvlan.mode"),
+        NetType::IPVLAN => subs.extend(["ipvlan.mode", "ipvlan.isolation"]),
+        NetType::VLAN => subs.push("vlan.id"),
+        // A plugin's type: the keys of the plugin serving it.
+        t if t.needs_plugin() && !t.is_builtin() => {
+            let owner = t.name().and_then(crate::types::owner);
+            subs.extend(
+                registry::runtime::keys()
+                    .into_iter()
+                    .filter(|k| k.owner == crate::NAME && Some(k.registration) == owner)
+                    .filter_map(|k| match k.pattern {
+                        KeyPattern::Indexed {
+                            prefix: "lxc.net.",
+                            suffix,
+                        } if Sub::from_name(suffix).is_none() => Some(suffix),
+                        _ => None,
+                    }),
+            );
+        }
         _ => {}
     }
     Some(

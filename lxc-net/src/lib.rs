@@ -2,11 +2,14 @@
 //! exact semantics, and the two network types that need no plugin: `empty` (a network
 //! namespace of its own with only the loopback device) and `none` (the host's namespace).
 //!
-//! Every other type (veth, macvlan, ipvlan, phys, vlan) is read, printed, cleared and saved like
-//! LXC, and refused at start, before clone, until its network plugin is there.
+//! Every other type (veth, macvlan, ipvlan, phys, vlan, and the types plugins add) is made by a
+//! network plugin loaded at run time ([`plugins`]: the host; `lxc-net-api`: the interface): a
+//! type no loaded plugin serves is refused at start, before clone. The host applies the
+//! settings every interface has ([`setup`]: addresses, MTU, gateways, scripts) itself.
 //!
-//! The one registration below is everything this crate does to a container: the keys it owns
-//! and the start hook that checks the networks.
+//! The registrations below are everything this crate does to a container: the keys it owns,
+//! the start hooks (check before clone, make and configure the interfaces once init exists,
+//! take them away at stop) and the plugin loader run before the first config is read.
 
 #![forbid(unsafe_code)]
 
@@ -19,8 +22,15 @@ mod addr;
 mod error;
 mod keys;
 mod model;
+pub mod plugins;
 pub mod rules;
+pub mod setup;
 mod start;
+pub mod types;
+
+/// The one netlink layer (the plugins', `checkconfig`'s and the host's), re-exported so that
+/// the facade's users reach it as `lxc::net::netlink`.
+pub use lxc_net_api::netlink;
 
 pub use addr::{complete_hwaddr, inet_ntop6, inet_pton4, inet_pton6};
 pub use error::Error;
@@ -40,14 +50,40 @@ static NET: Registration = Registration {
     name: NAME,
     kind: EntryKind::Component,
     keys: NET_KEYS,
-    hooks: &[PhaseHook {
-        phase: Phase::PreClone,
-        // Before anything else is made (cgroups, terminals), so a refused start leaves nothing.
-        order: order::NETWORK,
-        run: start::pre_clone,
-    }],
+    hooks: &[
+        PhaseHook {
+            phase: Phase::PreClone,
+            // Before anything else is made (cgroups, terminals), so a refused start leaves
+            // nothing.
+            order: order::NETWORK,
+            run: start::pre_clone,
+        },
+        PhaseHook {
+            phase: Phase::HostSetup,
+            // Init exists and its namespaces: the plugins make the interfaces in its network
+            // namespace before the child is told to go on.
+            order: order::NETWORK,
+            run: setup::host_setup,
+        },
+        PhaseHook {
+            phase: Phase::Stop,
+            // First, as LXC removes its networks before the stop hook and the cgroups.
+            order: order::NETWORK,
+            run: setup::stop,
+        },
+    ],
     commands: &[],
 };
+
+/// Network plugins load in the process that reads the first config, so their types and keys
+/// are there when it is parsed, and a monitor forked from it has them.
+#[distributed_slice(lxc_core::registry::runtime::BEFORE_CONFIG)]
+#[linkme(crate = lxc_core::linkme)]
+static LOAD_PLUGINS: fn() = load_plugins;
+
+fn load_plugins() {
+    plugins::plugins();
+}
 
 #[distributed_slice(lxc_core::registry::KEY_RULES)]
 #[linkme(crate = lxc_core::linkme)]
@@ -67,8 +103,8 @@ pub static NET_KEYS: &[KeyDef] = &[
     net_key("", "takes no value: clearing lxc.net.N removes network N"),
     net_key(
         "type",
-        "the network's type: empty, veth, macvlan, ipvlan, phys, vlan or none (setting it \
-         resets the network's other keys)",
+        "the network's type: empty, veth, macvlan, ipvlan, phys, vlan, none or a type a \
+         loaded network plugin serves (setting it resets the network's other keys)",
     ),
     net_key("flags", "up: bring the interface up (any value means up)"),
     net_key(

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use lxc_core::keys::parse::{safe_int, safe_uint};
+use lxc_core::registry::{runtime, ValueKind};
 use lxc_core::{Config, Origin};
 
 use crate::addr::{class_prefix, get_u16, inet_ntop6, inet_pton4, inet_pton6};
@@ -24,58 +25,63 @@ pub const BRIDGE_VLAN_ID_MAX: u16 = 4094;
 /// LXC refuses network indices from `INT_MAX` on.
 pub const MAX_INDEX: u32 = i32::MAX as u32;
 
-/// `lxc.net.N.type`.
+/// `lxc.net.N.type`: a type's name. The built-in names are LXC's, with LXC's meaning; any
+/// other name is a type a network plugin registered ([`crate::types`]). Names are `'static`
+/// (a plugin's are kept for the life of the process, as the plugin is), so a type is `Copy`
+/// and its constants work as patterns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum NetType {
-    /// Its own network namespace with only the loopback device. Also what an interface is
-    /// before its type is set (LXC's zeroed struct reads as `empty`).
-    Empty,
-    Veth,
-    Macvlan,
-    Ipvlan,
-    Phys,
-    Vlan,
-    /// Share the host's network namespace (when it is the only kind of interface).
-    None,
-    /// `lxc.net.N.type` was cleared: LXC prints `(null)` for the key, `(invalid)` in `lxc.net`,
-    /// and refuses to start.
-    Cleared,
-}
+pub struct NetType(Option<&'static str>);
 
 impl NetType {
-    /// The types `lxc.net.N.type` accepts.
-    pub const ALL: [NetType; 7] = [
-        NetType::Empty,
-        NetType::Veth,
-        NetType::Macvlan,
-        NetType::Ipvlan,
-        NetType::Phys,
-        NetType::Vlan,
-        NetType::None,
+    /// Its own network namespace with only the loopback device. Also what an interface is
+    /// before its type is set (LXC's zeroed struct reads as `empty`).
+    pub const EMPTY: NetType = NetType(Some("empty"));
+    pub const VETH: NetType = NetType(Some("veth"));
+    pub const MACVLAN: NetType = NetType(Some("macvlan"));
+    pub const IPVLAN: NetType = NetType(Some("ipvlan"));
+    pub const PHYS: NetType = NetType(Some("phys"));
+    pub const VLAN: NetType = NetType(Some("vlan"));
+    /// Share the host's network namespace (when it is the only kind of interface).
+    pub const NONE: NetType = NetType(Some("none"));
+    /// `lxc.net.N.type` was cleared: LXC prints `(null)` for the key, `(invalid)` in `lxc.net`,
+    /// and refuses to start.
+    pub const CLEARED: NetType = NetType(None);
+
+    /// The types LXC itself has, which `lxc.net.N.type` always accepts.
+    pub const BUILTIN: [NetType; 7] = [
+        NetType::EMPTY,
+        NetType::VETH,
+        NetType::MACVLAN,
+        NetType::IPVLAN,
+        NetType::PHYS,
+        NetType::VLAN,
+        NetType::NONE,
     ];
 
+    /// The type `lxc.net.N.type = s` sets: a built-in one, else one a plugin registered.
     pub fn from_name(s: &str) -> Option<NetType> {
-        NetType::ALL.into_iter().find(|t| t.name() == Some(s))
+        NetType::builtin(s).or_else(|| crate::types::find(s).map(|n| NetType(Some(n))))
+    }
+
+    /// The built-in type named `s`.
+    pub fn builtin(s: &str) -> Option<NetType> {
+        NetType::BUILTIN.into_iter().find(|t| t.0 == Some(s))
     }
 
     /// The name LXC uses; `None` for a cleared type.
     pub fn name(self) -> Option<&'static str> {
-        Some(match self {
-            NetType::Empty => "empty",
-            NetType::Veth => "veth",
-            NetType::Macvlan => "macvlan",
-            NetType::Ipvlan => "ipvlan",
-            NetType::Phys => "phys",
-            NetType::Vlan => "vlan",
-            NetType::None => "none",
-            NetType::Cleared => return None,
-        })
+        self.0
+    }
+
+    /// One of LXC's own types (not a cleared one, not a plugin's).
+    pub fn is_builtin(self) -> bool {
+        NetType::BUILTIN.contains(&self)
     }
 
     /// Whether the type needs work on the host that only a network plugin does (creating a
     /// link and moving it into the container).
     pub fn needs_plugin(self) -> bool {
-        !matches!(self, NetType::Empty | NetType::None | NetType::Cleared)
+        !matches!(self, NetType::EMPTY | NetType::NONE | NetType::CLEARED)
     }
 }
 
@@ -220,6 +226,10 @@ pub struct NetDev {
     pub script_up: Option<String>,
     pub script_down: Option<String>,
     pub veth: VethAttrs,
+    /// The keys network plugins registered (`lxc.net.N.<suffix>` for a suffix that is none of
+    /// LXC's), as `(suffix, value)` in the order they were set: a single key's last value, a
+    /// list key's every value. Setting the type clears them, as it clears LXC's own keys.
+    pub plugin_keys: Vec<(String, String)>,
     pub macvlan_mode: MacvlanMode,
     pub ipvlan_mode: IpvlanMode,
     pub ipvlan_isolation: IpvlanIsolation,
@@ -237,7 +247,7 @@ impl NetDev {
     pub fn new(index: u32) -> NetDev {
         NetDev {
             index,
-            type_: NetType::Empty,
+            type_: NetType::EMPTY,
             flags_up: false,
             link: String::new(),
             name: String::new(),
@@ -251,6 +261,7 @@ impl NetDev {
             script_up: None,
             script_down: None,
             veth: VethAttrs::default(),
+            plugin_keys: Vec::new(),
             macvlan_mode: MacvlanMode::Private,
             // Zero is l2 and bridge in LXC's numbering, and setting the type keeps a value that
             // is valid, so an ipvlan interface starts as l2 (not the documented l3).
@@ -370,9 +381,9 @@ impl Sub {
     /// clearing it there does nothing).
     pub fn only_for(self) -> Option<NetType> {
         match self {
-            Sub::MacvlanMode => Some(NetType::Macvlan),
-            Sub::IpvlanMode | Sub::IpvlanIsolation => Some(NetType::Ipvlan),
-            Sub::VlanId => Some(NetType::Vlan),
+            Sub::MacvlanMode => Some(NetType::MACVLAN),
+            Sub::IpvlanMode | Sub::IpvlanIsolation => Some(NetType::IPVLAN),
+            Sub::VlanId => Some(NetType::VLAN),
             Sub::VethMode
             | Sub::VethNRxqueues
             | Sub::VethNTxqueues
@@ -380,7 +391,7 @@ impl Sub {
             | Sub::VethIpv4Route
             | Sub::VethIpv6Route
             | Sub::VethVlanId
-            | Sub::VethVlanTaggedId => Some(NetType::Veth),
+            | Sub::VethVlanTaggedId => Some(NetType::VETH),
             _ => None,
         }
     }
@@ -472,9 +483,7 @@ fn gateway_dev_supported() -> bool {
 /// error says what was expected.
 pub(crate) fn parse_value(sub: Sub, value: &str) -> Result<Val, String> {
     Ok(match sub {
-        Sub::Type => Val::Type(NetType::from_name(value).ok_or_else(|| {
-            "a network type: empty, veth, macvlan, ipvlan, phys, vlan or none".to_string()
-        })?),
+        Sub::Type => Val::Type(NetType::from_name(value).ok_or_else(type_want)?),
         Sub::Flags => Val::Up,
         Sub::Link
         | Sub::Name
@@ -609,6 +618,63 @@ pub(crate) fn parse_value(sub: Sub, value: &str) -> Result<Val, String> {
     })
 }
 
+/// What `lxc.net.N.type` takes: LXC's types, and those of the plugins loaded.
+fn type_want() -> String {
+    const LXC: &str = "a network type: empty, veth, macvlan, ipvlan, phys, vlan";
+    match crate::types::registered().as_slice() {
+        [] => format!("{LXC} or none"),
+        more => format!(
+            "{LXC}, none or a type a loaded network plugin serves: {}",
+            more.join(", ")
+        ),
+    }
+}
+
+/// The run-time key (a network plugin's) that `key` is, if it belongs to the network model.
+pub(crate) fn plugin_key(key: &str) -> Option<runtime::KeyInfo> {
+    runtime::key_info(key).filter(|k| k.owner == crate::NAME)
+}
+
+/// Whether a plugin's key applies to the interface: a plugin that brings types of its own has
+/// type-specific keys, as LXC's `veth.*` keys are (a plugin serving only LXC's types has keys
+/// for any type). `Err`: the types it applies to.
+fn plugin_key_types(dev: &NetDev, info: &runtime::KeyInfo) -> Result<(), Vec<&'static str>> {
+    let types = crate::types::served_by(info.registration);
+    if types.is_empty() || dev.type_.name().is_some_and(|t| types.contains(&t)) {
+        Ok(())
+    } else {
+        Err(types)
+    }
+}
+
+/// What a plugin's key prints: a single key its last value, a list key each value on its own
+/// line (as LXC's own list keys print). `Err` for an interface of another type, as LXC's
+/// getters of type-specific keys fail.
+pub(crate) fn format_plugin_key(
+    dev: &NetDev,
+    suffix: &str,
+    info: &runtime::KeyInfo,
+) -> Result<String, String> {
+    plugin_key_types(dev, info).map_err(|types| {
+        format!(
+            "{} applies to type {} only; {} is {}",
+            dev.key(suffix),
+            types.join(" or "),
+            dev.key("type"),
+            describe_type(dev.type_)
+        )
+    })?;
+    let mut values = dev
+        .plugin_keys
+        .iter()
+        .filter(|(k, _)| k == suffix)
+        .map(|(_, v)| v.as_str());
+    Ok(match info.kind {
+        ValueKind::Single => values.next_back().unwrap_or_default().to_string(),
+        ValueKind::List => values.collect::<Vec<_>>().join("\n"),
+    })
+}
+
 fn gateway_want(family: &str) -> String {
     if gateway_dev_supported() {
         format!("an {family} address, auto or dev")
@@ -673,8 +739,8 @@ pub(crate) fn apply_set(
             dev.type_ = t;
             dev.type_origin = Some(origin.clone());
             match t {
-                NetType::Veth => dev.veth.mode = Some(VethMode::Bridge),
-                NetType::Empty => {
+                NetType::VETH => dev.veth.mode = Some(VethMode::Bridge),
+                NetType::EMPTY => {
                     dev.name = "lo".into();
                     dev.name_origin = Some(origin.clone());
                 }
@@ -683,7 +749,7 @@ pub(crate) fn apply_set(
         }
         (Sub::Flags, _) => dev.flags_up = true,
         (Sub::Link, Val::Str(s)) => {
-            if s.ends_with('+') && dev.type_ == NetType::Phys {
+            if s.ends_with('+') && dev.type_ == NetType::PHYS {
                 // `eth+`: every host interface matching the prefix, each in turn setting the
                 // type again (which clears the interface) and the link: the last one wins.
                 let prefix = &s[..s.len() - 1];
@@ -691,7 +757,7 @@ pub(crate) fn apply_set(
                     if name.starts_with(prefix) {
                         let index = dev.index;
                         *dev = NetDev::new(index);
-                        dev.type_ = NetType::Phys;
+                        dev.type_ = NetType::PHYS;
                         dev.type_origin = Some(origin.clone());
                         dev.link = ifname(&name);
                     }
@@ -751,7 +817,7 @@ fn set_gateway<A>(gw: &mut GatewayConf<A>, v: GwVal<A>) {
 
 fn describe_type(t: NetType) -> String {
     match t {
-        NetType::Cleared => "cleared".into(),
+        NetType::CLEARED => "cleared".into(),
         t => t.to_string(),
     }
 }
@@ -765,7 +831,7 @@ pub(crate) fn apply_clear(dev: &mut NetDev, sub: Sub) {
         Sub::Type => {
             let index = dev.index;
             *dev = NetDev::new(index);
-            dev.type_ = NetType::Cleared;
+            dev.type_ = NetType::CLEARED;
         }
         Sub::Flags => dev.flags_up = false,
         Sub::Link => dev.link.clear(),
@@ -910,8 +976,11 @@ pub(crate) fn step(
             if i >= MAX_INDEX {
                 return Err(format!("a network index below {MAX_INDEX}"));
             }
-            let sub =
-                Sub::from_name(sub).ok_or_else(|| format!("a known network key, not {sub:?}"))?;
+            let Some(sub) = Sub::from_name(sub) else {
+                let info =
+                    plugin_key(key).ok_or_else(|| format!("a known network key, not {sub:?}"))?;
+                return step_plugin_key(devs, i, sub, &info, value);
+            };
             if value.is_empty() {
                 let dev = devs.get_mut(&i).ok_or_else(|| not_defined(i))?;
                 apply_clear(dev, sub);
@@ -922,6 +991,40 @@ pub(crate) fn step(
             }
         }
     }
+    Ok(())
+}
+
+/// A plugin's key: set or cleared like one of LXC's (a set makes the network, a clear needs
+/// it; a type-specific key is refused for another type, and clearing it there does nothing).
+fn step_plugin_key(
+    devs: &mut NetDevs,
+    i: u32,
+    suffix: &str,
+    info: &runtime::KeyInfo,
+    value: &str,
+) -> Result<(), String> {
+    if value.is_empty() {
+        let dev = devs.get_mut(&i).ok_or_else(|| not_defined(i))?;
+        if plugin_key_types(dev, info).is_ok() {
+            dev.plugin_keys.retain(|(k, _)| k != suffix);
+        }
+        return Ok(());
+    }
+    let mut dev = devs.get(&i).cloned().unwrap_or_else(|| NetDev::new(i));
+    plugin_key_types(&dev, info).map_err(|types| {
+        format!(
+            "a value for type {} only ({} is {}; set the type first)",
+            types.join(" or "),
+            dev.key("type"),
+            describe_type(dev.type_)
+        )
+    })?;
+    if info.kind == ValueKind::Single {
+        dev.plugin_keys.retain(|(k, _)| k != suffix);
+    }
+    dev.plugin_keys
+        .push((suffix.to_string(), value.to_string()));
+    devs.insert(i, dev);
     Ok(())
 }
 

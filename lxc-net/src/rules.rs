@@ -8,7 +8,9 @@
 use lxc_core::{Config, Origin};
 
 use crate::addr::complete_hwaddr;
-use crate::model::{format_sub, not_defined, replay, split_key, step, NetKey, Sub};
+use crate::model::{
+    format_plugin_key, format_sub, not_defined, plugin_key, replay, split_key, step, NetKey, Sub,
+};
 
 /// Before a value (an empty one too, which clears) is applied. `Ok(Some(v))`: use `v` instead
 /// (a hardware address with its `x` placeholders filled, so that what is saved is what is
@@ -33,8 +35,13 @@ pub fn get(config: &Config, key: &str) -> Result<(), String> {
         Some(NetKey::Sub(i, sub)) => {
             let (devs, _) = replay(config);
             let dev = devs.get(&i).ok_or_else(|| not_defined(i))?;
-            let sub = Sub::from_name(sub).ok_or_else(|| format!("a network key, not {sub:?}"))?;
-            format_sub(dev, sub).map(|_| ())
+            match Sub::from_name(sub) {
+                Some(sub) => format_sub(dev, sub).map(|_| ()),
+                None => match plugin_key(key) {
+                    Some(info) => format_plugin_key(dev, sub, &info).map(|_| ()),
+                    None => Err(format!("a network key, not {sub:?}")),
+                },
+            }
         }
         None => Err("a network key".into()),
     }

@@ -29,7 +29,7 @@ pub fn netdevs(config: &Config) -> Result<Vec<NetDev>, Error> {
 /// container gets a network namespace of its own, as in LXC.
 pub fn shares_host_netns(config: &Config) -> bool {
     let (devs, _) = replay(config);
-    !devs.is_empty() && devs.values().all(|d| d.type_ == NetType::None)
+    !devs.is_empty() && devs.values().all(|d| d.type_ == NetType::NONE)
 }
 
 /// Whether LXC brings the container's loopback device up: only a network of type `empty` with
@@ -37,12 +37,12 @@ pub fn shares_host_netns(config: &Config) -> bool {
 pub fn loopback_up(config: &Config) -> bool {
     let (devs, _) = replay(config);
     devs.values()
-        .any(|d| d.type_ == NetType::Empty && d.flags_up && d.name == "lo")
+        .any(|d| d.type_ == NetType::EMPTY && d.flags_up && d.name == "lo")
 }
 
 /// Check, before clone, that every network can be made by this build: `empty` is the new
 /// namespace's loopback device (and must be named `lo`, as in LXC), `none` needs nothing, and
-/// every other type needs a network plugin, which this build does not have.
+/// every other type needs a loaded network plugin that serves it ([`crate::plugins`]).
 ///
 /// LXC also applies an `empty` network's addresses, gateways, MAC address and up/down scripts
 /// to the loopback device; this build refuses them, naming the key, rather than ignore them.
@@ -53,8 +53,8 @@ pub fn check_start(config: &Config) -> Result<(), Error> {
     }
     for d in devs {
         match d.type_ {
-            NetType::None => {}
-            NetType::Empty if d.name == "lo" => {
+            NetType::NONE => {}
+            NetType::EMPTY if d.name == "lo" => {
                 if let Some(sub) = loopback_setting(&d) {
                     return Err(Error::LoopbackSetting {
                         key: d.key(sub),
@@ -63,7 +63,7 @@ pub fn check_start(config: &Config) -> Result<(), Error> {
                     });
                 }
             }
-            NetType::Empty => {
+            NetType::EMPTY => {
                 return Err(Error::LoopbackName {
                     key: d.key("name"),
                     index: d.index,
@@ -71,19 +71,22 @@ pub fn check_start(config: &Config) -> Result<(), Error> {
                     origin: d.name_origin.clone().or(d.type_origin.clone()),
                 })
             }
-            NetType::Cleared => {
+            NetType::CLEARED => {
                 return Err(Error::NoType {
                     key: d.key("type"),
                     index: d.index,
                 })
             }
             t => {
-                return Err(Error::NeedsPlugin {
-                    key: d.key("type"),
-                    index: d.index,
-                    type_: t,
-                    origin: d.type_origin.clone(),
-                })
+                if let Err(why) = crate::plugins::serving(t.name().unwrap_or_default()) {
+                    return Err(Error::NeedsPlugin {
+                        key: d.key("type"),
+                        index: d.index,
+                        type_: t,
+                        origin: d.type_origin.clone(),
+                        why,
+                    });
+                }
             }
         }
     }

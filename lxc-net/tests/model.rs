@@ -44,7 +44,7 @@ fn typed_view() {
     assert_eq!(idx, [0, 1, 2], "by index, not by order of appearance");
 
     let d = &devs[0];
-    assert_eq!(d.type_, NetType::Veth);
+    assert_eq!(d.type_, NetType::VETH);
     assert_eq!(d.link, "br0");
     assert!(d.flags_up);
     assert_eq!(d.name, "averylonginterf", "cut to IFNAMSIZ - 1 like LXC");
@@ -72,9 +72,9 @@ fn typed_view() {
     let o = d.type_origin.as_ref().expect("origin");
     assert_eq!(o.line, 2);
 
-    assert_eq!(devs[1].type_, NetType::Empty);
+    assert_eq!(devs[1].type_, NetType::EMPTY);
     assert_eq!(devs[1].name, "lo");
-    assert_eq!(devs[2].type_, NetType::Vlan);
+    assert_eq!(devs[2].type_, NetType::VLAN);
     assert_eq!(devs[2].vlan_id, 16);
     assert_eq!(devs[2].link, "eth0");
 }

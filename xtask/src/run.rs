@@ -202,9 +202,48 @@ pub fn target_dir() -> Result<PathBuf> {
         .ok_or_else(|| fail("`cargo metadata` printed no target_directory"))
 }
 
+/// The network plugin crates. Each builds a `liblxc_net_plugin_*.so` that lxc-rs loads at run
+/// time from the directory it runs from (among others, see lxc-net's `plugins`), so they are
+/// built into the same profile directory as `lxc-rs` itself.
+pub const NET_PLUGINS: [&str; 2] = ["lxc-net-plugin-veth", "lxc-net-plugin-template"];
+
+/// Build the network plugins in the debug or release profile and check that their files
+/// landed in `dir` (that profile's directory, where `lxc-rs` is and looks for them). They take
+/// no feature flags: a plugin depends on `lxc-net-api` alone, whatever extensions lxc-rs has.
+pub fn build_net_plugins(dir: &Path, release: bool) -> Result<()> {
+    let mut cmd = cargo(["build"]);
+    for p in NET_PLUGINS {
+        cmd.args(["-p", p]);
+    }
+    if release {
+        cmd.arg("--release");
+    }
+    eprintln!("$ {}", display(&cmd));
+    check_status(&mut cmd)?;
+    for p in NET_PLUGINS {
+        let file = dir.join(format!("lib{}.so", p.replace('-', "_")));
+        if !file.is_file() {
+            return Err(fail(format!(
+                "`{}` left no {}",
+                display(&cmd),
+                file.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Build the `lxc-rs` binary with the given cargo arguments and return its path, taken from
-/// cargo's own report of what it built.
+/// cargo's own report of what it built. The network plugins are built beside it (debug or
+/// release, as `extra` says), so the binary returned can start containers with a veth.
 pub fn build_lxc_rs(extra: &[String]) -> Result<PathBuf> {
+    let exe = build_lxc_rs_only(extra)?;
+    let dir = exe.parent().unwrap_or(Path::new("."));
+    build_net_plugins(dir, extra.iter().any(|a| a == "--release"))?;
+    Ok(exe)
+}
+
+fn build_lxc_rs_only(extra: &[String]) -> Result<PathBuf> {
     let mut cmd = cargo([
         "build",
         "-p",

@@ -1,7 +1,8 @@
 //! `lxc-rs checkconfig`: what this kernel offers to containers, found by trying it rather
 //! than by reading a kernel config file: each namespace is unshared in a forked child, each link
-//! type is created inside a throw-away network namespace, the BPF device program is loaded,
-//! an idmapped mount is made on a detached tmpfs. Nothing it does outlives the command.
+//! type is created inside a throw-away network namespace (through the netlink layer the network
+//! plugins use), the BPF device program is loaded, an idmapped mount is made on a detached
+//! tmpfs. Nothing it does outlives the command. It also lists the network plugins found.
 
 use std::collections::BTreeSet;
 use std::io::{self, IsTerminal};
@@ -11,14 +12,17 @@ use std::process::ExitCode;
 use clap::Args;
 use serde::{Serialize, Serializer};
 
+use lxc::net::netlink::Netlink;
+use lxc::net::plugins;
+
 use crate::error::CliError;
-use crate::netlink::{self, LinkSpec};
 use crate::sys;
 
 #[derive(Debug, Args)]
 pub struct CheckconfigArgs {
     /// Print one JSON object: {"kernel", "namespaces": {NAME: {"available", "detail"}}, "cgroups",
-    /// "seccomp", "pidfd", "idmapped_mounts", "bpf_cgroup_device", "network": {TYPE: {...}}}
+    /// "seccomp", "pidfd", "idmapped_mounts", "bpf_cgroup_device", "network": {TYPE: {...}},
+    /// "network_plugins": {"search_path", "loaded", "refused", "shadowed"}}
     #[arg(long)]
     pub json: bool,
 }
@@ -68,6 +72,75 @@ struct Report {
     bpf_cgroup_device: Check,
     #[serde(serialize_with = "as_map")]
     network: Named,
+    network_plugins: NetPlugins,
+}
+
+/// The network plugins this lxc-rs found, as `start` would use them.
+#[derive(Debug, Serialize)]
+struct NetPlugins {
+    /// The directories (or files) searched, in order.
+    search_path: Vec<String>,
+    loaded: Vec<LoadedPlugin>,
+    /// Files that were refused, each with the one-line cause.
+    refused: Vec<RefusedPlugin>,
+    /// Files not loaded because an earlier one has the same name.
+    shadowed: Vec<ShadowedPlugin>,
+}
+
+#[derive(Debug, Serialize)]
+struct LoadedPlugin {
+    file: String,
+    name: String,
+    types: Vec<String>,
+    keys: Vec<String>,
+    api_version: u32,
+}
+
+#[derive(Debug, Serialize)]
+struct RefusedPlugin {
+    file: String,
+    cause: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ShadowedPlugin {
+    file: String,
+    by: String,
+}
+
+fn net_plugins() -> NetPlugins {
+    let p = plugins::plugins();
+    let shown = |f: &std::path::Path| f.display().to_string();
+    NetPlugins {
+        search_path: p.searched.iter().map(|d| shown(&d.path)).collect(),
+        loaded: p
+            .loaded
+            .iter()
+            .map(|l| LoadedPlugin {
+                file: shown(&l.file),
+                name: l.name.clone(),
+                types: l.types.clone(),
+                keys: l.keys.clone(),
+                api_version: l.api_version,
+            })
+            .collect(),
+        refused: p
+            .refused
+            .iter()
+            .map(|r| RefusedPlugin {
+                file: shown(&r.file),
+                cause: r.cause.clone(),
+            })
+            .collect(),
+        shadowed: p
+            .shadowed
+            .iter()
+            .map(|(f, by)| ShadowedPlugin {
+                file: shown(f),
+                by: shown(by),
+            })
+            .collect(),
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -122,6 +195,7 @@ pub fn run(args: &CheckconfigArgs) -> Result<ExitCode, CliError> {
         idmapped_mounts,
         bpf_cgroup_device: bpf_cgroup_device(),
         network: network(),
+        network_plugins: net_plugins(),
     };
     if args.json {
         super::print_json(&report)?;
@@ -436,27 +510,32 @@ fn bpf_cgroup_device() -> Check {
 }
 
 /// The link types LXC's `lxc.net.[i].type` needs from the kernel, tried for real in a network
-/// namespace owned by one short-lived thread: when it ends, the namespace and links go too.
+/// namespace that lives as long as the probe (the netlink layer's thread is its only member):
+/// when it ends, the namespace and links go too.
 fn network() -> Named {
-    match std::thread::spawn(probe_links).join() {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => LINK_TYPES
+    let kinds: Vec<&str> = LINK_TYPES.iter().map(|(t, _)| *t).collect();
+    match Netlink::probe_link_kinds(&kinds) {
+        Ok(found) => LINK_TYPES
             .iter()
             .map(|(t, _)| {
-                (
-                    *t,
-                    Check::no(format!(
-                        "could not test: new network namespace: {}{}",
-                        errno_text(&e),
-                        not_root_hint(&e)
-                    )),
-                )
+                let c = match found.iter().find(|(k, _)| k == t) {
+                    Some((_, Ok(()))) => Check::yes(None),
+                    Some((_, Err(why))) => Check::no(why.clone()),
+                    None => Check::no("could not test: not probed"),
+                };
+                (*t, c)
             })
             .collect(),
-        Err(_) => LINK_TYPES
-            .iter()
-            .map(|(t, _)| (*t, Check::no("could not test: probe thread failed")))
-            .collect(),
+        Err(e) => {
+            let hint = match e.errno() {
+                Some(errno) => not_root_hint(&io::Error::from_raw_os_error(errno)),
+                None => "",
+            };
+            LINK_TYPES
+                .iter()
+                .map(|(t, _)| (*t, Check::no(format!("could not test: {e}{hint}"))))
+                .collect()
+        }
     }
 }
 
@@ -469,79 +548,6 @@ const LINK_TYPES: &[(&str, &str)] = &[
     ("bridge", "Bridges"),
     ("dummy", "Dummy"),
 ];
-
-fn link_check(kind: &str, r: io::Result<()>) -> Check {
-    match r {
-        Ok(()) => Check::yes(None),
-        Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) => {
-            Check::no(format!("kernel has no {kind} link type: EOPNOTSUPP"))
-        }
-        Err(e) => Check::no(format!("creating a {kind} link: {}", errno_text(&e))),
-    }
-}
-
-fn probe_links() -> io::Result<Named> {
-    sys::unshare_netns_this_thread()?;
-    let sock = sys::NetlinkRoute::open()?;
-    let mut seq = 0;
-    let mut try_link = |spec: LinkSpec<'_>| {
-        seq += 1;
-        netlink::new_link(&sock, &spec, seq)
-    };
-    let veth = try_link(LinkSpec::Veth {
-        name: "lxcrs-t-veth0",
-        peer: "lxcrs-t-veth1",
-    });
-    let bridge = try_link(LinkSpec::Plain {
-        name: "lxcrs-t-br",
-        kind: "bridge",
-    });
-    let dummy = try_link(LinkSpec::Plain {
-        name: "lxcrs-t-dummy",
-        kind: "dummy",
-    });
-    // macvlan, ipvlan and vlan sit on another link: the veth, else the dummy.
-    let lower = if veth.is_ok() {
-        sys::if_nametoindex("lxcrs-t-veth0").ok()
-    } else if dummy.is_ok() {
-        sys::if_nametoindex("lxcrs-t-dummy").ok()
-    } else {
-        None
-    };
-    let mut stacked = |kind: &'static str| -> Check {
-        let Some(lower) = lower else {
-            return Check::no("could not test: no veth or dummy link to put it on");
-        };
-        let r = match kind {
-            "vlan" => try_link(LinkSpec::Vlan {
-                name: "lxcrs-t-vlan",
-                lower,
-                id: 10,
-            }),
-            _ => try_link(LinkSpec::Stacked {
-                name: if kind == "macvlan" {
-                    "lxcrs-t-macvlan"
-                } else {
-                    "lxcrs-t-ipvlan"
-                },
-                kind,
-                lower,
-            }),
-        };
-        link_check(kind, r)
-    };
-    let macvlan = stacked("macvlan");
-    let ipvlan = stacked("ipvlan");
-    let vlan = stacked("vlan");
-    Ok(vec![
-        ("veth", link_check("veth", veth)),
-        ("macvlan", macvlan),
-        ("ipvlan", ipvlan),
-        ("vlan", vlan),
-        ("bridge", link_check("bridge", bridge)),
-        ("dummy", link_check("dummy", dummy)),
-    ])
-}
 
 /// The report as lxc-checkconfig prints it: one feature per line, green or red on a terminal.
 fn human(r: &Report, color: bool) -> String {
@@ -627,6 +633,32 @@ fn human(r: &Report, color: bool) -> String {
             .map(|(_, l)| *l)
             .unwrap_or(t);
         line(&mut out, label, c);
+    }
+
+    let p = &r.network_plugins;
+    out.push_str("\n--- Network plugins ---\n");
+    out.push_str(&format!("Search path: {}\n", p.search_path.join(":")));
+    for l in &p.loaded {
+        let c = Check::yes(Some(format!(
+            "types {}; interface {}; {}",
+            l.types.join(" "),
+            l.api_version,
+            l.file
+        )));
+        line(&mut out, &format!("Plugin {}", l.name), &c);
+    }
+    for f in &p.refused {
+        line(
+            &mut out,
+            &format!("Plugin file {}", f.file),
+            &Check::no(f.cause.clone()),
+        );
+    }
+    for f in &p.shadowed {
+        out.push_str(&format!("Plugin file {}: shadowed by {}\n", f.file, f.by));
+    }
+    if p.loaded.is_empty() && p.refused.is_empty() {
+        out.push_str("No plugin found: only network types empty and none can start\n");
     }
     out
 }

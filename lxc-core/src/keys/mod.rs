@@ -488,10 +488,12 @@ pub fn get_keys(config: &Config, prefix: Option<&str>) -> Option<Vec<String>> {
                 .iter()
                 .any(|i| *i == k || (i.ends_with('.') && k.starts_with(i)))
         };
+        // The keys of loaded plugins (see `registry::runtime`) too.
         let mut extra: Vec<String> = REGISTRY
             .iter()
-            .flat_map(|r| r.keys.iter())
-            .filter_map(|d| match d.pattern {
+            .flat_map(|r| r.keys.iter().map(|d| d.pattern))
+            .chain(registry::runtime::keys().into_iter().map(|k| k.pattern))
+            .filter_map(|p| match p {
                 Exact(k) if !lxc_has(k) => Some(k.to_string()),
                 _ => None,
             })
@@ -530,8 +532,9 @@ fn net_subkeys(_config: &Config, index: &str) -> Option<Vec<String>> {
     safe_uint(index)?;
     let mut out: Vec<String> = REGISTRY
         .iter()
-        .flat_map(|r| r.keys.iter())
-        .filter_map(|d| match d.pattern {
+        .flat_map(|r| r.keys.iter().map(|d| d.pattern))
+        .chain(registry::runtime::keys().into_iter().map(|k| k.pattern))
+        .filter_map(|p| match p {
             KeyPattern::Indexed {
                 prefix: "lxc.net.",
                 suffix,

@@ -80,8 +80,11 @@ pub fn build_release() -> Result<Built> {
             .find(|p| p.file_name().is_some_and(|n| n == name))
             .ok_or_else(|| fail(format!("cargo built no `{name}` executable")))
     };
+    let lxc_rs = executable("lxc-rs")?;
+    // `lxc-rs execute -s lxc.net.0.type=veth` (the one-veth rows) needs its plugin beside it.
+    crate::run::build_net_plugins(lxc_rs.parent().unwrap_or(Path::new(".")), true)?;
     Ok(Built {
-        lxc_rs: executable("lxc-rs")?,
+        lxc_rs,
         config_load: executable("lxcrs-bench-config-load")?,
         console_ring: executable("lxcrs-bench-console-ring")?,
     })
