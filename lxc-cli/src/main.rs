@@ -130,7 +130,8 @@ pub enum Command {
 
     /// List the containers under an lxcpath (like lxc-ls)
     #[command(
-        after_help = "Examples:\n  lxc-rs ls -P /srv/lxc --json\n  lxc-rs ls --fancy --running"
+        after_help = "Examples:\n  lxc-rs ls -P /srv/lxc --json\n  lxc-rs ls --fancy --running\n  \
+                      lxc-rs ls -F NAME,PID,INTERFACE,IPV4"
     )]
     Ls(cmd::ls::LsArgs),
 
@@ -170,9 +171,11 @@ pub enum Command {
     #[command(after_help = "Example:\n  lxc-rs state -n web")]
     State(cmd::info::StateArgs),
 
-    /// Show a container's state, init pid, cgroups and config file (like lxc-info)
+    /// Show a container's state, init pid, IP addresses, cgroups and config file (like
+    /// lxc-info)
     #[command(
         after_help = "Examples:\n  lxc-rs info -n web --json\n  lxc-rs info -n web -p -H\n  \
+                      lxc-rs info -n web -i -H   (the addresses alone)\n  \
                       lxc-rs info -n web -c lxc.uts.name"
     )]
     Info(cmd::info::InfoArgs),
@@ -214,6 +217,15 @@ pub enum Command {
     )]
     Console(cmd::console::ConsoleArgs),
 
+    /// Move a network interface into a running container, or back to the host (like
+    /// lxc-device); exit status 1 when it cannot, with nothing changed
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  lxc-rs device add -n web veth-web1 eth1   (the host's veth-web1 \
+                      becomes the container's eth1)\n  lxc-rs device del -n web eth1 veth-web1"
+    )]
+    Device(cmd::device::DeviceCommand),
+
     /// Print the console's ring buffer (lxc.console.buffer.size) and consume it
     #[command(
         name = "console-log",
@@ -245,6 +257,7 @@ impl Command {
             Command::Attach(_) => "attach",
             Command::Console(_) => "console",
             Command::ConsoleLog(_) => "console-log",
+            Command::Device(d) => d.label(),
         }
     }
 
@@ -317,6 +330,7 @@ fn run(cli: &Cli, g: &Global) -> Result<ExitCode, CliError> {
         Command::Attach(a) => cmd::attach::attach(a, g),
         Command::Console(a) => cmd::console::console(a, g),
         Command::ConsoleLog(a) => cmd::console::console_log(a, g),
+        Command::Device(d) => cmd::device::run(d, g),
     }
 }
 

@@ -574,11 +574,16 @@ fn ls_lists_defined_containers() {
             {"name": "b", "state": "STOPPED", "runtime": null, "pid": null}
         ])
     );
+    // lxc-ls's table: every cell padded and followed by a space.
     let o = lxc_rs(&["ls", "-P", dir.s(), "--fancy"]);
     assert_eq!(
         stdout(&o),
-        "NAME STATE   PID\na    STOPPED -\nb    STOPPED -\n"
+        "NAME STATE   AUTOSTART GROUPS IPV4 IPV6 UNPRIVILEGED \n\
+         a    STOPPED 0         -      -    -    false        \n\
+         b    STOPPED 0         -      -    -    false        \n"
     );
+    let o = lxc_rs(&["ls", "-P", dir.s(), "-F", "name,pid"]);
+    assert_eq!(stdout(&o), "NAME PID \na    -   \nb    -   \n");
     let o = lxc_rs(&["ls", "-P", dir.s(), "--running"]);
     assert_eq!(stdout(&o), "");
     let o = lxc_rs(&["ls", "-P", dir.s(), "--stopped"]);
@@ -627,7 +632,7 @@ fn lifecycle_usage_errors_and_stopped_containers() {
     assert_eq!(
         v,
         serde_json::json!({"name": "web", "state": "STOPPED", "runtime": null, "pid": null,
-                           "cgroups": [], "config_file": config})
+                           "ips": [], "cgroups": [], "config_file": config})
     );
     // wait: STOPPED is there at once; RUNNING times out with status 1.
     let o = lxc_rs(&[
@@ -785,6 +790,9 @@ fn every_help_has_an_example() {
         &["wait"],
         &["state"],
         &["info"],
+        &["device"],
+        &["device", "add"],
+        &["device", "del"],
     ];
     for c in commands {
         let mut args = c.to_vec();

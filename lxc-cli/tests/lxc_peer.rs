@@ -286,7 +286,7 @@ fn state_info_and_ls_show_a_container_lxc_runs() {
         rows,
         serde_json::json!([{"name": t.name, "state": "RUNNING", "runtime": "lxc", "pid": init}])
     );
-    let fancy = stdout(&common::lxc_rs(&["ls", "-P", p, "--fancy"]));
+    let fancy = stdout(&common::lxc_rs(&["ls", "-P", p, "-F", "NAME,STATE,PID"]));
     let row = fancy.lines().nth(1).unwrap_or_default();
     assert_eq!(
         row.split_whitespace().collect::<Vec<_>>(),

@@ -824,3 +824,104 @@ fn a_reboot_makes_the_interfaces_again() {
     c.stop();
     c.assert_network_gone();
 }
+
+/// A reboot with a fixed `veth.pair`: the old pair is left to the old network namespace,
+/// which goes in the background; the new start finds it still there under the name and
+/// replaces it (as LXC deletes it on reboot).
+#[test]
+fn a_reboot_with_a_fixed_pair_keeps_its_name() {
+    require_root!();
+    require_plugins();
+    let net = TestNet::new("veth-rbfix");
+    let pair = format!("lxcrs-t-vq{}", std::process::id() % 100_000);
+    let mut c = NetContainer::new(
+        &net,
+        "veth-rbfix",
+        &format!(
+            "lxc.net.0.type = veth\n\
+             lxc.net.0.link = {BRIDGE}\n\
+             lxc.net.0.flags = up\n\
+             lxc.net.0.veth.pair = {pair}\n\
+             lxc.net.0.ipv4.address = 10.250.0.6/24\n"
+        ),
+    );
+    c.start();
+    let first = net.veths();
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0]["ifname"], pair.as_str());
+    let old_pid = c.init_pid();
+    c.ok(&["reboot", "-t", "30"]);
+    let pid = c.init_pid();
+    assert_ne!(pid, old_pid);
+    let now = net.veths();
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert_eq!(now[0]["ifname"], pair.as_str());
+    assert_ne!(now[0]["ifindex"], first[0]["ifindex"], "a new pair");
+    assert_eq!(now[0]["master"], BRIDGE);
+    c.ok(&["attach", "--", "ping", "-c", "1", "-W", "5", HOST_V4]);
+    c.netns = Some(
+        fs::read_link(format!("/proc/{pid}/ns/net"))
+            .unwrap()
+            .display()
+            .to_string(),
+    );
+    c.stop();
+    c.assert_network_gone();
+}
+
+/// A fixed `veth.pair` started again right after a stop, by a new monitor: the old pair may
+/// still be on its way out with the old namespace; the start waits for it and goes on.
+#[test]
+fn a_fixed_pair_starts_again_right_after_a_stop() {
+    require_root!();
+    require_plugins();
+    let net = TestNet::new("veth-again");
+    let pair = format!("lxcrs-t-va{}", std::process::id() % 100_000);
+    let mut c = NetContainer::new(
+        &net,
+        "veth-again",
+        &format!(
+            "lxc.net.0.type = veth\n\
+             lxc.net.0.link = {BRIDGE}\n\
+             lxc.net.0.flags = up\n\
+             lxc.net.0.veth.pair = {pair}\n"
+        ),
+    );
+    for _ in 0..3 {
+        c.start();
+        let veths = net.veths();
+        assert_eq!(veths.len(), 1, "{veths:?}");
+        assert_eq!(veths[0]["ifname"], pair.as_str());
+        c.stop();
+    }
+    c.assert_network_gone();
+}
+
+/// The generic keys are the host's to apply and check: a bad `ipv6.address` is reported under
+/// its own key, not as the plugin's failure, and the start leaves nothing.
+#[test]
+fn a_bad_generic_setting_is_reported_under_its_own_key() {
+    require_root!();
+    require_plugins();
+    let net = TestNet::new("veth-badkey");
+    let c = NetContainer::new(
+        &net,
+        "veth-badkey",
+        &format!(
+            "lxc.net.0.type = veth\n\
+             lxc.net.0.link = {BRIDGE}\n\
+             lxc.net.0.flags = up\n\
+             lxc.net.0.ipv6.address = fd00:250::9/200\n"
+        ),
+    );
+    let o = c.lxc(&["start"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let err = stderr(&o);
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(err.contains("lxc.net.0.ipv6.address ("), "{err}");
+    assert!(err.contains("prefix longer than 128"), "{err}");
+    assert!(!err.contains("(veth)"), "not the plugin's: {err}");
+    assert_eq!(c.ok(&["state"]).trim(), "STOPPED");
+    net.assert_only_bridge_left();
+    c.t.assert_nothing_left();
+}

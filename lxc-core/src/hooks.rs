@@ -2,12 +2,14 @@
 //! with the container's name, section and hook type as arguments (hook version 0) or in the
 //! environment only (version 1), and LXC's `LXC_*` environment variables.
 
+use std::ffi::OsString;
 use std::path::Path;
 use std::process::Command;
 
 use crate::config::bytes;
 use crate::error::Error;
 use crate::phase::{HookCtx, RootfsInfo};
+use crate::Config;
 
 /// Extra context for hooks run outside a start (stop, post-stop).
 #[derive(Debug, Default, Clone, Copy)]
@@ -22,7 +24,7 @@ pub fn run(ctx: &HookCtx<'_>, kind: &str) -> Result<(), Error> {
     run_with(ctx, kind, HookEnv::default())
 }
 
-pub fn run_with(ctx: &HookCtx<'_>, kind: &str, env: HookEnv<'_>) -> Result<(), Error> {
+pub fn run_with(ctx: &HookCtx<'_>, kind: &str, extra: HookEnv<'_>) -> Result<(), Error> {
     let key = format!("lxc.hook.{kind}");
     // Each script with the line it came from, so a failure names it.
     let scripts: Vec<(&str, &crate::error::Origin)> = ctx
@@ -34,8 +36,8 @@ pub fn run_with(ctx: &HookCtx<'_>, kind: &str, env: HookEnv<'_>) -> Result<(), E
     if scripts.is_empty() {
         return Ok(());
     }
-    let version = crate::keys::typed::number(ctx.config, "lxc.hook.version") == 1;
-    let rootfs = ctx.state.get::<RootfsInfo>();
+    let version = version1(ctx.config);
+    let vars = env(ctx);
     for &(script, origin) in &scripts {
         let where_ = if origin.line == 0 {
             key.clone()
@@ -49,30 +51,13 @@ pub fn run_with(ctx: &HookCtx<'_>, kind: &str, env: HookEnv<'_>) -> Result<(), E
         };
         let mut cmd = Command::new("/bin/sh");
         cmd.arg("-c").arg(bytes::to_os(&line));
-        cmd.env("LXC_NAME", ctx.name)
-            .env("LXC_CONFIG_FILE", &ctx.config_file)
-            .env("LXC_CGNS_AWARE", "1")
-            .env("LXC_HOOK_VERSION", if version { "1" } else { "0" })
-            .env(
-                "LXC_LOG_LEVEL",
-                ctx.config.last("lxc.log.level").unwrap_or("ERROR"),
-            );
-        if let Some(path) = ctx.config.last("lxc.rootfs.path") {
-            cmd.env("LXC_ROOTFS_PATH", bytes::to_os(path));
-        }
-        match rootfs {
-            Some(r) => cmd.env("LXC_ROOTFS_MOUNT", &r.mount),
-            None => cmd.env("LXC_ROOTFS_MOUNT", bytes::to_os(&rootfs_mount_default(ctx))),
-        };
+        cmd.envs(vars.iter().map(|(k, v)| (*k, v)));
         if version {
             cmd.env("LXC_HOOK_TYPE", kind)
                 .env("LXC_HOOK_SECTION", "lxc");
         }
-        if let Some(t) = env.target {
+        if let Some(t) = extra.target {
             cmd.env("LXC_TARGET", t);
-        }
-        if let Some(pid) = ctx.init_pid {
-            cmd.env("LXC_PID", pid.to_string());
         }
         tracing::info!(container = ctx.name, hook = kind, script = %bytes::shown(script), "running hook");
         let status = cmd.status().map_err(|e| Error::Hook {
@@ -93,6 +78,47 @@ pub fn run_with(ctx: &HookCtx<'_>, kind: &str, env: HookEnv<'_>) -> Result<(), E
     Ok(())
 }
 
+/// Whether the container's hooks are version 1 (`lxc.hook.version = 1`: the arguments in the
+/// environment only) rather than 0 (name, section and hook type on the command line).
+pub fn version1(config: &Config) -> bool {
+    crate::keys::typed::number(config, "lxc.hook.version") == 1
+}
+
+/// The `LXC_*` variables every hook script of the container gets, as LXC sets them:
+/// `LXC_NAME`, `LXC_CONFIG_FILE`, `LXC_CGNS_AWARE`, `LXC_HOOK_VERSION`, `LXC_LOG_LEVEL`,
+/// `LXC_ROOTFS_PATH` (when set), `LXC_ROOTFS_MOUNT`, and `LXC_PID` once init exists. What
+/// depends on the hook (`LXC_HOOK_TYPE`, `LXC_HOOK_SECTION`, `LXC_TARGET`, a network
+/// script's `LXC_NET_*`) is the caller's to add.
+pub fn env(ctx: &HookCtx<'_>) -> Vec<(&'static str, OsString)> {
+    let config = ctx.config;
+    let mut vars: Vec<(&'static str, OsString)> = vec![
+        ("LXC_NAME", ctx.name.into()),
+        ("LXC_CONFIG_FILE", ctx.config_file.clone().into_os_string()),
+        ("LXC_CGNS_AWARE", "1".into()),
+        (
+            "LXC_HOOK_VERSION",
+            if version1(config) { "1" } else { "0" }.into(),
+        ),
+        (
+            "LXC_LOG_LEVEL",
+            config.last("lxc.log.level").unwrap_or("ERROR").into(),
+        ),
+    ];
+    if let Some(path) = config.last("lxc.rootfs.path") {
+        vars.push(("LXC_ROOTFS_PATH", bytes::to_os(path)));
+    }
+    let mount = match ctx.state.get::<RootfsInfo>() {
+        Some(r) => r.mount.clone().into_os_string(),
+        None => bytes::to_os(&rootfs_mount_default(ctx)),
+    };
+    vars.push(("LXC_ROOTFS_MOUNT", mount));
+    if let Some(pid) = ctx.init_pid {
+        vars.push(("LXC_PID", pid.to_string().into()));
+    }
+    vars
+}
+
+/// Where LXC says the rootfs is mounted before the mount code has run.
 fn rootfs_mount_default(ctx: &HookCtx<'_>) -> String {
     ctx.config
         .last("lxc.rootfs.mount")

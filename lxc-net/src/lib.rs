@@ -20,10 +20,12 @@ use lxc_core::Phase;
 
 mod addr;
 mod error;
+pub mod ext;
 mod keys;
 mod model;
 pub mod plugins;
 pub mod rules;
+pub mod running;
 pub mod setup;
 mod start;
 pub mod types;
@@ -96,8 +98,9 @@ static NET_RULES: lxc_core::registry::KeyRules = lxc_core::registry::KeyRules {
 };
 
 /// The base network keys. The subkeys of API extensions (`veth.ipv4.route`, `veth.ipv6.route`,
-/// `ipvlan.mode`, `ipvlan.isolation`, `l2proxy`, `veth.mode`) are registered by their extension
-/// crates with [`net_key`], so that they are "not supported by this build" without them.
+/// `ipvlan.mode`, `ipvlan.isolation`, `l2proxy`, `veth.mode`, `veth.vlan.id`,
+/// `veth.vlan.tagged.id`) are registered by their extension crates with [`net_key`] and
+/// [`ext::key_rules`], so that they are "not supported by this build" without them.
 pub static NET_KEYS: &[KeyDef] = &[
     ALL_KEY,
     net_key("", "takes no value: clearing lxc.net.N removes network N"),
@@ -117,7 +120,10 @@ pub static NET_KEYS: &[KeyDef] = &[
         "hwaddr",
         "the interface's MAC address; each x is replaced by a random hex digit when set",
     ),
-    net_key("mtu", "the interface's MTU"),
+    net_key(
+        "mtu",
+        "the interface's MTU (phys and macvlan: with network_phys_macvlan_mtu)",
+    ),
     net_key("vlan.id", "vlan: the VLAN id (0-65535)"),
     net_key(
         "macvlan.mode",
@@ -126,14 +132,6 @@ pub static NET_KEYS: &[KeyDef] = &[
     net_key("veth.pair", "veth: the name of the host side"),
     net_key("veth.n_rxqueues", "veth: the number of receive queues"),
     net_key("veth.n_txqueues", "veth: the number of transmit queues"),
-    net_key(
-        "veth.vlan.id",
-        "veth: the untagged VLAN of the bridge port (0-4094, or none)",
-    ),
-    net_key(
-        "veth.vlan.tagged.id",
-        "veth: a tagged VLAN of the bridge port (0-4094); one per line",
-    ),
     net_key(
         "script.up",
         "a program run on the host once the interface is made",
@@ -148,7 +146,7 @@ pub static NET_KEYS: &[KeyDef] = &[
     ),
     net_key(
         "ipv4.gateway",
-        "the IPv4 default gateway: an address or auto",
+        "the IPv4 default gateway: an address, auto, or (network_gateway_device_route) dev",
     ),
     net_key(
         "ipv6.address",
@@ -156,6 +154,6 @@ pub static NET_KEYS: &[KeyDef] = &[
     ),
     net_key(
         "ipv6.gateway",
-        "the IPv6 default gateway: an address or auto",
+        "the IPv6 default gateway: an address, auto, or (network_gateway_device_route) dev",
     ),
 ];

@@ -403,6 +403,7 @@ impl Sub {
             Sub::IpvlanMode | Sub::IpvlanIsolation => Some("network_ipvlan"),
             Sub::L2proxy => Some("network_l2proxy"),
             Sub::VethMode => Some("network_veth_router"),
+            Sub::VethVlanId | Sub::VethVlanTaggedId => Some("network_bridge_vlan"),
             _ => None,
         }
     }
@@ -474,9 +475,9 @@ pub(crate) enum GwVal<A> {
     Addr(A),
 }
 
-/// Whether `dev` gateways are in this build.
+/// Whether `dev` gateways are in this build (their extension's crate opens them).
 fn gateway_dev_supported() -> bool {
-    lxc_core::has_api_extension("network_gateway_device_route")
+    crate::ext::is_open(crate::ext::Gated::GatewayDev)
 }
 
 /// Read a value the way the subkey's LXC setter does, without looking at the interface. The
@@ -680,8 +681,8 @@ fn gateway_want(family: &str) -> String {
         format!("an {family} address, auto or dev")
     } else {
         format!(
-            "an {family} address or auto (dev needs the API extension \
-             network_gateway_device_route, not in this build)"
+            "an {family} address or auto (dev needs the API extension {}, not in this build)",
+            crate::ext::Gated::GatewayDev.extension()
         )
     }
 }

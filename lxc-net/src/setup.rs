@@ -13,13 +13,12 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use lxc_core::config::bytes;
 use lxc_core::fds::KeptFd;
-use lxc_core::phase::{HookCtx, RootfsInfo};
+use lxc_core::phase::HookCtx;
 use lxc_core::{Config, Origin, Phase};
 use lxc_net_api::netlink::{Family, Netlink, NetlinkError, Route, Scope};
 use lxc_net_api::{Created, KeyValue, Request};
@@ -47,6 +46,8 @@ struct Live {
     up: bool,
     /// `script.up` ran (or there is none): run `script.down` if there is one.
     script_down: Option<Script>,
+    /// What the extensions' steps ([`crate::ext::INTERFACE_STEPS`]) did, to undo.
+    steps: Vec<crate::ext::Undo>,
 }
 
 /// Everything the network part of one start made, shared by the start's state (for Stop) and
@@ -156,6 +157,7 @@ pub fn host_setup(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
             created: created.clone(),
             up: false,
             script_down: None,
+            steps: Vec::new(),
         });
 
         let nl = match &mut inside {
@@ -169,6 +171,14 @@ pub fn host_setup(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
             }
         };
         configure(nl, d, &created.ifname, auto).map_err(|e| setup_err(d, e.sub, e.message))?;
+        let steps = crate::ext::run_steps(&crate::ext::StepCtx {
+            container: ctx.name,
+            dev: d,
+            ifname: &created.ifname,
+            host_ifname: host_ifname.as_deref(),
+        })
+        .map_err(|e| setup_err(d, e.sub, e.message))?;
+        mark(&run, d, move |l| l.steps = steps);
 
         plugin
             .up(&req, &created)
@@ -239,6 +249,9 @@ fn teardown(run: &Mutex<NetRun>) -> Result<(), String> {
                 failed.push(format!("{key}.script.down: {e}"));
             }
         }
+        for e in crate::ext::undo_all(l.steps) {
+            failed.push(format!("{key}: {e}"));
+        }
         if l.up {
             if let Err(e) = l.plugin.down(&l.req, &l.created) {
                 failed.push(format!("{key}: plugin {}: {e}", l.plugin.name));
@@ -249,6 +262,9 @@ fn teardown(run: &Mutex<NetRun>) -> Result<(), String> {
             Err(e) => failed.push(format!("{key}: plugin {}: {e}", l.plugin.name)),
         }
     }
+    // Last: a plugin's `destroy` may leave its links to the namespace (veth: the kernel
+    // deletes the pair in the background once the namespace goes), and looks at the namespace
+    // through its descriptor to decide.
     run.netns = None;
     if failed.is_empty() {
         Ok(())
@@ -403,6 +419,9 @@ pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
     parts.next().is_none().then_some(out)
 }
 
+/// The kernel's `LOOPBACK_IFINDEX`.
+const LOOPBACK_INDEX: u32 = 1;
+
 /// Apply the interface's generic settings inside the container's network namespace (`nl` is a
 /// handle there). `ifname` is the name the plugin gave it.
 pub fn configure(
@@ -460,11 +479,10 @@ pub fn configure(
     if dev.flags_up {
         nl.set_up(index)
             .map_err(|e| step("flags", format!("{ifname}: {e}")))?;
-        // An interface that is up brings the loopback device up with it (LXC does).
-        if let Some(lo) = nl.link_by_name("lo").map_err(|e| nl_err("flags", e))? {
-            nl.set_up(lo.index)
-                .map_err(|e| step("flags", format!("lo: {e}")))?;
-        }
+        // An interface that is up brings the loopback device up with it (LXC does). `lo` is
+        // the first link of every network namespace: its index is always 1.
+        nl.set_up(LOOPBACK_INDEX)
+            .map_err(|e| step("flags", format!("lo: {e}")))?;
     }
 
     let v4 = dev.ipv4_gateway.effective().map(|g| match g {
@@ -547,50 +565,14 @@ pub struct ScriptEnv {
 }
 
 impl ScriptEnv {
-    /// The environment LXC's hooks get, from the start's context.
+    /// The environment LXC's hooks get, from the start's context (the core's hook variables).
     pub fn new(ctx: &HookCtx<'_>) -> ScriptEnv {
-        let config = ctx.config;
-        let version1 = lxc_core::keys::typed::number(config, "lxc.hook.version") == 1;
-        let mut vars: Vec<(&'static str, OsString)> = vec![
-            ("LXC_NAME", ctx.name.into()),
-            ("LXC_CONFIG_FILE", ctx.config_file.clone().into_os_string()),
-            ("LXC_CGNS_AWARE", "1".into()),
-            ("LXC_HOOK_VERSION", if version1 { "1" } else { "0" }.into()),
-            (
-                "LXC_LOG_LEVEL",
-                config.last("lxc.log.level").unwrap_or("ERROR").into(),
-            ),
-        ];
-        if let Some(path) = config.last("lxc.rootfs.path") {
-            vars.push(("LXC_ROOTFS_PATH", bytes::to_os(path)));
-        }
-        let mount = match ctx.state.get::<RootfsInfo>() {
-            Some(r) => r.mount.clone().into_os_string(),
-            None => bytes::to_os(&rootfs_mount_default(ctx)),
-        };
-        vars.push(("LXC_ROOTFS_MOUNT", mount));
-        if let Some(pid) = ctx.init_pid {
-            vars.push(("LXC_PID", pid.to_string().into()));
-        }
         ScriptEnv {
             name: ctx.name.to_string(),
-            version1,
-            vars,
+            version1: lxc_core::hooks::version1(ctx.config),
+            vars: lxc_core::hooks::env(ctx),
         }
     }
-}
-
-/// Where LXC says the rootfs is mounted before the mount code has run.
-fn rootfs_mount_default(ctx: &HookCtx<'_>) -> String {
-    ctx.config
-        .last("lxc.rootfs.mount")
-        .map(str::to_string)
-        .or_else(|| {
-            ctx.config
-                .last("lxc.rootfs.path")
-                .map(|p| p.strip_prefix("dir:").unwrap_or(p).to_string())
-        })
-        .unwrap_or_else(|| Path::new("/").display().to_string())
 }
 
 /// A network script and what it is run with.

@@ -46,12 +46,22 @@ pub fn loopback_up(config: &Config) -> bool {
 ///
 /// LXC also applies an `empty` network's addresses, gateways, MAC address and up/down scripts
 /// to the loopback device; this build refuses them, naming the key, rather than ignore them.
+/// A value only an API extension this build lacks gives a meaning to (an `mtu` on phys or
+/// macvlan without network_phys_macvlan_mtu, see [`crate::ext::check_interface`]) is refused
+/// the same way.
 pub fn check_start(config: &Config) -> Result<(), Error> {
     let devs = netdevs(config)?;
     if shares_host_netns(config) {
         return Ok(());
     }
     for d in devs {
+        if let Err((sub, why)) = crate::ext::check_interface(&d) {
+            return Err(Error::NotInBuild {
+                key: d.key(sub),
+                origin: origin_of(config, &d.key(sub)),
+                why,
+            });
+        }
         match d.type_ {
             NetType::NONE => {}
             NetType::EMPTY if d.name == "lo" => {

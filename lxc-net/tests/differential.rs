@@ -21,6 +21,16 @@ use lxc_core::registry::{self, KeyPattern};
 use lxc_core::Config;
 use lxc_testkit::{Allow, Harness, Oracle, TestDir};
 
+// Every network extension LXC 5.0 has, so that every network key is compared (each crate
+// registers its subkeys, `dev` gateways, ...).
+use lxc_ext_network_bridge_vlan as _;
+use lxc_ext_network_gateway_device_route as _;
+use lxc_ext_network_ipvlan as _;
+use lxc_ext_network_l2proxy as _;
+use lxc_ext_network_phys_macvlan_mtu as _;
+use lxc_ext_network_veth_router as _;
+use lxc_ext_network_veth_routes as _;
+
 // ---------------------------------------------------------------------------------------------
 // Differences kept on purpose.
 
@@ -30,8 +40,6 @@ const ALLOCATES: &str = "LXC allocates network N (as type empty) before it looks
 const CLEARS_FIRST: &str = "LXC's setter clears the old value before it validates the new one, \
                             so a refused value still removes the old one; lxc-rs applies a set \
                             all or nothing";
-const NO_DEV: &str = "`dev` gateways are API extension network_gateway_device_route, which this \
-                      build does not have";
 
 const ALLOWED: &[Allow] = &[
     Allow {
@@ -41,10 +49,6 @@ const ALLOWED: &[Allow] = &[
     Allow {
         case: "a refused value clears the old one*",
         reason: CLEARS_FIRST,
-    },
-    Allow {
-        case: "gateway dev*",
-        reason: NO_DEV,
     },
     Allow {
         case: "refused set allocates*",
@@ -156,8 +160,52 @@ fn values_for(sub: &str) -> Option<Values> {
         ),
         "ipv4.gateway" => vals(
             Some("veth"),
-            &["1.2.3.4", "auto", "0.0.0.0"],
-            &["1.2.3", "bogus", "auto ", "1.2.3.4/24"],
+            &["1.2.3.4", "auto", "0.0.0.0", "dev"],
+            &["1.2.3", "bogus", "auto ", "1.2.3.4/24", "dev ", "DEV"],
+        ),
+        "veth.ipv4.route" => vals(
+            Some("veth"),
+            &[
+                "10.0.0.0/24",
+                "1.2.3.4/32",
+                "0.0.0.0/0",
+                "10.1.0.0/0x10",
+                "10.1.0.0/010",
+            ],
+            &[
+                "10.0.0.0",
+                "10.0.0.0/",
+                "10.0.0.0/33",
+                "10.0.0/8",
+                "x/8",
+                "10.0.0.0/-1",
+                "::/0",
+            ],
+        ),
+        "veth.ipv6.route" => vals(
+            Some("veth"),
+            &["fd00::/64", "::/0", "2001:db8::1/128", "fe80::/0x40"],
+            &["fd00::", "fd00::/", "fd00::/129", "1.2.3.4/8", "x/8"],
+        ),
+        "ipvlan.mode" => vals(
+            Some("ipvlan"),
+            &["l3", "l3s", "l2"],
+            &["L3", "l4", "(invalid)"],
+        ),
+        "ipvlan.isolation" => vals(
+            Some("ipvlan"),
+            &["bridge", "private", "vepa"],
+            &["Bridge", "none", "(invalid)"],
+        ),
+        "l2proxy" => vals(
+            Some("veth"),
+            &["0", "1", "01", "+1"],
+            &["2", "-1", "yes", "1 "],
+        ),
+        "veth.mode" => vals(
+            Some("veth"),
+            &["bridge", "router"],
+            &["Router", "x", "(invalid)"],
         ),
         "ipv6.address" => vals(
             Some("veth"),
@@ -190,18 +238,19 @@ fn values_for(sub: &str) -> Option<Values> {
         ),
         "ipv6.gateway" => vals(
             Some("veth"),
-            &["fe80::1", "auto", "::"],
-            &["x", "fe80::1/64", "1.2.3.4"],
+            &["fe80::1", "auto", "::", "dev"],
+            &["x", "fe80::1/64", "1.2.3.4", "dev "],
         ),
         _ => return None,
     })
 }
 
-/// The subkeys this crate registers (`lxc.net.[i].<sub>`, not the bare `lxc.net.[i]`).
+/// The subkeys this crate and the network extensions register (`lxc.net.[i].<sub>`, not the
+/// bare `lxc.net.[i]`).
 fn registered_subkeys() -> Vec<&'static str> {
     let mut subs = Vec::new();
     for reg in registry::registrations() {
-        if reg.name != lxc_net::NAME {
+        if reg.name != lxc_net::NAME && !reg.name.starts_with("network_") {
             continue;
         }
         for def in reg.keys {
@@ -507,6 +556,28 @@ fn sequences() -> Vec<(&'static str, Vec<Op>)> {
             ],
         ),
         (
+            "extension keys reset with the type",
+            vec![
+                S("lxc.net.0.type", "veth"),
+                S("lxc.net.0.veth.mode", "router"),
+                S("lxc.net.0.veth.ipv4.route", "10.9.0.0/16"),
+                S("lxc.net.0.veth.ipv6.route", "fd09::/64"),
+                S("lxc.net.0.l2proxy", "1"),
+                S("lxc.net.0.veth.vlan.id", "7"),
+                C("lxc.net.0.veth.mode"),
+                S("lxc.net.0.type", "ipvlan"),
+                S("lxc.net.0.ipvlan.mode", "l3s"),
+                S("lxc.net.0.ipvlan.isolation", "vepa"),
+                S("lxc.net.0.veth.mode", "router"),
+                C("lxc.net.0.veth.ipv4.route"),
+                S("lxc.net.0.l2proxy", "1"),
+                C("lxc.net.0.ipvlan.isolation"),
+                S("lxc.net.0.type", "veth"),
+                S("lxc.net.0.ipvlan.mode", "l3"),
+                C("lxc.net.0.ipvlan.mode"),
+            ],
+        ),
+        (
             "gateway dev",
             vec![
                 S("lxc.net.0.type", "veth"),
@@ -678,6 +749,28 @@ fn files() -> Vec<(&'static str, String)> {
         (
             "file: the type comes last",
             "lxc.net.0.link = br0\nlxc.net.0.name = eth0\nlxc.net.0.type = veth\n".to_string(),
+        ),
+        (
+            "file: the network extensions' keys",
+            "lxc.net.0.type = veth\n\
+             lxc.net.0.veth.mode = router\n\
+             lxc.net.0.veth.ipv4.route = 10.9.0.0/16\n\
+             lxc.net.0.veth.ipv6.route = fd09::/64\n\
+             lxc.net.0.l2proxy = 1\n\
+             lxc.net.0.ipv4.gateway = dev\n\
+             lxc.net.1.type = ipvlan\n\
+             lxc.net.1.ipvlan.mode = l3s\n\
+             lxc.net.1.ipvlan.isolation = private\n\
+             lxc.net.1.ipv6.gateway = dev\n\
+             lxc.net.1.mtu = 1400\n\
+             lxc.net.2.type = veth\n\
+             lxc.net.2.veth.vlan.id = none\n\
+             lxc.net.2.veth.vlan.tagged.id = 100\n"
+                .to_string(),
+        ),
+        (
+            "file with an error: a veth mode on an ipvlan",
+            "lxc.net.0.type = ipvlan\nlxc.net.0.veth.mode = router\n".to_string(),
         ),
         (
             "file with an error: a macvlan key before the type",

@@ -154,10 +154,16 @@ fn none_shares_the_host_namespace_only_alone() {
     let mut c = config("lxc.net.0.type = none\n");
     c.clear("lxc.net.0.type").expect("clear");
     assert!(!lxc_net::shares_host_netns(&c));
-    // A none next to a network that needs a plugin: the plugin network is what fails.
-    let c = config("lxc.net.0.type = none\nlxc.net.1.type = macvlan\n");
-    let (_, _, key, _) = hook_error(pre_clone(&c));
-    assert!(key.starts_with("lxc.net.1.type"), "{key}");
+    // A none next to a network that needs a plugin: the plugin network is what fails, when no
+    // plugin here serves it (with every plugin built beside this binary, none is unserved).
+    let unserved = ["macvlan", "ipvlan", "phys", "vlan", "veth"]
+        .into_iter()
+        .find(|t| lxc_net::plugins::serving(t).is_err());
+    if let Some(t) = unserved {
+        let c = config(&format!("lxc.net.0.type = none\nlxc.net.1.type = {t}\n"));
+        let (_, _, key, _) = hook_error(pre_clone(&c));
+        assert!(key.starts_with("lxc.net.1.type"), "{key}");
+    }
 }
 
 #[test]

@@ -89,29 +89,30 @@ fn main() {
     let unserved = ["macvlan", "ipvlan", "phys", "vlan", "veth"]
         .into_iter()
         .find(|t| lxc_net::plugins::serving(t).is_err());
-    let Some(t) = unserved else {
-        println!("SKIP start_e2e: every built-in type has a plugin here");
-        println!("0 passed, 0 failed");
-        return;
-    };
-    let c = container(
-        &dir.0,
-        t,
-        &[("lxc.net.0.type", "empty"), ("lxc.net.1.type", t)],
-    );
-    let r = run(&c, "exit 0");
-    let ok = matches!(
-        &r,
-        Err(Error::Hook { phase: Phase::PreClone, owner: "net", key: Some(k), message })
-            if k == "lxc.net.1.type"
-                && message.starts_with(&format!("no network plugin serves `{t}` ("))
-    );
-    check("unserved_type_needs_its_plugin", ok, format!("{r:?}"));
-    check(
-        "nothing_left_running",
-        !c.is_running(),
-        "the container runs".into(),
-    );
+    // Every built-in type has a plugin once all of them are built beside this binary: then
+    // only this check is skipped, not the ones after it.
+    if let Some(t) = unserved {
+        let c = container(
+            &dir.0,
+            t,
+            &[("lxc.net.0.type", "empty"), ("lxc.net.1.type", t)],
+        );
+        let r = run(&c, "exit 0");
+        let ok = matches!(
+            &r,
+            Err(Error::Hook { phase: Phase::PreClone, owner: "net", key: Some(k), message })
+                if k == "lxc.net.1.type"
+                    && message.starts_with(&format!("no network plugin serves `{t}` ("))
+        );
+        check("unserved_type_needs_its_plugin", ok, format!("{r:?}"));
+        check(
+            "nothing_left_running",
+            !c.is_running(),
+            "the container runs".into(),
+        );
+    } else {
+        println!("SKIP unserved_type_needs_its_plugin: every built-in type has a plugin here");
+    }
 
     let c = container(&dir.0, "none", &[("lxc.net.0.type", "none")]);
     let r = run(&c, &same);

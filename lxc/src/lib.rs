@@ -26,6 +26,20 @@ pub use lxc_ext_init_pidfd::init_pidfd;
 use lxc_ext_lxc_config_item_is_supported as _;
 #[cfg(feature = "lxc_log")]
 pub use lxc_ext_lxc_log as log;
+#[cfg(feature = "network_bridge_vlan")]
+use lxc_ext_network_bridge_vlan as _;
+#[cfg(feature = "network_gateway_device_route")]
+use lxc_ext_network_gateway_device_route as _;
+#[cfg(feature = "network_ipvlan")]
+use lxc_ext_network_ipvlan as _;
+#[cfg(feature = "network_l2proxy")]
+use lxc_ext_network_l2proxy as _;
+#[cfg(feature = "network_phys_macvlan_mtu")]
+use lxc_ext_network_phys_macvlan_mtu as _;
+#[cfg(feature = "network_veth_router")]
+use lxc_ext_network_veth_router as _;
+#[cfg(feature = "network_veth_routes")]
+use lxc_ext_network_veth_routes as _;
 #[cfg(feature = "pidfd")]
 pub use lxc_ext_pidfd as pidfd;
 #[cfg(feature = "reboot2")]
@@ -47,6 +61,7 @@ pub use lxc_cgroup as cgroup;
 pub use lxc_console as console;
 pub use lxc_mount as mount;
 pub use lxc_net as net;
+pub use lxc_net::running::{attach_interface, detach_interface, get_interfaces, get_ips};
 pub use lxc_seccomp as seccomp;
 
 pub use lxc_core::commands::LxcMonitor;

@@ -37,6 +37,19 @@ fn extensions() -> Vec<(&'static str, bool)> {
             "seccomp_proxy_send_notify_fd",
             cfg!(feature = "seccomp_proxy_send_notify_fd"),
         ),
+        ("network_veth_routes", cfg!(feature = "network_veth_routes")),
+        ("network_ipvlan", cfg!(feature = "network_ipvlan")),
+        ("network_l2proxy", cfg!(feature = "network_l2proxy")),
+        (
+            "network_gateway_device_route",
+            cfg!(feature = "network_gateway_device_route"),
+        ),
+        (
+            "network_phys_macvlan_mtu",
+            cfg!(feature = "network_phys_macvlan_mtu"),
+        ),
+        ("network_veth_router", cfg!(feature = "network_veth_router")),
+        ("network_bridge_vlan", cfg!(feature = "network_bridge_vlan")),
     ]
 }
 
@@ -162,4 +175,119 @@ fn advanced_isolation_and_time_keys_follow_their_feature() {
     // Still the core's, with or without the extension.
     assert!(lxc::config_item_is_supported("lxc.cgroup.dir"));
     assert!(!lxc::config_item_is_supported("lxc.time.offset.realtime"));
+}
+
+/// The network extensions' keys: supported and settable exactly with their feature, else
+/// "not supported by this build" naming the feature; `dev` gateways and an MTU on phys and
+/// macvlan (uses of base keys) follow theirs too.
+#[test]
+fn network_extension_keys_follow_their_feature() {
+    let cases = [
+        (
+            "network_veth_routes",
+            cfg!(feature = "network_veth_routes"),
+            "veth",
+            "veth.ipv4.route",
+            "10.1.0.0/16",
+            "10.1.0.0/16",
+        ),
+        (
+            "network_veth_routes",
+            cfg!(feature = "network_veth_routes"),
+            "veth",
+            "veth.ipv6.route",
+            "fd00:1::/64",
+            "fd00:1::/64",
+        ),
+        (
+            "network_ipvlan",
+            cfg!(feature = "network_ipvlan"),
+            "ipvlan",
+            "ipvlan.mode",
+            "l3s",
+            "l3s",
+        ),
+        (
+            "network_ipvlan",
+            cfg!(feature = "network_ipvlan"),
+            "ipvlan",
+            "ipvlan.isolation",
+            "vepa",
+            "vepa",
+        ),
+        (
+            "network_l2proxy",
+            cfg!(feature = "network_l2proxy"),
+            "veth",
+            "l2proxy",
+            "1",
+            "1",
+        ),
+        (
+            "network_veth_router",
+            cfg!(feature = "network_veth_router"),
+            "veth",
+            "veth.mode",
+            "router",
+            "router",
+        ),
+        (
+            "network_bridge_vlan",
+            cfg!(feature = "network_bridge_vlan"),
+            "veth",
+            "veth.vlan.id",
+            "none",
+            "-1",
+        ),
+        (
+            "network_bridge_vlan",
+            cfg!(feature = "network_bridge_vlan"),
+            "veth",
+            "veth.vlan.tagged.id",
+            "0x10",
+            "16",
+        ),
+    ];
+    for (ext, on, type_, sub, value, shown) in cases {
+        let key = format!("lxc.net.0.{sub}");
+        assert_eq!(lxc::config_item_is_supported(&key), on, "{key}");
+        let mut c = lxc::Config::new();
+        c.set("lxc.net.0.type", type_).expect("type");
+        let r = c.set(&key, value);
+        if on {
+            r.unwrap_or_else(|e| panic!("{key}: {e}"));
+            assert_eq!(c.get(&key).expect("get"), shown, "{key}");
+        } else {
+            let e = r.expect_err(&key).to_string();
+            assert!(e.contains("not supported by this build"), "{e}");
+            assert!(e.contains(ext), "{e}");
+        }
+    }
+
+    let mut c = lxc::Config::new();
+    c.set("lxc.net.0.type", "veth").expect("type");
+    let r = c.set("lxc.net.0.ipv4.gateway", "dev");
+    if cfg!(feature = "network_gateway_device_route") {
+        r.expect("dev gateway");
+        assert_eq!(c.get("lxc.net.0.ipv4.gateway").expect("get"), "dev");
+    } else {
+        let e = r.expect_err("no dev gateways").to_string();
+        assert!(e.contains("network_gateway_device_route"), "{e}");
+    }
+
+    // An MTU on phys is refused at start (before anything is made) without its extension.
+    let c = lxc::Config::parse_str(
+        "lxc.net.0.type = phys\nlxc.net.0.link = eth9\nlxc.net.0.mtu = 1400\n",
+        None,
+    )
+    .expect("config");
+    let d = &lxc::net::netdevs(&c).expect("netdevs")[0];
+    let r = lxc::net::ext::check_interface(d);
+    if cfg!(feature = "network_phys_macvlan_mtu") {
+        assert_eq!(r, Ok(()));
+    } else {
+        let (sub, why) = r.expect_err("refused");
+        assert_eq!(sub, "mtu");
+        assert!(why.contains("network_phys_macvlan_mtu"), "{why}");
+    }
 }

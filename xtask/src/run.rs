@@ -205,7 +205,14 @@ pub fn target_dir() -> Result<PathBuf> {
 /// The network plugin crates. Each builds a `liblxc_net_plugin_*.so` that lxc-rs loads at run
 /// time from the directory it runs from (among others, see lxc-net's `plugins`), so they are
 /// built into the same profile directory as `lxc-rs` itself.
-pub const NET_PLUGINS: [&str; 2] = ["lxc-net-plugin-veth", "lxc-net-plugin-template"];
+pub const NET_PLUGINS: [&str; 6] = [
+    "lxc-net-plugin-veth",
+    "lxc-net-plugin-template",
+    "lxc-net-plugin-macvlan",
+    "lxc-net-plugin-ipvlan",
+    "lxc-net-plugin-phys",
+    "lxc-net-plugin-vlan",
+];
 
 /// Build the network plugins in the debug or release profile and check that their files
 /// landed in `dir` (that profile's directory, where `lxc-rs` is and looks for them). They take

@@ -22,6 +22,11 @@ pub struct InfoArgs {
     #[arg(short = 'p', long)]
     pub pid: bool,
 
+    /// Show the IP addresses (every interface's but lo's, no IPv6 link-local ones), one `IP:`
+    /// line each
+    #[arg(short = 'i', long)]
+    pub ips: bool,
+
     /// Show this config item (repeatable)
     #[arg(short = 'c', long = "config", value_name = "KEY")]
     pub config: Vec<String>,
@@ -30,9 +35,9 @@ pub struct InfoArgs {
     #[arg(short = 'H', long = "no-humanize")]
     pub no_humanize: bool,
 
-    /// Print {"name", "state", "runtime", "pid", "cgroups", "config_file"} (and "config":
-    /// {KEY: VALUE} with -c); runtime is "lxc-rs", "lxc" (LXC's own lxc-start runs it) or
-    /// null, pid is null and cgroups empty when it is not running
+    /// Print {"name", "state", "runtime", "pid", "ips", "cgroups", "config_file"} (and
+    /// "config": {KEY: VALUE} with -c); runtime is "lxc-rs", "lxc" (LXC's own lxc-start runs
+    /// it) or null, pid is null and ips and cgroups empty when it is not running
     #[arg(long)]
     pub json: bool,
 }
@@ -44,6 +49,7 @@ struct Info {
     state: String,
     runtime: Option<&'static str>,
     pid: Option<i32>,
+    ips: Vec<String>,
     cgroups: Vec<String>,
     config_file: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -105,6 +111,12 @@ pub fn info(a: &InfoArgs, g: &Global) -> Result<ExitCode, CliError> {
             if_running(c.cgroup_paths())?.unwrap_or_default(),
         )
     };
+    let all = !a.state && !a.pid && !a.ips && a.config.is_empty();
+    let ips = if state == lxc::State::Stopped || !(all || a.ips || a.json) {
+        Vec::new()
+    } else {
+        ips_of(&c, a.ips)?
+    };
     let config = if a.config.is_empty() {
         None
     } else {
@@ -125,6 +137,7 @@ pub fn info(a: &InfoArgs, g: &Global) -> Result<ExitCode, CliError> {
             state: state.to_string(),
             runtime: runtime.as_ref().map(lxc::Runtime::as_str),
             pid,
+            ips,
             cgroups,
             config_file,
             // JSON is UTF-8: bytes that are not become U+FFFD here (the text output keeps them).
@@ -142,8 +155,7 @@ pub fn info(a: &InfoArgs, g: &Global) -> Result<ExitCode, CliError> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let all = !a.state && !a.pid && a.config.is_empty();
-    let asked = usize::from(a.state) + usize::from(a.pid) + a.config.len();
+    let asked = usize::from(a.state) + usize::from(a.pid) + usize::from(a.ips) + a.config.len();
     let bare = a.no_humanize && asked == 1;
     let mut out = String::new();
     let mut line = |label: &str, value: &str| {
@@ -175,6 +187,9 @@ pub fn info(a: &InfoArgs, g: &Global) -> Result<ExitCode, CliError> {
             line("PID:", &p.to_string());
         }
     }
+    for ip in &ips {
+        line("IP:", ip);
+    }
     if all {
         for p in &cgroups {
             line("Cgroup:", p);
@@ -191,4 +206,20 @@ pub fn info(a: &InfoArgs, g: &Global) -> Result<ExitCode, CliError> {
     // Config values are printed as their bytes, which need not be UTF-8.
     super::print_bytes(&lxc::config_bytes::encode(&out))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The addresses `lxc-info` shows (liblxc's `get_ips(c, NULL, NULL, 0)`). A container that
+/// stopped meanwhile has none; when they cannot be read, `-i` fails, and the full `info` and
+/// `--json` say why on stderr and go on without them.
+fn ips_of(c: &lxc::Container, asked: bool) -> Result<Vec<String>, CliError> {
+    match lxc::net::running::get_ips(c, None, None, 0) {
+        Ok(ips) => Ok(ips),
+        Err(lxc::net::Error::Container(lxc::Error::NotRunning { .. })) => Ok(Vec::new()),
+        Err(e) if asked => Err(super::device::net_error(e)),
+        Err(e) => {
+            let why = super::device::net_error(e).user_message();
+            eprintln!("lxc-rs: info {}: warning: IP addresses: {why}", c.name());
+            Ok(Vec::new())
+        }
+    }
 }

@@ -6,6 +6,7 @@ pub mod checkconfig;
 pub mod config;
 pub mod console;
 pub mod create;
+pub mod device;
 pub mod extensions;
 pub mod info;
 pub mod ls;

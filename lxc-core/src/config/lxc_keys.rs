@@ -113,6 +113,11 @@ const LXC_KEYS: &[(&str, &str)] = &[
     ("lxc.net.[i].ipvlan.isolation", "feature network_ipvlan"),
     ("lxc.net.[i].l2proxy", "feature network_l2proxy"),
     ("lxc.net.[i].veth.mode", "feature network_veth_router"),
+    ("lxc.net.[i].veth.vlan.id", "feature network_bridge_vlan"),
+    (
+        "lxc.net.[i].veth.vlan.tagged.id",
+        "feature network_bridge_vlan",
+    ),
     ("lxc.console.", "the lxc-console subsystem"),
     ("lxc.console.logfile", "the lxc-console subsystem"),
     ("lxc.console.rotate", "the lxc-console subsystem"),

@@ -5,6 +5,7 @@
 
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use lxc_net_api::abi_stable::std_types::{RResult, RString};
 use lxc_net_api::netlink::{Family, Netlink, Scope};
@@ -24,19 +25,27 @@ macro_rules! require_root {
 struct World {
     host: TestNetns,
     ct: TestNetns,
+    tag: String,
+    /// How many container namespaces came before this one (they are named apart).
+    round: u32,
 }
 
 impl World {
     fn new(tag: &str, bridge_mtu: Option<u32>) -> World {
         let host = TestNetns::new(&format!("{tag}-h")).expect("host netns");
-        let ct = TestNetns::new(&format!("{tag}-c")).expect("container netns");
+        let ct = TestNetns::new(&format!("{tag}-c0")).expect("container netns");
         let nl = Netlink::in_netns(host.fd()).expect("netlink");
         let br = nl.add_bridge("lxcrs-t-br0", false).expect("bridge");
         if let Some(mtu) = bridge_mtu {
             nl.set_mtu(br.index, mtu).expect("bridge mtu");
         }
         nl.set_up(br.index).expect("bridge up");
-        World { host, ct }
+        World {
+            host,
+            ct,
+            tag: tag.to_string(),
+            round: 0,
+        }
     }
 
     fn req(&self, config: &[(&str, &str)]) -> Request {
@@ -66,6 +75,13 @@ impl World {
         })
     }
 
+    fn up(&self, m: NetPluginRef, req: &Request, c: &Created) -> Result<(), String> {
+        self.host.run(|| match (m.up())(req, c) {
+            RResult::ROk(()) => Ok(()),
+            RResult::RErr(e) => Err(e.into_string()),
+        })
+    }
+
     fn destroy(&self, m: NetPluginRef, req: &Request, c: &Created) {
         self.host.run(|| {
             if let RResult::RErr(e) = (m.destroy())(req, c) {
@@ -74,29 +90,100 @@ impl World {
         })
     }
 
+    /// The names of the host namespace's links, sorted.
+    fn host_links(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .host_nl()
+            .links()
+            .expect("links")
+            .into_iter()
+            .map(|l| l.name)
+            .collect();
+        v.sort();
+        v
+    }
+
     /// Only what the test made itself is left: `lo` and the bridge on the host, `lo` inside.
     fn assert_clean(&self) {
-        let names = |nl: Netlink| -> Vec<String> {
-            let mut v: Vec<String> = nl
+        assert_eq!(self.host_links(), ["lo", "lxcrs-t-br0"]);
+        let mut inside: Vec<String> = self
+            .ct_nl()
+            .links()
+            .expect("links")
+            .into_iter()
+            .map(|l| l.name)
+            .collect();
+        inside.sort();
+        assert_eq!(inside, ["lo"]);
+    }
+
+    /// After `destroy`: the pair is still there, left to the container's namespace (its peer
+    /// is in there), which takes it along when it goes.
+    fn assert_left_to_netns(&self, c: &Created) {
+        let host = host_side(c);
+        let hn = self.host_nl();
+        let h = hn
+            .link_by_name(&host)
+            .expect("lookup")
+            .unwrap_or_else(|| panic!("{host} was deleted: destroy should leave it"));
+        let p = hn
+            .peer_of(&h)
+            .expect("lookup")
+            .expect("its peer, in the container's namespace");
+        assert_eq!(p.name, c.ifname.as_str());
+        assert_eq!(
+            self.ct_nl()
+                .link_by_index(p.index)
+                .expect("lookup")
+                .map(|l| l.name),
+            Some(p.name)
+        );
+    }
+
+    /// Let the container's namespace go, as a stopped container's does, and wait (up to 5 s:
+    /// the kernel deletes its links in the background) until the host has no veth left; then
+    /// a fresh container namespace.
+    fn next_container(&mut self) {
+        self.round += 1;
+        let fresh = TestNetns::new(&format!("{}-c{}", self.tag, self.round)).expect("netns");
+        let old = std::mem::replace(&mut self.ct, fresh);
+        let name = old.name().to_string();
+        drop(old);
+        assert!(!netns_exists(&name), "{name} left behind");
+        let veths = || -> Vec<String> {
+            self.host_nl()
                 .links()
                 .expect("links")
                 .into_iter()
+                .filter(|l| l.kind.as_deref() == Some("veth"))
                 .map(|l| l.name)
-                .collect();
-            v.sort();
-            v
+                .collect()
         };
-        assert_eq!(names(self.host_nl()), ["lo", "lxcrs-t-br0"]);
-        assert_eq!(names(self.ct_nl()), ["lo"]);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !veths().is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(veths(), Vec::<String>::new(), "veths left on the host");
     }
 
-    fn finish(self) {
+    /// [`World::next_container`], only what the test made left, then both namespaces go.
+    fn finish(mut self) {
+        self.next_container();
+        self.assert_clean();
         let names = [self.host.name().to_string(), self.ct.name().to_string()];
         drop(self);
         for n in names {
             assert!(!netns_exists(&n), "{n} left behind");
         }
     }
+}
+
+fn host_side(c: &Created) -> String {
+    c.host_ifname
+        .clone()
+        .into_option()
+        .expect("a host side")
+        .into_string()
 }
 
 fn module() -> NetPluginRef {
@@ -116,6 +203,12 @@ fn bridged_veth_with_lxc_defaults() {
         ("name", "eth1"),
         ("veth.n_rxqueues", "2"),
         ("veth.n_txqueues", "3"),
+        // The generic keys are the host's to check (and report under their own names): the
+        // plugin takes what it uses and is not stopped by the rest.
+        ("ipv4.address", "10.0.0.1/99"),
+        ("ipv6.address", "fd00::2/200"),
+        ("ipv4.gateway", "bogus"),
+        ("mtu", "lots"),
     ]);
     let m = module();
     assert_eq!(m.name().as_str(), "veth");
@@ -175,9 +268,14 @@ fn bridged_veth_with_lxc_defaults() {
     assert!((m.up())(&req, &c).is_ok());
     assert!((m.down())(&req, &c).is_ok());
 
+    // The pair is left to the container's namespace, which the host lets go right after.
     w.destroy(m, &req, &c);
-    w.assert_clean();
-    // Destroy is idempotent: the host side is already gone.
+    w.assert_left_to_netns(&c);
+    w.destroy(m, &req, &c);
+    w.assert_left_to_netns(&c);
+    let mut w = w;
+    w.next_container();
+    // Destroy is idempotent: the host side is gone with the namespace.
     w.destroy(m, &req, &c);
     w.finish();
 }
@@ -256,23 +354,10 @@ fn pair_name_mtu_routes_and_kernel_named_peer() {
     assert!(w.ct_nl().link_by_name("eth5").expect("lookup").is_none());
 
     // The container's namespace going away takes the pair with it; destroy is then a no-op.
-    let World { host, ct } = w;
-    let ct_name = ct.name().to_string();
-    drop(ct);
-    assert!(!netns_exists(&ct_name));
-    let hn = Netlink::in_netns(host.fd()).expect("netlink");
-    for _ in 0..100 {
-        if hn.link_by_name("lxcrs-t-vp").expect("lookup").is_none() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    assert!(hn.link_by_name("lxcrs-t-vp").expect("lookup").is_none());
-    host.run(|| assert!((module().destroy())(&req, &c).is_ok()));
-    drop(hn);
-    let name = host.name().to_string();
-    drop(host);
-    assert!(!netns_exists(&name));
+    let mut w = w;
+    w.next_container();
+    w.destroy(module(), &req, &c);
+    w.finish();
 }
 
 /// `veth.mode = router`: forwarding and proxy ARP/NDP for the gateways on the host side, and a
@@ -318,15 +403,27 @@ fn router_mode() {
         .link_by_name("lxcrs-t-vr")
         .expect("lookup")
         .expect("host side");
-    let mut proxies = hn.proxy_neighs(h.index).expect("proxies");
-    proxies.sort();
-    assert_eq!(
-        proxies,
-        [
-            "10.77.0.1".parse::<IpAddr>().expect("a"),
-            "fe80::1".parse().expect("a")
-        ]
-    );
+    assert!(!h.up, "in router mode the host side comes up in `up`");
+    // The host brings the container side up (flags = up), then calls `up`.
+    let ct = w.ct_nl();
+    let eth0 = ct.link_by_name("eth0").expect("lookup").expect("peer");
+    ct.set_up(eth0.index).expect("container side up");
+    drop(ct);
+    w.up(module(), &req, &c).expect("up");
+    let want: [IpAddr; 2] = [
+        "10.77.0.1".parse().expect("a"),
+        "fe80::1".parse().expect("a"),
+    ];
+    let proxies = || {
+        let mut p = hn.proxy_neighs(h.index).expect("proxies");
+        p.sort();
+        p
+    };
+    assert_eq!(proxies(), want);
+    // Still there after the kernel's delayed link events (up to a second), which flush the
+    // proxy entries of a host side that came up before its peer.
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(proxies(), want);
     for (key, want) in [
         ("net/ipv4/conf/lxcrs-t-vr/forwarding", "1"),
         ("net/ipv6/conf/lxcrs-t-vr/forwarding", "1"),
@@ -356,7 +453,7 @@ fn router_mode() {
     );
     drop(hn);
     w.destroy(module(), &req, &c);
-    w.assert_clean();
+    w.assert_left_to_netns(&c);
     w.finish();
 }
 
@@ -412,7 +509,7 @@ fn refusals_leave_nothing() {
 #[test]
 fn bridge_vlan_filtering() {
     require_root!("bridge_vlan_filtering");
-    let w = World::new("vv", None);
+    let mut w = World::new("vv", None);
     let hn = w.host_nl();
     let br = match hn.add_bridge("lxcrs-t-brv", true) {
         Ok(b) => b,
@@ -466,10 +563,106 @@ fn bridge_vlan_filtering() {
         got.sort();
         assert_eq!(&got, want, "{cfg:?}");
         w.destroy(module(), &req, &c);
+        w.next_container();
     }
     hn.del_link(br.index).expect("remove the filtering bridge");
     drop(hn);
-    w.assert_clean();
+    w.finish();
+}
+
+/// A host side whose peer is no longer in the container's namespace (the container moved it
+/// elsewhere) is not left to that namespace: destroy deletes it at once.
+#[test]
+fn destroy_deletes_a_host_side_whose_peer_left() {
+    require_root!("destroy_deletes_a_host_side_whose_peer_left");
+    let w = World::new("vm", None);
+    let elsewhere = TestNetns::new("vm-o").expect("netns");
+    let req = w.req(&[("type", "veth"), ("link", "lxcrs-t-br0")]);
+    let c = w.create(module(), &req).expect("create");
+    let ct = w.ct_nl();
+    let peer = ct
+        .link_by_name(c.ifname.as_str())
+        .expect("lookup")
+        .expect("peer");
+    ct.move_to_netns(peer.index, elsewhere.fd())
+        .expect("move the peer away");
+    drop(ct);
+    w.destroy(module(), &req, &c);
+    assert_eq!(w.host_links(), ["lo", "lxcrs-t-br0"], "deleted at once");
+    drop(elsewhere);
+    w.finish();
+}
+
+/// A reboot with a fixed `veth.pair`: the new start's `create` finds the pair the last one left
+/// to its (still going) namespace under that name, and replaces it. A pair of that name that
+/// this process did not leave behind stays, and `create` fails as LXC's does.
+#[test]
+fn a_fixed_pair_left_behind_is_replaced_by_the_next_create() {
+    require_root!("a_fixed_pair_left_behind_is_replaced_by_the_next_create");
+    let mut w = World::new("vb", None);
+    let cfg = [
+        ("type", "veth"),
+        ("link", "lxcrs-t-br0"),
+        ("veth.pair", "lxcrs-t-vb"),
+    ];
+    let first = w.req(&cfg);
+    let c1 = w.create(module(), &first).expect("create");
+    w.destroy(module(), &first, &c1);
+    w.assert_left_to_netns(&c1);
+    let old = w
+        .host_nl()
+        .link_by_name("lxcrs-t-vb")
+        .expect("lookup")
+        .expect("left");
+
+    // The rebooted container's namespace, while the old one is still held.
+    let rebooted = TestNetns::new("vb-r").expect("netns");
+    let second = Request::new(
+        "lxcrs-t-ct",
+        "/var/lib/lxcrs-t",
+        0,
+        "veth",
+        std::os::fd::AsRawFd::as_raw_fd(&rebooted.fd()),
+        1,
+        &cfg,
+    );
+    let c2 = w
+        .create(module(), &second)
+        .expect("create again under the same name");
+    let hn = w.host_nl();
+    let new = hn
+        .link_by_name("lxcrs-t-vb")
+        .expect("lookup")
+        .expect("the new pair");
+    assert_ne!(new.index, old.index);
+    let peer = hn.peer_of(&new).expect("lookup").expect("peer");
+    let inside = Netlink::in_netns(rebooted.fd()).expect("netlink");
+    assert_eq!(
+        inside
+            .link_by_index(peer.index)
+            .expect("lookup")
+            .map(|l| l.name),
+        Some(c2.ifname.to_string())
+    );
+    drop(inside);
+    assert!(
+        w.ct_nl()
+            .link_by_name(c1.ifname.as_str())
+            .expect("lookup")
+            .is_none(),
+        "the old peer went with the old pair"
+    );
+
+    // Not left behind by this process: the name stays taken.
+    let e = w
+        .create(module(), &first)
+        .expect_err("the pair's name is taken");
+    assert!(e.contains("creating veth pair lxcrs-t-vb"), "{e}");
+    assert!(hn.link_by_name("lxcrs-t-vb").expect("lookup").is_some());
+    drop(hn);
+    w.destroy(module(), &second, &c2);
+    drop(rebooted);
+    w.next_container();
     w.finish();
 }
 
@@ -499,7 +692,7 @@ fn loaded_from_the_shared_object() {
     assert_eq!(c.ifname.as_str(), "eth0");
     assert!(w.ct_nl().link_by_name("eth0").expect("lookup").is_some());
     w.destroy(m, &req, &c);
-    w.assert_clean();
+    w.assert_left_to_netns(&c);
     w.finish();
 }
 

@@ -21,13 +21,14 @@ use std::thread::JoinHandle;
 
 use futures::StreamExt;
 use netlink_packet_core::{
-    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST,
+    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_ECHO, NLM_F_EXCL,
+    NLM_F_REQUEST,
 };
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{
-    AfSpecBridge, BridgeFlag, BridgeVlanInfo, BridgeVlanInfoFlags, InfoBridge, InfoData, InfoKind,
-    InfoVeth, InfoVlan, LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo as NlLinkInfo,
-    LinkMessage,
+    AfSpecBridge, BridgeFlag, BridgeVlanInfo, BridgeVlanInfoFlags, InfoBridge, InfoData,
+    InfoIpVlan, InfoKind, InfoMacVlan, InfoVeth, InfoVlan, IpVlanFlags, IpVlanMode, LinkAttribute,
+    LinkExtentMask, LinkFlags, LinkInfo as NlLinkInfo, LinkMessage, MacVlanMode,
 };
 use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage,
@@ -157,6 +158,67 @@ pub struct BridgeVlan {
     pub untagged: bool,
 }
 
+/// `IFLA_MACVLAN_MODE` (LXC's `macvlan.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MacvlanMode {
+    Private,
+    Vepa,
+    Bridge,
+    Passthru,
+}
+
+/// `IFLA_IPVLAN_MODE` (LXC's `ipvlan.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpvlanMode {
+    L2,
+    L3,
+    L3s,
+}
+
+/// `IFLA_IPVLAN_FLAGS` (LXC's `ipvlan.isolation`; `Bridge` is no flag at all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpvlanIsolation {
+    Bridge,
+    Private,
+    Vepa,
+}
+
+/// The kind of a link made on top of a lower device, with its kind-specific settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LowerKind {
+    /// `None` sends no mode (the kernel's default, vepa).
+    Macvlan(Option<MacvlanMode>),
+    /// The mode is always sent; the isolation flags only when not `Bridge` (as LXC).
+    Ipvlan(IpvlanMode, IpvlanIsolation),
+    /// An 802.1Q VLAN with this id.
+    Vlan(u16),
+}
+
+impl LowerKind {
+    /// The kernel's name of the kind (`IFLA_INFO_KIND`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LowerKind::Macvlan(_) => "macvlan",
+            LowerKind::Ipvlan(..) => "ipvlan",
+            LowerKind::Vlan(_) => "vlan",
+        }
+    }
+}
+
+/// A macvlan, ipvlan or vlan link to create on a lower device of the handle's namespace.
+#[derive(Debug, Clone, Copy)]
+pub struct LowerSpec<'a> {
+    /// Its name where it is made; a name with `%d` lets the kernel number it there.
+    pub name: &'a str,
+    /// The lower device's index in the handle's namespace.
+    pub lower: u32,
+    pub kind: LowerKind,
+    /// Where the link is made (`IFLA_NET_NS_FD`): it never lives in the handle's namespace,
+    /// so nothing is moved or renamed afterwards. `None`: the handle's namespace.
+    pub netns: Option<BorrowedFd<'a>>,
+    pub mtu: Option<u32>,
+}
+
 /// A veth pair to create.
 #[derive(Debug, Clone, Copy)]
 pub struct VethSpec<'a> {
@@ -172,6 +234,60 @@ pub struct VethSpec<'a> {
     /// peer's RX), as LXC does.
     pub rx_queues: Option<u32>,
     pub tx_queues: Option<u32>,
+}
+
+/// Settings of a link sent in the request that makes it ([`Netlink::add_veth_with`]): one
+/// round trip instead of one per setting. The kernel applies them in its own order: address,
+/// MTU, the up flag, then the master.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LinkSettings<'a> {
+    /// The hardware address.
+    pub address: Option<&'a [u8]>,
+    pub mtu: Option<u32>,
+    /// Bring it up (`false` leaves the flag alone).
+    pub up: bool,
+    /// The bridge (or bond) to make it a port of.
+    pub master: Option<u32>,
+}
+
+impl LinkSettings<'_> {
+    fn apply(&self, m: &mut LinkMessage) {
+        if let Some(a) = self.address {
+            m.attributes.push(LinkAttribute::Address(a.to_vec()));
+        }
+        if let Some(mtu) = self.mtu {
+            m.attributes.push(LinkAttribute::Mtu(mtu));
+        }
+        if self.up {
+            m.header.flags |= LinkFlags::Up;
+            m.header.change_mask |= LinkFlags::Up;
+        }
+        if let Some(master) = self.master {
+            m.attributes.push(LinkAttribute::Controller(master));
+        }
+    }
+
+    /// What a message names the settings by, e.g. ` (address fe:..., bridge #3, up)`.
+    fn shown(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(a) = self.address {
+            parts.push(format!("address {}", format_mac(a)));
+        }
+        if let Some(mtu) = self.mtu {
+            parts.push(format!("MTU {mtu}"));
+        }
+        if let Some(m) = self.master {
+            parts.push(format!("bridge #{m}"));
+        }
+        if self.up {
+            parts.push("up".into());
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", parts.join(", "))
+        }
+    }
 }
 
 type Job = Box<dyn FnOnce(&tokio::runtime::Runtime, &rtnetlink::Handle) + Send>;
@@ -421,7 +537,21 @@ impl Netlink {
     /// Create a veth pair; returns the local side (its `link` is the peer's index in the
     /// peer's namespace).
     pub fn add_veth(&self, spec: &VethSpec<'_>) -> Result<LinkInfo> {
-        let op = format!("creating veth pair {} <-> {}", spec.name, spec.peer);
+        self.add_veth_with(spec, &LinkSettings::default())
+    }
+
+    /// [`Netlink::add_veth`] with settings of the local side (its address, up, its bridge) in
+    /// the same request: the pair is made and the local side set up in one round trip, and
+    /// the kernel's echo of the new link (`NLM_F_ECHO`) answers without a second one. The
+    /// peer stays down. A refused setting (a bridge that is not one) refuses the whole
+    /// request, and the kernel removes the pair again.
+    pub fn add_veth_with(&self, spec: &VethSpec<'_>, local: &LinkSettings<'_>) -> Result<LinkInfo> {
+        let op = format!(
+            "creating veth pair {} <-> {}{}",
+            spec.name,
+            spec.peer,
+            local.shown()
+        );
         check_name(&op, spec.name)?;
         check_name(&op, spec.peer)?;
         let mut peer = LinkMessage::default();
@@ -445,17 +575,58 @@ impl Netlink {
         if let Some(ns) = spec.peer_netns {
             peer.attributes.push(LinkAttribute::NetNsFd(ns.as_raw_fd()));
         }
+        // `spec.mtu` already gave the local side its MTU.
+        LinkSettings {
+            mtu: local.mtu.filter(|_| spec.mtu.is_none()),
+            ..*local
+        }
+        .apply(&mut m);
         m.attributes.push(LinkAttribute::LinkInfo(vec![
             NlLinkInfo::Kind(InfoKind::Veth),
             NlLinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer))),
         ]));
-        self.ack(op.clone(), RouteNetlinkMessage::NewLink(m), true)?;
-        self.link_by_name(spec.name)?
-            .ok_or_else(|| NetlinkError::Kernel {
-                op,
-                errno: None,
-                cause: format!("{} is gone right after it was made", spec.name),
-            })
+        let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO;
+        let answers = self.request(op.clone(), RouteNetlinkMessage::NewLink(m), flags)?;
+        let echoed = answers
+            .into_iter()
+            .filter_map(link_of)
+            .find(|l| l.name == spec.name);
+        let made = match echoed {
+            Some(l) => Some(l),
+            // A kernel that does not echo new links (before 6.1).
+            None => self.link_by_name(spec.name)?,
+        };
+        let mut made = made.ok_or_else(|| NetlinkError::Kernel {
+            op,
+            errno: None,
+            cause: format!("{} is gone right after it was made", spec.name),
+        })?;
+        // The echo is sent before the kernel attaches the link to its master.
+        made.master = made.master.or(local.master);
+        Ok(made)
+    }
+
+    /// The other end of `link` (a veth's peer, a macvlan's lower device), looked up through
+    /// this handle even when it lives in another namespace (`IFLA_TARGET_NETNSID`, by the id
+    /// `link_netnsid` gives): no handle in that namespace needed. `None` when `link` names no
+    /// other end or it is gone.
+    pub fn peer_of(&self, link: &LinkInfo) -> Result<Option<LinkInfo>> {
+        let Some(index) = link.link else {
+            return Ok(None);
+        };
+        let mut m = LinkMessage::default();
+        m.header.index = index;
+        if let Some(id) = link.link_netnsid {
+            if id < 0 {
+                // Its namespace is being torn down.
+                return Ok(None);
+            }
+            m.attributes.push(LinkAttribute::IfNetnsId(id));
+        }
+        self.get_link(
+            format!("looking up the peer of {} (#{index})", link.name),
+            m,
+        )
     }
 
     /// Create a bridge, with VLAN filtering on if asked (a kernel without
@@ -573,6 +744,69 @@ impl Netlink {
             index,
             |m| m.attributes.push(LinkAttribute::NetNsFd(fd)),
         )
+    }
+
+    /// Move a link into another network namespace and rename it there, in one request (the
+    /// kernel renames after the move; a `%d` pattern is numbered in the target namespace). If
+    /// the rename is refused the link may already have moved under its old name: pick a
+    /// `name` that is free there (LXC's transient `physXXXXXX` names) and rename afterwards.
+    pub fn move_to_netns_as(&self, index: u32, netns: BorrowedFd<'_>, name: &str) -> Result<()> {
+        let fd = netns.as_raw_fd();
+        let op = format!("moving link #{index} to the network namespace of fd {fd} as {name}");
+        check_name(&op, name)?;
+        self.set_link(op, index, |m| {
+            m.attributes.push(LinkAttribute::NetNsFd(fd));
+            m.attributes.push(LinkAttribute::IfName(name.to_string()));
+        })
+    }
+
+    /// Create a macvlan, ipvlan or vlan link on a lower device (see [`LowerSpec`]). It is not
+    /// looked up afterwards: it may live in another namespace; look it up there by its name.
+    pub fn add_on_lower(&self, spec: &LowerSpec<'_>) -> Result<()> {
+        let kind = spec.kind.kind();
+        let op = format!("creating {kind} link {} on link #{}", spec.name, spec.lower);
+        check_name(&op, spec.name)?;
+        let (info_kind, data) = match spec.kind {
+            LowerKind::Macvlan(mode) => (
+                InfoKind::MacVlan,
+                mode.map(|m| {
+                    InfoData::MacVlan(vec![InfoMacVlan::Mode(match m {
+                        MacvlanMode::Private => MacVlanMode::Private,
+                        MacvlanMode::Vepa => MacVlanMode::Vepa,
+                        MacvlanMode::Bridge => MacVlanMode::Bridge,
+                        MacvlanMode::Passthru => MacVlanMode::Passthrough,
+                    })])
+                }),
+            ),
+            LowerKind::Ipvlan(mode, isolation) => {
+                let mut data = vec![InfoIpVlan::Mode(match mode {
+                    IpvlanMode::L2 => IpVlanMode::L2,
+                    IpvlanMode::L3 => IpVlanMode::L3,
+                    IpvlanMode::L3s => IpVlanMode::L3S,
+                })];
+                match isolation {
+                    IpvlanIsolation::Bridge => {}
+                    IpvlanIsolation::Private => data.push(InfoIpVlan::Flags(IpVlanFlags::Private)),
+                    IpvlanIsolation::Vepa => data.push(InfoIpVlan::Flags(IpVlanFlags::Vepa)),
+                }
+                (InfoKind::IpVlan, Some(InfoData::IpVlan(data)))
+            }
+            LowerKind::Vlan(id) => (InfoKind::Vlan, Some(InfoData::Vlan(vec![InfoVlan::Id(id)]))),
+        };
+        let mut m = LinkMessage::default();
+        m.attributes
+            .push(LinkAttribute::IfName(spec.name.to_string()));
+        m.attributes.push(LinkAttribute::Link(spec.lower));
+        if let Some(mtu) = spec.mtu {
+            m.attributes.push(LinkAttribute::Mtu(mtu));
+        }
+        if let Some(ns) = spec.netns {
+            m.attributes.push(LinkAttribute::NetNsFd(ns.as_raw_fd()));
+        }
+        let mut info = vec![NlLinkInfo::Kind(info_kind)];
+        info.extend(data.map(NlLinkInfo::Data));
+        m.attributes.push(LinkAttribute::LinkInfo(info));
+        self.ack(op, RouteNetlinkMessage::NewLink(m), true)
     }
 
     pub fn del_link(&self, index: u32) -> Result<()> {

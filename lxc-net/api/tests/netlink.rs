@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, UdpSocket};
 
-use lxc_net_api::netlink::{Family, Netlink, Route, Scope, VethSpec};
+use lxc_net_api::netlink::{Family, LinkSettings, Netlink, Route, Scope, VethSpec};
 use lxc_net_api::testing::{can_run, netns_exists, TestNetns};
 use serde_json::Value;
 
@@ -494,4 +494,75 @@ fn current_sysctl_and_new_netns() {
     nl.add_link("lxcrs-t-brx", "bridge").expect("bridge");
     assert!(fresh.link_by_name("lxcrs-t-brx").expect("lookup").is_some());
     gone(vec![ns]);
+}
+
+/// `add_veth_with`: the pair made, the local side addressed, on its bridge and up, all in one
+/// request, answered from the kernel's echo as a fresh look-up would; `peer_of` finds the peer
+/// in the other namespace through the same handle.
+#[test]
+fn veth_made_and_set_in_one_request() {
+    require_root!("veth_made_and_set_in_one_request");
+    let a = TestNetns::new("nl-one-a").expect("netns a");
+    let b = TestNetns::new("nl-one-b").expect("netns b");
+    {
+        let na = Netlink::in_netns(a.fd()).expect("netlink in a");
+        let br = na.add_bridge("lxcrs-t-obr", false).expect("bridge");
+        let mac = [0xfe, 0x12, 0x34, 0x56, 0x78, 0x9a];
+        let made = na
+            .add_veth_with(
+                &VethSpec {
+                    mtu: Some(1450),
+                    ..veth("lxcrs-t-one", "eth%d", Some(&b))
+                },
+                &LinkSettings {
+                    address: Some(&mac),
+                    up: true,
+                    master: Some(br.index),
+                    ..LinkSettings::default()
+                },
+            )
+            .expect("add_veth_with");
+        let looked = na
+            .link_by_name("lxcrs-t-one")
+            .expect("lookup")
+            .expect("exists");
+        assert_eq!(made, looked);
+        assert_eq!(made.address, mac);
+        assert!(made.up);
+        assert_eq!(made.master, Some(br.index));
+        assert_eq!(made.mtu, 1450);
+        let shown = json(&a, &["ip", "-j", "-d", "link", "show", "lxcrs-t-one"]);
+        assert_eq!(shown[0]["master"], "lxcrs-t-obr", "{shown}");
+        assert_eq!(shown[0]["address"], "fe:12:34:56:78:9a", "{shown}");
+
+        let peer = na.peer_of(&made).expect("peer_of").expect("a peer");
+        assert_eq!(peer.name, "eth0");
+        assert_eq!(peer.link, Some(made.index));
+        assert!(!peer.up, "the peer stays down");
+        let nb = Netlink::in_netns(b.fd()).expect("netlink in b");
+        assert_eq!(
+            nb.link_by_index(peer.index)
+                .expect("lookup")
+                .map(|l| l.name),
+            Some("eth0".to_string())
+        );
+        assert_eq!(na.peer_of(&br).expect("peer_of"), None, "a bridge has none");
+
+        // A refused setting refuses the whole request, and nothing is left of it.
+        let e = na
+            .add_veth_with(
+                &veth("lxcrs-t-two", "eth%d", Some(&b)),
+                &LinkSettings {
+                    master: Some(made.index),
+                    ..LinkSettings::default()
+                },
+            )
+            .expect_err("a veth is no bridge");
+        assert!(
+            e.to_string().starts_with("creating veth pair lxcrs-t-two"),
+            "{e}"
+        );
+        assert!(na.link_by_name("lxcrs-t-two").expect("lookup").is_none());
+    }
+    gone(vec![a, b]);
 }
