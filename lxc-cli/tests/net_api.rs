@@ -4,134 +4,34 @@
 //! lxc-net-plugin-template`; `cargo xtask test` builds it).
 //!
 //! As in `net_veth.rs`, nothing touches the machine's own interfaces: each test makes a network
-//! namespace (`lxcrs-t-ns-<test>-<pid>`) with a bridge `br0` and runs every command in it with
-//! `nsenter --net` (the command sockets are abstract, so they live in that namespace too); the
-//! API is called from a thread that entered it. Where LXC's tools are installed, a container
-//! LXC runs in the same namespace is shown by `lxc-ls` / `lxc-info` and by lxc-rs, and the
-//! outputs compared.
+//! namespace with a bridge `br0` and runs every command in it (common::net; the command
+//! sockets are abstract, so they live in that namespace too); the API is called from a thread
+//! that entered it. Where LXC's tools are installed, a container LXC runs in the same namespace
+//! is shown by `lxc-ls` / `lxc-info` and by lxc-rs, and the outputs compared.
 
 mod common;
 
 use std::fs;
-use std::os::fd::AsFd;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use common::net::{no_udhcpc, require_plugins, NetContainer, TestNet, BRIDGE};
 use common::{show, stderr, stdout, TestContainer, BIN};
 
-const BRIDGE: &str = "br0";
-
-fn require_plugins() {
-    let so = Path::new(BIN).with_file_name("liblxc_net_plugin_veth.so");
-    assert!(
-        so.is_file(),
-        "{} is missing: build the network plugins first (`cargo build -p lxc-net-plugin-veth \
-         -p lxc-net-plugin-template`; `cargo xtask test` does)",
-        so.display()
-    );
+/// The links of `net`'s namespace: (name, MAC, up) each.
+fn links(net: &TestNet) -> Vec<(String, String, bool)> {
+    links_of(&net.ip_json(&["link", "show"]))
 }
 
-fn run(cmd: &mut Command) -> Output {
-    cmd.stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("run {:?}: {e}", cmd.get_program()))
+/// The links inside the container: (name, MAC, up) each.
+fn links_inside(c: &NetContainer<'_>) -> Vec<(String, String, bool)> {
+    links_of(c.ip_inside(&["link", "show"]).as_array().expect("a list"))
 }
 
-/// A network namespace standing in for the host, with its bridge (10.250.0.1/24).
-struct TestNet {
-    name: String,
-}
-
-impl TestNet {
-    fn new(test: &str) -> TestNet {
-        let name = format!("lxcrs-t-ns-{test}-{}", std::process::id());
-        let _ = run(Command::new("ip").args(["netns", "del", &name]));
-        let net = TestNet { name };
-        net.ip_ok(&["netns", "add", &net.name]);
-        net.ip_in(&["link", "set", "lo", "up"]);
-        net.ip_in(&["link", "add", BRIDGE, "type", "bridge"]);
-        net.ip_in(&["addr", "add", "10.250.0.1/24", "dev", BRIDGE]);
-        net.ip_in(&["link", "set", BRIDGE, "up"]);
-        net
-    }
-
-    fn path(&self) -> String {
-        format!("/run/netns/{}", self.name)
-    }
-
-    fn ip_ok(&self, args: &[&str]) -> String {
-        let o = run(Command::new("ip").args(args));
-        assert!(o.status.success(), "ip {args:?}: {}", show(&o));
-        stdout(&o)
-    }
-
-    /// `ip -n NAME ARGS` that must succeed.
-    fn ip_in(&self, args: &[&str]) -> String {
-        let mut all = vec!["-n", &self.name];
-        all.extend_from_slice(args);
-        self.ip_ok(&all)
-    }
-
-    /// The links of the namespace: (name, MAC, up) each.
-    fn links(&self) -> Vec<(String, String, bool)> {
-        links_of(&self.ip_in(&["-j", "link", "show"]))
-    }
-
-    /// `cmd` run inside the namespace (`nsenter --net`).
-    fn run_in(&self, cmd: &str, args: &[&str]) -> Output {
-        run(Command::new("nsenter")
-            .arg(format!("--net={}", self.path()))
-            .arg(cmd)
-            .args(args))
-    }
-
-    /// `f` on a thread that entered the namespace: for the API, which finds the monitor's
-    /// abstract socket in the caller's network namespace.
-    fn call<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
-        let path = self.path();
-        std::thread::spawn(move || {
-            let ns = fs::File::open(&path).unwrap_or_else(|e| panic!("open {path}: {e}"));
-            nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
-            f()
-        })
-        .join()
-        .expect("the API thread")
-    }
-
-    /// Wait (up to 5 s) until only `lo` and the bridge are left, then assert it.
-    fn assert_only_bridge_left(&self) {
-        let names = || -> Vec<String> { self.links().into_iter().map(|l| l.0).collect() };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let mut now = names();
-        while now.len() > 2 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-            now = names();
-        }
-        assert_eq!(now, ["lo", BRIDGE], "links left in {}", self.name);
-    }
-}
-
-impl Drop for TestNet {
-    fn drop(&mut self) {
-        let o = run(Command::new("ip").args(["netns", "del", &self.name]));
-        if !std::thread::panicking() {
-            assert!(
-                o.status.success(),
-                "ip netns del {}: {}",
-                self.name,
-                show(&o)
-            );
-        }
-    }
-}
-
-fn links_of(json: &str) -> Vec<(String, String, bool)> {
-    let v: Value = serde_json::from_str(json).expect("ip -j link");
-    v.as_array()
-        .expect("a list")
+fn links_of(links: &[Value]) -> Vec<(String, String, bool)> {
+    links
         .iter()
         .map(|l| {
             (
@@ -145,95 +45,9 @@ fn links_of(json: &str) -> Vec<(String, String, bool)> {
         .collect()
 }
 
-/// A busybox container (without the template's udhcpc, which would flush the addresses) whose
-/// lxc-rs commands run in a [`TestNet`].
-struct NetContainer<'a> {
-    net: &'a TestNet,
-    t: TestContainer,
-}
-
-impl<'a> NetContainer<'a> {
-    fn new(net: &'a TestNet, test: &str, config: &str) -> NetContainer<'a> {
-        let t = TestContainer::busybox(test);
-        no_udhcpc(&t);
-        t.append_config(config);
-        NetContainer { net, t }
-    }
-
-    fn lxc(&self, args: &[&str]) -> Output {
-        let (command, rest) = args.split_first().expect("a command");
-        let mut all = vec![command.to_string()];
-        all.extend(
-            ["-n", &self.t.name, "-P", self.t.lxcpath_str()]
-                .iter()
-                .map(|s| s.to_string()),
-        );
-        all.extend(rest.iter().map(|s| s.to_string()));
-        let all: Vec<&str> = all.iter().map(String::as_str).collect();
-        self.net.run_in(BIN, &all)
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let o = self.lxc(args);
-        assert!(o.status.success(), "lxc-rs {args:?}: {}", show(&o));
-        stdout(&o)
-    }
-
-    /// A command that must fail with status 1 and one line on stderr; returns that line.
-    fn fails(&self, args: &[&str]) -> String {
-        let o = self.lxc(args);
-        assert_eq!(o.status.code(), Some(1), "lxc-rs {args:?}: {}", show(&o));
-        assert_eq!(stdout(&o), "", "lxc-rs {args:?}");
-        let err = stderr(&o);
-        assert_eq!(err.lines().count(), 1, "one line: {err}");
-        err
-    }
-
-    fn init_pid(&self) -> i32 {
-        self.ok(&["info", "-p", "-H"])
-            .trim()
-            .parse()
-            .expect("info -p -H: a pid")
-    }
-
-    /// `ip ARGS` inside the container's network namespace.
-    fn ip_inside(&self, args: &[&str]) -> String {
-        let o = run(Command::new("nsenter")
-            .arg(format!("--net=/proc/{}/ns/net", self.init_pid()))
-            .arg("ip")
-            .args(args));
-        assert!(o.status.success(), "ip {args:?} inside: {}", show(&o));
-        stdout(&o)
-    }
-
-    fn links_inside(&self) -> Vec<(String, String, bool)> {
-        links_of(&self.ip_inside(&["-j", "link", "show"]))
-    }
-
-    /// A handle on the container for the API (config not read).
-    fn handle(&self) -> lxc::Container {
-        lxc::Container::new_unloaded(&self.t.name, Some(&self.t.lxcpath)).expect("a handle")
-    }
-
-    fn stop(&self) {
-        self.ok(&["stop", "-t", "5"]);
-        assert_eq!(self.ok(&["state"]).trim(), "STOPPED");
-    }
-}
-
-impl Drop for NetContainer<'_> {
-    fn drop(&mut self) {
-        // The monitor answers only inside the test's namespace: stop it there first.
-        if stdout(&self.lxc(&["state"])).trim() != "STOPPED" {
-            let _ = self.lxc(&["stop", "-k"]);
-        }
-    }
-}
-
-fn no_udhcpc(t: &TestContainer) {
-    let rcs = t.lxcpath.join(&t.name).join("rootfs/etc/init.d/rcS");
-    let text = fs::read_to_string(&rcs).expect("the template's rcS");
-    fs::write(&rcs, text.replace("/bin/udhcpc\n", "")).expect("write rcS");
+/// A handle on the container for the API (config not read).
+fn handle(c: &NetContainer<'_>) -> lxc::Container {
+    lxc::Container::new_unloaded(&c.t.name, Some(&c.t.lxcpath)).expect("a handle")
 }
 
 /// lxc-ls's table (header first): cells padded to the column's widest, each followed by a
@@ -265,7 +79,7 @@ const VETH: &str = "lxc.net.0.type = veth\n\
 #[test]
 fn interfaces_and_addresses_of_a_running_veth_container() {
     require_root!();
-    require_plugins();
+    require_plugins(&["veth"]);
     let net = TestNet::new("api-ips");
     let c = NetContainer::new(
         &net,
@@ -283,7 +97,7 @@ fn interfaces_and_addresses_of_a_running_veth_container() {
 
     // The API: every link, sorted; every address but lo's and the link-local ones, sorted as
     // text (liblxc's order), by family, of one interface.
-    let h = c.handle();
+    let h = handle(&c);
     let (ifaces, all, v4, v6, lo, bad) = net.call(move || {
         use lxc::net::running::{get_interfaces, get_ips};
         (
@@ -305,8 +119,7 @@ fn interfaces_and_addresses_of_a_running_veth_container() {
     assert!(text.contains("expected inet or inet6"), "{text}");
 
     // A link-local address has its interface as scope, as getifaddrs gives it.
-    let inside: Value = serde_json::from_str(&c.ip_inside(&["-j", "addr", "show", "dev", "eth0"]))
-        .expect("ip -j addr");
+    let inside = c.ip_inside(&["addr", "show", "dev", "eth0"]);
     let index = inside[0]["ifindex"].as_i64().expect("ifindex") as i32;
     let link_local: Vec<String> = inside[0]["addr_info"]
         .as_array()
@@ -315,7 +128,7 @@ fn interfaces_and_addresses_of_a_running_veth_container() {
         .filter(|a| a["family"] == "inet6" && a["scope"] == "link")
         .filter_map(|a| a["local"].as_str().map(str::to_string))
         .collect();
-    let h = c.handle();
+    let h = handle(&c);
     let scoped = net.call(move || {
         lxc::net::running::get_ips(&h, Some("eth0"), Some("inet6"), index).expect("scoped")
     });
@@ -331,6 +144,7 @@ fn interfaces_and_addresses_of_a_running_veth_container() {
         "10.250.0.10\n10.250.0.2\nfd00:250::2\n"
     );
     let pid = c.init_pid();
+    assert_eq!(c.ok(&["info", "-p", "-H"]).trim(), pid.to_string());
     let full = c.ok(&["info"]);
     assert!(
         full.contains(&format!("PID:            {pid}\n{ip_lines}Cgroup:")),
@@ -385,7 +199,7 @@ fn interfaces_and_addresses_of_a_running_veth_container() {
             .stdout,
         lxc_ls_table(&[header, row("STOPPED", "-", "-")]).into_bytes()
     );
-    let h = c.handle();
+    let h = handle(&c);
     let err = net.call(move || {
         lxc::net::running::get_ips(&h, None, None, 0).map_err(|e| (e.errno(), e.to_string()))
     });
@@ -398,7 +212,7 @@ fn interfaces_and_addresses_of_a_running_veth_container() {
 #[test]
 fn device_add_and_del_move_a_veth_end_in_and_back() {
     require_root!();
-    require_plugins();
+    require_plugins(&["veth"]);
     let net = TestNet::new("api-dev");
     let c = NetContainer::new(
         &net,
@@ -410,8 +224,7 @@ fn device_add_and_del_move_a_veth_end_in_and_back() {
     let (a, b) = (format!("tda{tag}"), format!("tdb{tag}"));
     net.ip_in(&["link", "add", &a, "type", "veth", "peer", "name", &b]);
     net.ip_in(&["link", "set", &a, "up"]);
-    let mac = net
-        .links()
+    let mac = links(&net)
         .into_iter()
         .find(|l| l.0 == a)
         .expect("the veth end")
@@ -419,18 +232,18 @@ fn device_add_and_del_move_a_veth_end_in_and_back() {
 
     // In: under the new name, down (liblxc takes it down first), gone from the host.
     assert_eq!(c.ok(&["device", "add", &a, "eth1"]), "");
-    assert!(!net.links().iter().any(|l| l.0 == a), "{:?}", net.links());
-    let inside = c.links_inside();
+    assert!(!links(&net).iter().any(|l| l.0 == a), "{:?}", links(&net));
+    let inside = links_inside(&c);
     assert!(
         inside.contains(&("eth1".to_string(), mac.clone(), false)),
         "{inside:?}"
     );
-    let h = c.handle();
+    let h = handle(&c);
     let ifaces = net.call(move || lxc::net::running::get_interfaces(&h).expect("get_interfaces"));
     assert_eq!(ifaces, ["eth0", "eth1", "lo"]);
 
     // Bad input changes nothing, on either side, and says what is wrong in one line.
-    let before = (net.links(), c.links_inside());
+    let before = (links(&net), links_inside(&c));
     let name = &c.t.name;
     for (args, want) in [
         (
@@ -471,10 +284,10 @@ fn device_add_and_del_move_a_veth_end_in_and_back() {
         let err = c.fails(&args);
         assert_eq!(err, format!("lxc-rs: {label} {name}: {want}\n"), "{args:?}");
     }
-    assert_eq!((net.links(), c.links_inside()), before);
+    assert_eq!((links(&net), links_inside(&c)), before);
 
     // The API's errno for each kind of refusal.
-    let h = c.handle();
+    let h = handle(&c);
     let b2 = b.clone();
     let errnos = net.call(move || {
         use lxc::net::running::{attach_interface, detach_interface};
@@ -486,21 +299,21 @@ fn device_add_and_del_move_a_veth_end_in_and_back() {
         .map(|r| r.map_err(|e| e.errno()).expect_err("refused"))
     });
     assert_eq!(errnos, [libc::ENODEV, libc::EEXIST, libc::ENODEV]);
-    assert_eq!((net.links(), c.links_inside()), before);
+    assert_eq!((links(&net), links_inside(&c)), before);
 
     // Out again, under its first name, down, the same device.
     assert_eq!(c.ok(&["device", "del", "eth1", &a]), "");
-    assert!(!c.links_inside().iter().any(|l| l.0 == "eth1"));
+    assert!(!links_inside(&c).iter().any(|l| l.0 == "eth1"));
     assert!(
-        net.links().contains(&(a.clone(), mac.clone(), false)),
+        links(&net).contains(&(a.clone(), mac.clone(), false)),
         "{:?}",
-        net.links()
+        links(&net)
     );
     // LXC's prefixes of add and del work too; no DEST keeps the name.
     assert_eq!(c.ok(&["device", "a", &a]), "");
-    assert!(c.links_inside().iter().any(|l| l.0 == a));
+    assert!(links_inside(&c).iter().any(|l| l.0 == a));
     assert_eq!(c.ok(&["device", "d", &a]), "");
-    assert!(net.links().iter().any(|l| l.0 == a));
+    assert!(links(&net).iter().any(|l| l.0 == a));
 
     // A stopped container: refused, the device stays where it is.
     c.stop();
@@ -509,7 +322,7 @@ fn device_add_and_del_move_a_veth_end_in_and_back() {
         err,
         format!("lxc-rs: device add {name}: {name} is not running\n")
     );
-    assert!(net.links().iter().any(|l| l.0 == a));
+    assert!(links(&net).iter().any(|l| l.0 == a));
     net.ip_in(&["link", "del", &a]);
     net.assert_only_bridge_left();
     c.t.assert_nothing_left();

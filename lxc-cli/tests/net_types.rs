@@ -3,10 +3,9 @@
 //! lxc-net-plugin-macvlan -p lxc-net-plugin-ipvlan -p lxc-net-plugin-phys -p
 //! lxc-net-plugin-vlan`). Needs root.
 //!
-//! Nothing here touches the machine's own interfaces. Each test makes two network namespaces:
-//! `lxcrs-t-ns-<test>-<pid>` stands in for the host (every lxc-rs command runs inside it with
-//! `nsenter --net`, so the monitor's "host" side is there; not `ip netns exec`, which remounts
-//! /sys and hides the cgroup hierarchies), and `lxcrs-t-nf-<test>-<pid>` is the far end of the
+//! Nothing here touches the machine's own interfaces. Each test makes two network namespaces
+//! (common::net's `TestNet::with_far_end`): `lxcrs-t-ns-<test>-<pid>` stands in for the host
+//! (every lxc-rs command runs inside it), and `lxcrs-t-nf-<test>-<pid>` is the far end of the
 //! test's veth pairs (`lxcrs-t-lw0` the lower device of macvlan/ipvlan/vlan, `lxcrs-t-px0` the
 //! device phys takes), with an address to ping. After each container: the host namespace holds
 //! exactly the test's devices again (phys: under its name, with its MTU and MAC address), no
@@ -16,13 +15,12 @@
 mod common;
 
 use std::fs;
-use std::path::Path;
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use serde_json::Value;
 
-use common::{show, stderr, stdout, TestContainer, BIN};
+use common::net::{eventually, kill_monitor, require_plugins, run, NetContainer, TestNet, SETTLE};
+use common::show;
 
 /// The lower device of macvlan/ipvlan/vlan, and its far end.
 const LOWER: &str = "lxcrs-t-lw0";
@@ -37,282 +35,66 @@ const PHYS_MAC: &str = "02:00:00:5e:20:01";
 /// The `hwaddr` some configs give it (it keeps it after the container, as under LXC).
 const SET_MAC: &str = "02:00:00:5e:20:99";
 
-/// The plugins `plugins` must sit next to the binary under test: that is where it looks.
-fn require_plugins(plugins: &[&str]) {
-    for p in plugins {
-        let so = Path::new(BIN).with_file_name(format!("liblxc_net_plugin_{p}.so"));
-        assert!(
-            so.is_file(),
-            "{} is missing: build the network plugins first (`cargo build -p \
-             lxc-net-plugin-{p}`; `cargo xtask test` does)",
-            so.display()
-        );
-    }
+/// The test's own devices in the host stand-in: `near` (down, left to the test) paired with
+/// `far` in the far namespace, `<net>.1/24`, up.
+fn pair(net: &TestNet, near: &str, far: &str, subnet: &str) {
+    net.ip_in(&[
+        "link",
+        "add",
+        near,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        far,
+        "netns",
+        net.far.as_deref().expect("the far namespace"),
+    ]);
+    net.far_in(&["addr", "add", &format!("{subnet}.1/24"), "dev", far]);
+    net.far_in(&["link", "set", far, "up"]);
 }
 
-fn run(cmd: &mut Command) -> Output {
-    cmd.output()
-        .unwrap_or_else(|e| panic!("run {:?}: {e}", cmd.get_program()))
+/// The host stand-in and the far namespace, with the lower device and the phys device paired
+/// between them.
+fn test_net(test: &str) -> TestNet {
+    let net = TestNet::with_far_end(test);
+    pair(&net, LOWER, LOWER_FAR, LOWER_NET);
+    pair(&net, PHYS, PHYS_FAR, PHYS_NET);
+    net.ip_in(&["link", "set", PHYS, "address", PHYS_MAC]);
+    net
 }
 
-fn ip_ok(args: &[&str]) -> String {
-    let o = run(Command::new("ip").args(args));
-    assert!(o.status.success(), "ip {args:?}: {}", show(&o));
-    stdout(&o)
-}
-
-/// The host stand-in and the far namespace, with the veth pairs between them.
-struct TestNet {
-    name: String,
-    far: String,
-}
-
-impl TestNet {
-    fn new(test: &str) -> TestNet {
-        // Not the container's name: the fixture counts anything carrying that as left over.
-        let pid = std::process::id();
-        let net = TestNet {
-            name: format!("lxcrs-t-ns-{test}-{pid}"),
-            far: format!("lxcrs-t-nf-{test}-{pid}"),
-        };
-        for ns in [&net.name, &net.far] {
-            let _ = run(Command::new("ip").args(["netns", "del", ns]));
-            ip_ok(&["netns", "add", ns]);
-            ip_ok(&["-n", ns, "link", "set", "lo", "up"]);
-        }
-        net.pair(LOWER, LOWER_FAR, LOWER_NET);
-        net.pair(PHYS, PHYS_FAR, PHYS_NET);
-        net.ip_in(&["link", "set", PHYS, "address", PHYS_MAC]);
-        net
-    }
-
-    /// `near` (down, left to the test) <-> `far` in the far namespace, `<net>.1/24`, up.
-    fn pair(&self, near: &str, far: &str, net: &str) {
-        self.ip_in(&[
-            "link", "add", near, "type", "veth", "peer", "name", far, "netns", &self.far,
-        ]);
-        let f = |args: &[&str]| {
-            let mut all = vec!["-n", self.far.as_str()];
-            all.extend_from_slice(args);
-            ip_ok(&all);
-        };
-        f(&["addr", "add", &format!("{net}.1/24"), "dev", far]);
-        f(&["link", "set", far, "up"]);
-    }
-
-    fn path(&self) -> String {
-        format!("/run/netns/{}", self.name)
-    }
-
-    /// `ip -n NAME ARGS` that must succeed.
-    fn ip_in(&self, args: &[&str]) -> String {
-        let mut all = vec!["-n", &self.name];
-        all.extend_from_slice(args);
-        ip_ok(&all)
-    }
-
-    /// The links of the host stand-in, as `ip -j -d link` shows them.
-    fn links(&self) -> Vec<Value> {
-        serde_json::from_str(&self.ip_in(&["-j", "-d", "link", "show"])).expect("ip -j link")
-    }
-
-    fn link(&self, name: &str) -> Option<Value> {
-        self.links().into_iter().find(|l| l["ifname"] == name)
-    }
-
-    fn link_names(&self) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .links()
-            .iter()
-            .filter_map(|l| l["ifname"].as_str().map(str::to_string))
-            .collect();
+/// Wait (up to 5 s) until the host stand-in holds exactly the test's own devices, then assert
+/// it, and that the phys device is itself again: its name, MTU 1500, still paired with its far
+/// end, with MAC address `mac` (a `hwaddr` the container set stays, as under LXC).
+fn assert_as_made(net: &TestNet, mac: &str) {
+    let mut want = vec!["lo", LOWER, PHYS];
+    want.sort();
+    let sorted = || {
+        let mut v = net.link_names();
         v.sort();
         v
-    }
-
-    /// Wait (up to 5 s) until the host stand-in holds exactly the test's own devices, then
-    /// assert it, and that the phys device is itself again: its name, MTU 1500, still paired
-    /// with its far end, with MAC address `mac` (a `hwaddr` the container set stays, as
-    /// under LXC).
-    fn assert_as_made(&self, mac: &str) {
-        let mut want = vec!["lo", LOWER, PHYS];
-        want.sort();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let mut names = self.link_names();
-        while names != want && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-            names = self.link_names();
-        }
-        assert_eq!(names, want, "links in {}", self.name);
-        let p = self.link(PHYS).expect("the phys device");
-        assert_eq!(p["mtu"], 1500, "{p}");
-        assert_eq!(p["address"], mac, "{p}");
-        assert_eq!(p["linkinfo"]["info_kind"], "veth", "{p}");
-        let far: Value =
-            serde_json::from_str(&ip_ok(&["-n", &self.far, "-j", "link", "show", PHYS_FAR]))
-                .expect("ip -j");
-        assert_eq!(
-            far[0]["link_index"], p["ifindex"],
-            "still the far end's peer: {far}"
-        );
-    }
-}
-
-impl Drop for TestNet {
-    fn drop(&mut self) {
-        for ns in [&self.name, &self.far] {
-            let o = run(Command::new("ip").args(["netns", "del", ns]));
-            if !std::thread::panicking() {
-                assert!(o.status.success(), "ip netns del {ns}: {}", show(&o));
-                assert!(
-                    !Path::new("/run/netns").join(ns).exists(),
-                    "{ns} left behind"
-                );
-            }
-        }
-    }
-}
-
-/// A busybox container whose lxc-rs commands run in a [`TestNet`], without the template's
-/// `udhcpc` (which would flush the addresses lxc-rs sets).
-struct NetContainer<'a> {
-    net: &'a TestNet,
-    t: TestContainer,
-    /// The container's network namespace (`net:[inode]`), once it ran.
-    netns: Option<String>,
-}
-
-impl<'a> NetContainer<'a> {
-    fn new(net: &'a TestNet, test: &str, config: &str) -> NetContainer<'a> {
-        let t = TestContainer::busybox(test);
-        let rcs = t.lxcpath.join(&t.name).join("rootfs/etc/init.d/rcS");
-        let text = fs::read_to_string(&rcs).expect("the template's rcS");
-        fs::write(&rcs, text.replace("/bin/udhcpc\n", "")).expect("write rcS");
-        t.append_config(config);
-        NetContainer {
-            net,
-            t,
-            netns: None,
-        }
-    }
-
-    /// `nsenter --net=<test netns> lxc-rs <command> -n NAME -P LXCPATH <rest...>`.
-    fn lxc(&self, args: &[&str]) -> Output {
-        let (command, rest) = args.split_first().expect("a command");
-        run(Command::new("nsenter")
-            .arg(format!("--net={}", self.net.path()))
-            .arg(BIN)
-            .arg(command)
-            .args(["-n", &self.t.name, "-P", self.t.lxcpath_str()])
-            .args(rest))
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let o = self.lxc(args);
-        assert!(o.status.success(), "lxc-rs {args:?}: {}", show(&o));
-        stdout(&o)
-    }
-
-    fn start(&mut self) {
-        self.ok(&["start"]);
-        self.netns = Some(
-            fs::read_link(format!("/proc/{}/ns/net", self.init_pid()))
-                .expect("init's netns")
-                .display()
-                .to_string(),
-        );
-    }
-
-    /// A start that must fail: its one-line error.
-    fn start_fails(&self) -> String {
-        let o = self.lxc(&["start"]);
-        assert_eq!(o.status.code(), Some(1), "{}", show(&o));
-        let err = stderr(&o);
-        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
-        assert_eq!(self.ok(&["state"]).trim(), "STOPPED");
-        eprintln!("the start failed as it should: {}", err.trim());
-        err
-    }
-
-    fn init_pid(&self) -> i32 {
-        let info: Value = serde_json::from_str(&self.ok(&["info", "--json"])).expect("JSON");
-        info["pid"]
-            .as_i64()
-            .unwrap_or_else(|| panic!("no pid: {info}")) as i32
-    }
-
-    /// The host's `ip -j -d ARGS` inside the container's network namespace.
-    fn ip_inside(&self, args: &[&str]) -> Value {
-        let o = run(Command::new("nsenter")
-            .arg(format!("--net=/proc/{}/ns/net", self.init_pid()))
-            .args(["ip", "-j", "-d"])
-            .args(args));
-        assert!(o.status.success(), "ip {args:?} inside: {}", show(&o));
-        serde_json::from_str(&stdout(&o)).expect("ip -j")
-    }
-
-    fn stop(&self) {
-        self.ok(&["stop", "-t", "5"]);
-        assert_eq!(self.ok(&["state"]).trim(), "STOPPED");
-    }
-
-    /// Nothing of the container's network is left: the host stand-in as the test made it
-    /// (the phys device with MAC address `mac`), nobody holding the container's network
-    /// namespace, the fixture's checks.
-    fn assert_network_gone(&self, mac: &str) {
-        self.net.assert_as_made(mac);
-        if let Some(ns) = &self.netns {
-            let deadline = Instant::now() + Duration::from_secs(5);
-            let mut held = holders(ns);
-            while !held.is_empty() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-                held = holders(ns);
-            }
-            assert!(held.is_empty(), "{ns} still held by: {held:?}");
-        }
-        self.t.assert_nothing_left();
-    }
-}
-
-impl Drop for NetContainer<'_> {
-    fn drop(&mut self) {
-        // The monitor answers only inside the test's namespace: stop it there, before the
-        // fixture (which asks from outside) destroys the container.
-        let state = self.lxc(&["state"]);
-        if state.status.success() && stdout(&state).trim() != "STOPPED" {
-            let _ = self.lxc(&["stop", "-k"]);
-        }
-    }
-}
-
-/// Processes (by namespace link or open fd) holding the network namespace `ns` (`net:[N]`).
-fn holders(ns: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let Ok(rd) = fs::read_dir("/proc") else {
-        return out;
     };
-    for e in rd.flatten() {
-        let pid = e.file_name().to_string_lossy().into_owned();
-        if !pid.bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        let p = e.path();
-        if fs::read_link(p.join("ns/net")).is_ok_and(|l| l.display().to_string() == *ns) {
-            out.push(format!("process {pid}"));
-            continue;
-        }
-        if let Ok(fds) = fs::read_dir(p.join("fd")) {
-            for fd in fds.flatten() {
-                if fs::read_link(fd.path()).is_ok_and(|l| l.display().to_string() == *ns) {
-                    out.push(format!(
-                        "process {pid} fd {}",
-                        fd.file_name().to_string_lossy()
-                    ));
-                }
-            }
-        }
-    }
-    out
+    let names = eventually(SETTLE, sorted, |names| *names == want);
+    assert_eq!(names, want, "links in {}", net.name);
+    let p = net.link(PHYS).expect("the phys device");
+    assert_eq!(p["mtu"], 1500, "{p}");
+    assert_eq!(p["address"], mac, "{p}");
+    assert_eq!(p["linkinfo"]["info_kind"], "veth", "{p}");
+    let far: Value =
+        serde_json::from_str(&net.far_in(&["-j", "link", "show", PHYS_FAR])).expect("ip -j");
+    assert_eq!(
+        far[0]["link_index"], p["ifindex"],
+        "still the far end's peer: {far}"
+    );
+}
+
+/// Nothing of the container's network is left: the host stand-in as the test made it (the
+/// phys device with MAC address `mac`), nobody holding the container's network namespace, the
+/// fixture's checks.
+fn assert_network_gone(c: &NetContainer<'_>, mac: &str) {
+    assert_as_made(c.net, mac);
+    c.assert_container_gone();
 }
 
 fn has_addr(link: &Value, addr: &str, prefix: u64) -> bool {
@@ -376,7 +158,7 @@ impl Drop for Files {
 fn macvlan_on_a_test_veth_pings_the_far_end() {
     require_root!();
     require_plugins(&["macvlan"]);
-    let net = TestNet::new("mv");
+    let net = test_net("mv");
     net.ip_in(&["link", "set", LOWER, "up"]);
     let mut c = NetContainer::new(
         &net,
@@ -414,20 +196,11 @@ fn macvlan_on_a_test_veth_pings_the_far_end() {
     let lower = net.link(LOWER).expect("the lower device");
     assert_eq!(eth0["link_index"], lower["ifindex"], "on {LOWER}: {eth0}");
     // Nothing new on the host side.
-    net.assert_as_made(PHYS_MAC);
+    assert_as_made(&net, PHYS_MAC);
 
-    c.ok(&[
-        "attach",
-        "--",
-        "ping",
-        "-c",
-        "1",
-        "-W",
-        "5",
-        &format!("{LOWER_NET}.1"),
-    ]);
+    c.ping(&format!("{LOWER_NET}.1"));
     c.stop();
-    c.assert_network_gone(PHYS_MAC);
+    assert_network_gone(&c, PHYS_MAC);
 }
 
 /// A passthru macvlan takes its lower device for itself: after a reboot the new one must
@@ -437,7 +210,7 @@ fn macvlan_on_a_test_veth_pings_the_far_end() {
 fn macvlan_passthru_survives_a_reboot() {
     require_root!();
     require_plugins(&["macvlan"]);
-    let net = TestNet::new("mvr");
+    let net = test_net("mvr");
     net.ip_in(&["link", "set", LOWER, "up"]);
     let mut c = NetContainer::new(
         &net,
@@ -459,32 +232,18 @@ fn macvlan_passthru_survives_a_reboot() {
         assert_ne!(pid, old_pid);
         let eth0 = &c.ip_inside(&["link", "show", "eth0"])[0];
         assert_eq!(eth0["linkinfo"]["info_data"]["mode"], "passthru", "{eth0}");
-        c.netns = Some(
-            fs::read_link(format!("/proc/{pid}/ns/net"))
-                .unwrap()
-                .display()
-                .to_string(),
-        );
+        c.note_netns();
     }
-    c.ok(&[
-        "attach",
-        "--",
-        "ping",
-        "-c",
-        "1",
-        "-W",
-        "5",
-        &format!("{LOWER_NET}.1"),
-    ]);
+    c.ping(&format!("{LOWER_NET}.1"));
     c.stop();
-    c.assert_network_gone(PHYS_MAC);
+    assert_network_gone(&c, PHYS_MAC);
 }
 
 #[test]
 fn phys_moves_a_device_in_and_back_on_stop() {
     require_root!();
     require_plugins(&["phys"]);
-    let net = TestNet::new("ph");
+    let net = test_net("ph");
     let mut c = NetContainer::new(
         &net,
         "ph",
@@ -512,19 +271,10 @@ fn phys_moves_a_device_in_and_back_on_stop() {
     assert_eq!(eth0["mtu"], 1400, "{eth0}");
     assert_eq!(eth0["address"], SET_MAC, "{eth0}");
     assert!(has_addr(eth0, &format!("{PHYS_NET}.2"), 24), "{eth0}");
-    c.ok(&[
-        "attach",
-        "--",
-        "ping",
-        "-c",
-        "1",
-        "-W",
-        "5",
-        &format!("{PHYS_NET}.1"),
-    ]);
+    c.ping(&format!("{PHYS_NET}.1"));
     c.stop();
     // Back under its name, with MTU 1500.
-    c.assert_network_gone(SET_MAC);
+    assert_network_gone(&c, SET_MAC);
 }
 
 /// The start fails at the second interface, after the phys device moved in and was set up:
@@ -533,7 +283,7 @@ fn phys_moves_a_device_in_and_back_on_stop() {
 fn phys_comes_back_when_the_start_fails_after_moving_it() {
     require_root!();
     require_plugins(&["phys", "macvlan"]);
-    let net = TestNet::new("phf");
+    let net = test_net("phf");
     let files = Files::new("phf");
     let (script, log) = files.moved_script();
     let c = NetContainer::new(
@@ -573,7 +323,7 @@ fn phys_comes_back_when_the_start_fails_after_moving_it() {
         "moved\n",
         "the device was moved in"
     );
-    c.net.assert_as_made(SET_MAC);
+    assert_as_made(c.net, SET_MAC);
     c.t.assert_nothing_left();
 }
 
@@ -583,7 +333,7 @@ fn phys_comes_back_when_the_start_fails_after_moving_it() {
 fn phys_comes_back_when_a_later_plugin_fails() {
     require_root!();
     require_plugins(&["phys", "macvlan"]);
-    let net = TestNet::new("php");
+    let net = test_net("php");
     let files = Files::new("php");
     let (script, log) = files.moved_script();
     // Both named, so they are made in config order (the phys first).
@@ -610,7 +360,7 @@ fn phys_comes_back_when_a_later_plugin_fails() {
         "moved\n",
         "the device was moved in"
     );
-    c.net.assert_as_made(PHYS_MAC);
+    assert_as_made(c.net, PHYS_MAC);
     c.t.assert_nothing_left();
 }
 
@@ -620,7 +370,7 @@ fn phys_comes_back_when_a_later_plugin_fails() {
 fn phys_comes_back_when_the_monitor_is_killed() {
     require_root!();
     require_plugins(&["phys"]);
-    let net = TestNet::new("phk");
+    let net = test_net("phk");
     let mut c = NetContainer::new(
         &net,
         "phk",
@@ -634,27 +384,8 @@ fn phys_comes_back_when_the_monitor_is_killed() {
     );
     c.start();
     assert!(net.link(PHYS).is_none());
-    let monitor = fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| {
-            let pid: i32 = e.file_name().to_str()?.parse().ok()?;
-            let cmdline = fs::read(e.path().join("cmdline")).ok()?;
-            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            let comm = fs::read_to_string(e.path().join("comm")).ok()?;
-            (cmdline.contains(&c.t.name)
-                && cmdline.contains(" start ")
-                && !comm.contains("cleanup"))
-            .then_some(pid)
-        })
-        .min()
-        .expect("the monitor");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(monitor),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
-    c.assert_network_gone(PHYS_MAC);
+    kill_monitor(&c.t);
+    assert_network_gone(&c, PHYS_MAC);
 }
 
 /// A reboot gives the device back and takes it again for the new init; the stop after it
@@ -663,7 +394,7 @@ fn phys_comes_back_when_the_monitor_is_killed() {
 fn phys_follows_a_reboot() {
     require_root!();
     require_plugins(&["phys"]);
-    let net = TestNet::new("phr");
+    let net = test_net("phr");
     let mut c = NetContainer::new(
         &net,
         "phr",
@@ -687,24 +418,60 @@ fn phys_follows_a_reboot() {
     );
     let eth0 = &c.ip_inside(&["addr", "show", "dev", "eth0"])[0];
     assert!(has_addr(eth0, &format!("{PHYS_NET}.2"), 24), "{eth0}");
-    c.ok(&[
-        "attach",
-        "--",
-        "ping",
-        "-c",
-        "1",
-        "-W",
-        "5",
-        &format!("{PHYS_NET}.1"),
-    ]);
-    c.netns = Some(
-        fs::read_link(format!("/proc/{pid}/ns/net"))
-            .unwrap()
-            .display()
-            .to_string(),
-    );
+    c.ping(&format!("{PHYS_NET}.1"));
+    c.note_netns();
     c.stop();
-    c.assert_network_gone(PHYS_MAC);
+    assert_network_gone(&c, PHYS_MAC);
+}
+
+/// A phys without a name keeps the device's host name, which LXC gives it before the
+/// interfaces the kernel names: beside a nameless veth listed first, a phys device called
+/// `eth0` on the host is `eth0` inside, and the veth gets the kernel's next name.
+#[test]
+fn a_nameless_phys_keeps_its_name_beside_a_nameless_veth() {
+    require_root!();
+    require_plugins(&["veth", "phys"]);
+    let net = test_net("phn");
+    // The phys device under the name the kernel would give the veth made first.
+    net.ip_in(&["link", "set", PHYS, "name", "eth0"]);
+    let mut c = NetContainer::new(
+        &net,
+        "phn",
+        &format!(
+            "lxc.net.0.type = veth\n\
+             lxc.net.0.flags = up\n\
+             lxc.net.1.type = phys\n\
+             lxc.net.1.link = eth0\n\
+             lxc.net.1.flags = up\n\
+             lxc.net.1.ipv4.address = {PHYS_NET}.2/24\n"
+        ),
+    );
+    c.start();
+    let links = c.ip_inside(&["addr", "show"]);
+    let inside = |name: &str| {
+        links
+            .as_array()
+            .and_then(|a| a.iter().find(|l| l["ifname"] == name))
+            .unwrap_or_else(|| panic!("no {name} inside: {links}"))
+    };
+    let eth0 = inside("eth0");
+    assert_eq!(eth0["address"], PHYS_MAC, "the phys device: {eth0}");
+    assert!(has_addr(eth0, &format!("{PHYS_NET}.2"), 24), "{eth0}");
+    let eth1 = inside("eth1");
+    assert_eq!(eth1["linkinfo"]["info_kind"], "veth", "{eth1}");
+    assert_ne!(eth1["address"], PHYS_MAC, "the veth: {eth1}");
+    assert!(
+        net.link("eth0").is_none(),
+        "moved out: {:?}",
+        net.link_names()
+    );
+    c.ping(&format!("{PHYS_NET}.1"));
+    c.stop();
+    // Back on the host under its name; the test gives it the fixture's name again.
+    let back = eventually(SETTLE, || net.link("eth0"), Option::is_some);
+    assert!(back.is_some(), "eth0 is not back: {:?}", net.link_names());
+    net.ip_in(&["link", "set", "eth0", "name", PHYS]);
+    assert_network_gone(&c, PHYS_MAC);
 }
 
 /// On a kernel without ipvlan (this machine) the start fails saying so and leaves nothing;
@@ -713,7 +480,7 @@ fn phys_follows_a_reboot() {
 fn ipvlan_fails_clearly_without_kernel_support() {
     require_root!();
     require_plugins(&["ipvlan"]);
-    let net = TestNet::new("ipv");
+    let net = test_net("ipv");
     net.ip_in(&["link", "set", LOWER, "up"]);
     let mut config = format!(
         "lxc.net.0.type = ipvlan\n\
@@ -729,18 +496,9 @@ fn ipvlan_fails_clearly_without_kernel_support() {
         c.start();
         let eth0 = &c.ip_inside(&["link", "show", "eth0"])[0];
         assert_eq!(eth0["linkinfo"]["info_kind"], "ipvlan", "{eth0}");
-        c.ok(&[
-            "attach",
-            "--",
-            "ping",
-            "-c",
-            "1",
-            "-W",
-            "5",
-            &format!("{LOWER_NET}.1"),
-        ]);
+        c.ping(&format!("{LOWER_NET}.1"));
         c.stop();
-        c.assert_network_gone(PHYS_MAC);
+        assert_network_gone(&c, PHYS_MAC);
         return;
     }
     let err = c.start_fails();
@@ -750,7 +508,7 @@ fn ipvlan_fails_clearly_without_kernel_support() {
         err.contains("lxc.net.0 (ipvlan): this kernel has no ipvlan"),
         "{err}"
     );
-    c.net.assert_as_made(PHYS_MAC);
+    assert_as_made(c.net, PHYS_MAC);
     c.t.assert_nothing_left();
     eprintln!("NOTE: this kernel has no ipvlan: only the failed start was checked");
 }
@@ -761,7 +519,7 @@ fn ipvlan_fails_clearly_without_kernel_support() {
 fn vlan_fails_clearly_without_kernel_support() {
     require_root!();
     require_plugins(&["vlan"]);
-    let net = TestNet::new("vl");
+    let net = test_net("vl");
     let mut c = NetContainer::new(
         &net,
         "vl",
@@ -779,7 +537,7 @@ fn vlan_fails_clearly_without_kernel_support() {
         assert_eq!(eth0["linkinfo"]["info_kind"], "vlan", "{eth0}");
         assert_eq!(eth0["linkinfo"]["info_data"]["id"], 10, "{eth0}");
         c.stop();
-        c.assert_network_gone(PHYS_MAC);
+        assert_network_gone(&c, PHYS_MAC);
         return;
     }
     let err = c.start_fails();
@@ -788,7 +546,7 @@ fn vlan_fails_clearly_without_kernel_support() {
         err.contains("lxc.net.0 (vlan): this kernel has no 802.1Q vlan"),
         "{err}"
     );
-    c.net.assert_as_made(PHYS_MAC);
+    assert_as_made(c.net, PHYS_MAC);
     c.t.assert_nothing_left();
     eprintln!("NOTE: this kernel has no 802.1Q vlan: only the failed start was checked");
 }

@@ -3,13 +3,11 @@
 //! lxc-net-plugin-template`). Needs root.
 //!
 //! Nothing here touches the machine's own interfaces: each test makes a network namespace of
-//! its own (`lxcrs-t-<test>-<pid>`) with a bridge `br0` (10.250.0.1/24, fd00:250::1/64), and
-//! runs every lxc-rs command inside it with `nsenter --net`, so the monitor's "host" side, the
-//! veth's host end and the command socket (abstract sockets belong to a network namespace) are
-//! all in there. Not `ip netns exec`: it remounts /sys, which hides the cgroup hierarchies.
-//! After each container: no link but `lo` and `br0` in the test's namespace, no process holding
-//! the container's network namespace, no command socket, and the fixture's checks (cgroups,
-//! processes, mounts); then the namespace itself goes.
+//! its own with a bridge `br0` (10.250.0.1/24, fd00:250::1/64) and runs every lxc-rs command
+//! inside it (common::net's `TestNet` and `NetContainer`). After each container: no link but
+//! `lo` and `br0` in the test's namespace, no process holding the container's network
+//! namespace, no command socket, and the fixture's checks (cgroups, processes, mounts); then
+//! the namespace itself goes.
 
 mod common;
 
@@ -17,324 +15,17 @@ use std::fs;
 use std::net::UdpSocket;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::{show, stderr, stdout, TestContainer, BIN};
-
-const BRIDGE: &str = "br0";
-const HOST_V4: &str = "10.250.0.1";
-const HOST_V6: &str = "fd00:250::1";
-
-/// The veth plugin must sit next to the binary under test: that is where it looks for it.
-fn require_plugins() {
-    let so = Path::new(BIN).with_file_name("liblxc_net_plugin_veth.so");
-    assert!(
-        so.is_file(),
-        "{} is missing: build the network plugins first (`cargo build -p lxc-net-plugin-veth \
-         -p lxc-net-plugin-template`; `cargo xtask test` does)",
-        so.display()
-    );
-}
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.output()
-        .unwrap_or_else(|e| panic!("run {:?}: {e}", cmd.get_program()))
-}
-
-/// A network namespace standing in for the host, with its bridge.
-struct TestNet {
-    name: String,
-}
-
-impl TestNet {
-    fn new(test: &str) -> TestNet {
-        // Not the container's name: the fixture counts anything carrying that as left over.
-        let name = format!("lxcrs-t-ns-{test}-{}", std::process::id());
-        let _ = run(Command::new("ip").args(["netns", "del", &name]));
-        let net = TestNet { name };
-        net.ip_ok(&["netns", "add", &net.name]);
-        net.ip_in(&["link", "set", "lo", "up"]);
-        net.ip_in(&["link", "add", BRIDGE, "type", "bridge"]);
-        net.ip_in(&["addr", "add", &format!("{HOST_V4}/24"), "dev", BRIDGE]);
-        net.ip_in(&[
-            "-6",
-            "addr",
-            "add",
-            &format!("{HOST_V6}/64"),
-            "dev",
-            BRIDGE,
-            "nodad",
-        ]);
-        net.ip_in(&["link", "set", BRIDGE, "up"]);
-        net
-    }
-
-    fn path(&self) -> String {
-        format!("/run/netns/{}", self.name)
-    }
-
-    fn ip_ok(&self, args: &[&str]) -> String {
-        let o = run(Command::new("ip").args(args));
-        assert!(o.status.success(), "ip {args:?}: {}", show(&o));
-        stdout(&o)
-    }
-
-    /// `ip -n NAME ARGS` that must succeed.
-    fn ip_in(&self, args: &[&str]) -> String {
-        let mut all = vec!["-n", &self.name];
-        all.extend_from_slice(args);
-        self.ip_ok(&all)
-    }
-
-    /// The links in the namespace, as `ip -j -d link` shows them.
-    fn links(&self) -> Vec<Value> {
-        let out = self.ip_in(&["-j", "-d", "link", "show"]);
-        serde_json::from_str(&out).expect("ip -j link")
-    }
-
-    fn link_names(&self) -> Vec<String> {
-        self.links()
-            .iter()
-            .filter_map(|l| l["ifname"].as_str().map(str::to_string))
-            .collect()
-    }
-
-    /// The veth host ends in the namespace.
-    fn veths(&self) -> Vec<Value> {
-        self.links()
-            .into_iter()
-            .filter(|l| l["linkinfo"]["info_kind"] == "veth")
-            .collect()
-    }
-
-    /// Wait (up to 5 s: a namespace's devices go with it asynchronously) until only `lo` and
-    /// the bridge are left, then assert it.
-    fn assert_only_bridge_left(&self) {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let mut names = self.link_names();
-        while names.len() > 2 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-            names = self.link_names();
-        }
-        assert_eq!(names, ["lo", BRIDGE], "links left in {}", self.name);
-    }
-
-    /// Answer one TFTP read request on the bridge's address, from a thread inside the
-    /// namespace: returns (the file name asked for, whether the client acknowledged the data).
-    fn tftp_once(&self, port: u16, payload: &'static [u8]) -> JoinHandle<Result<String, String>> {
-        let path = self.path();
-        let (ready_tx, ready_rx) = mpsc::channel();
-        let h = std::thread::spawn(move || -> Result<String, String> {
-            let ns = fs::File::open(&path).map_err(|e| format!("open {path}: {e}"))?;
-            nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)
-                .map_err(|e| format!("setns: {e}"))?;
-            let sock = UdpSocket::bind((HOST_V4, port)).map_err(|e| format!("bind: {e}"));
-            let _ = ready_tx.send(());
-            let sock = sock?;
-            sock.set_read_timeout(Some(Duration::from_secs(15)))
-                .map_err(|e| e.to_string())?;
-            let mut buf = [0u8; 1024];
-            let (n, peer) = sock
-                .recv_from(&mut buf)
-                .map_err(|e| format!("no request: {e}"))?;
-            // RRQ: 0 1, file name, NUL, mode, NUL (maybe options).
-            if n < 4 || buf[..2] != [0, 1] {
-                return Err(format!("not a read request: {:?}", &buf[..n]));
-            }
-            let name = buf[2..n]
-                .split(|b| *b == 0)
-                .next()
-                .map(|s| String::from_utf8_lossy(s).into_owned())
-                .unwrap_or_default();
-            let mut data = vec![0, 3, 0, 1];
-            data.extend_from_slice(payload);
-            sock.send_to(&data, peer).map_err(|e| e.to_string())?;
-            let (n, from) = sock
-                .recv_from(&mut buf)
-                .map_err(|e| format!("no acknowledgement: {e}"))?;
-            if from != peer || buf[..n] != [0, 4, 0, 1] {
-                return Err(format!(
-                    "not the acknowledgement: {:?} from {from}",
-                    &buf[..n]
-                ));
-            }
-            Ok(name)
-        });
-        ready_rx
-            .recv_timeout(Duration::from_secs(5))
-            .expect("the TFTP thread is ready");
-        h
-    }
-}
-
-impl Drop for TestNet {
-    fn drop(&mut self) {
-        let o = run(Command::new("ip").args(["netns", "del", &self.name]));
-        if !std::thread::panicking() {
-            assert!(
-                o.status.success(),
-                "ip netns del {}: {}",
-                self.name,
-                show(&o)
-            );
-            assert!(!Path::new(&self.path()).exists(), "{} left", self.path());
-        }
-    }
-}
-
-/// A busybox container whose lxc-rs commands run in a [`TestNet`]. Its init is busybox's,
-/// without the template's `udhcpc`, which would flush the addresses lxc-rs sets.
-struct NetContainer<'a> {
-    net: &'a TestNet,
-    t: TestContainer,
-    /// The container's network namespace (`net:[inode]`), once it ran.
-    netns: Option<String>,
-}
-
-impl<'a> NetContainer<'a> {
-    fn new(net: &'a TestNet, test: &str, config: &str) -> NetContainer<'a> {
-        let t = TestContainer::busybox(test);
-        let rcs = t.lxcpath.join(&t.name).join("rootfs/etc/init.d/rcS");
-        let text = fs::read_to_string(&rcs).expect("the template's rcS");
-        fs::write(&rcs, text.replace("/bin/udhcpc\n", "")).expect("write rcS");
-        t.append_config(config);
-        NetContainer {
-            net,
-            t,
-            netns: None,
-        }
-    }
-
-    /// `nsenter --net=<test netns> lxc-rs <command> -n NAME -P LXCPATH <rest...>`.
-    fn lxc_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let (command, rest) = args.split_first().expect("a command");
-        let mut cmd = Command::new("nsenter");
-        cmd.arg(format!("--net={}", self.net.path()))
-            .arg(BIN)
-            .arg(command)
-            .args(["-n", &self.t.name, "-P", self.t.lxcpath_str()])
-            .args(rest);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        run(&mut cmd)
-    }
-
-    fn lxc(&self, args: &[&str]) -> Output {
-        self.lxc_env(args, &[])
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let o = self.lxc(args);
-        assert!(o.status.success(), "lxc-rs {args:?}: {}", show(&o));
-        stdout(&o)
-    }
-
-    fn start(&mut self) {
-        self.ok(&["start"]);
-        self.netns = Some(
-            fs::read_link(format!("/proc/{}/ns/net", self.init_pid()))
-                .expect("init's netns")
-                .display()
-                .to_string(),
-        );
-    }
-
-    fn init_pid(&self) -> i32 {
-        let info: Value = serde_json::from_str(&self.ok(&["info", "--json"])).expect("JSON");
-        info["pid"]
-            .as_i64()
-            .unwrap_or_else(|| panic!("no pid: {info}")) as i32
-    }
-
-    /// The host's `ip` inside the container's network namespace.
-    fn ip_inside(&self, args: &[&str]) -> Value {
-        let o = run(Command::new("nsenter")
-            .arg(format!("--net=/proc/{}/ns/net", self.init_pid()))
-            .arg("ip")
-            .arg("-j")
-            .args(args));
-        assert!(o.status.success(), "ip {args:?} inside: {}", show(&o));
-        serde_json::from_str(&stdout(&o)).expect("ip -j")
-    }
-
-    fn stop(&self) {
-        self.ok(&["stop", "-t", "5"]);
-        assert_eq!(self.ok(&["state"]).trim(), "STOPPED");
-    }
-
-    /// Nothing of the container's network is left: no link but the bridge in the test's
-    /// namespace, nobody holding the container's network namespace, no command socket.
-    fn assert_network_gone(&self) {
-        self.net.assert_only_bridge_left();
-        if let Some(ns) = &self.netns {
-            let deadline = Instant::now() + Duration::from_secs(5);
-            let mut held = holders(ns);
-            while !held.is_empty() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-                held = holders(ns);
-            }
-            assert!(held.is_empty(), "{ns} still held by: {held:?}");
-        }
-        let o = run(Command::new("nsenter")
-            .arg(format!("--net={}", self.net.path()))
-            .args(["cat", "/proc/net/unix"]));
-        let socks: Vec<String> = stdout(&o)
-            .lines()
-            .filter(|l| l.contains(&self.t.name))
-            .map(str::to_string)
-            .collect();
-        assert!(socks.is_empty(), "sockets left: {socks:?}");
-        self.t.assert_nothing_left();
-    }
-}
-
-impl Drop for NetContainer<'_> {
-    fn drop(&mut self) {
-        // The monitor answers only inside the test's namespace: stop it there, before the
-        // fixture (which asks from outside) destroys the container.
-        if self.lxc(&["state"]).status.success()
-            && stdout(&self.lxc(&["state"])).trim() != "STOPPED"
-        {
-            let _ = self.lxc(&["stop", "-k"]);
-        }
-    }
-}
-
-/// Processes (by namespace link or open fd) holding the network namespace `ns` (`net:[N]`).
-fn holders(ns: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let Ok(rd) = fs::read_dir("/proc") else {
-        return out;
-    };
-    for e in rd.flatten() {
-        let pid = e.file_name().to_string_lossy().into_owned();
-        if !pid.bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        let p = e.path();
-        if fs::read_link(p.join("ns/net")).is_ok_and(|l| l.display().to_string() == *ns) {
-            out.push(format!("process {pid}"));
-            continue;
-        }
-        if let Ok(fds) = fs::read_dir(p.join("fd")) {
-            for fd in fds.flatten() {
-                if fs::read_link(fd.path()).is_ok_and(|l| l.display().to_string() == *ns) {
-                    out.push(format!(
-                        "process {pid} fd {}",
-                        fd.file_name().to_string_lossy()
-                    ));
-                }
-            }
-        }
-    }
-    out
-}
+use common::net::{
+    holders, kill_monitor, require_plugins, run, NetContainer, TestNet, BRIDGE, HOST_V4,
+};
+use common::{show, stderr, stdout, BIN};
 
 fn addr_info(link: &Value) -> Vec<(String, u64)> {
     link["addr_info"]
@@ -352,10 +43,61 @@ fn addr_info(link: &Value) -> Vec<(String, u64)> {
         .unwrap_or_default()
 }
 
+/// Answer one TFTP read request on the bridge's address, from a thread inside `net`'s
+/// namespace: returns (the file name asked for, whether the client acknowledged the data).
+fn tftp_once(
+    net: &TestNet,
+    port: u16,
+    payload: &'static [u8],
+) -> JoinHandle<Result<String, String>> {
+    let path = net.path();
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let h = std::thread::spawn(move || -> Result<String, String> {
+        let ns = fs::File::open(&path).map_err(|e| format!("open {path}: {e}"))?;
+        nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET)
+            .map_err(|e| format!("setns: {e}"))?;
+        let sock = UdpSocket::bind((HOST_V4, port)).map_err(|e| format!("bind: {e}"));
+        let _ = ready_tx.send(());
+        let sock = sock?;
+        sock.set_read_timeout(Some(Duration::from_secs(15)))
+            .map_err(|e| e.to_string())?;
+        let mut buf = [0u8; 1024];
+        let (n, peer) = sock
+            .recv_from(&mut buf)
+            .map_err(|e| format!("no request: {e}"))?;
+        // RRQ: 0 1, file name, NUL, mode, NUL (maybe options).
+        if n < 4 || buf[..2] != [0, 1] {
+            return Err(format!("not a read request: {:?}", &buf[..n]));
+        }
+        let name = buf[2..n]
+            .split(|b| *b == 0)
+            .next()
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .unwrap_or_default();
+        let mut data = vec![0, 3, 0, 1];
+        data.extend_from_slice(payload);
+        sock.send_to(&data, peer).map_err(|e| e.to_string())?;
+        let (n, from) = sock
+            .recv_from(&mut buf)
+            .map_err(|e| format!("no acknowledgement: {e}"))?;
+        if from != peer || buf[..n] != [0, 4, 0, 1] {
+            return Err(format!(
+                "not the acknowledgement: {:?} from {from}",
+                &buf[..n]
+            ));
+        }
+        Ok(name)
+    });
+    ready_rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the TFTP thread is ready");
+    h
+}
+
 #[test]
 fn veth_on_a_bridge_pings_and_exchanges_udp_with_the_host() {
     require_root!();
-    require_plugins();
+    require_plugins(&["veth"]);
     let net = TestNet::new("veth-br");
     let mut c = NetContainer::new(
         &net,
@@ -416,8 +158,8 @@ fn veth_on_a_bridge_pings_and_exchanges_udp_with_the_host() {
     assert_eq!(veths[0]["operstate"], "UP", "{}", veths[0]);
 
     // ICMP and UDP with the bridge's address, from inside.
-    c.ok(&["attach", "--", "ping", "-c", "1", "-W", "5", HOST_V4]);
-    let server = net.tftp_once(6969, b"hello from the host\n");
+    c.ping(HOST_V4);
+    let server = tftp_once(&net, 6969, b"hello from the host\n");
     let got = c.ok(&[
         "attach",
         "--",
@@ -437,7 +179,7 @@ fn veth_on_a_bridge_pings_and_exchanges_udp_with_the_host() {
 #[test]
 fn a_default_conf_kind_of_veth_starts() {
     require_root!();
-    require_plugins();
+    require_plugins(&["veth"]);
     // /etc/lxc/default.conf's network, on the test's bridge: no name (the kernel's eth0), no
     // address.
     let net = TestNet::new("veth-default");
@@ -485,7 +227,7 @@ fn a_default_conf_kind_of_veth_starts() {
 #[test]
 fn net_scripts_get_lxc_arguments() {
     require_root!();
-    require_plugins();
+    require_plugins(&["veth"]);
     let net = TestNet::new("veth-scripts");
     let dir = PathBuf::from(format!(
         "/tmp/lxcrs-t-files-veth-scripts-{}",
@@ -545,7 +287,7 @@ fn net_scripts_get_lxc_arguments() {
 #[test]
 fn a_failed_start_at_the_second_interface_leaves_nothing() {
     require_root!();
-    require_plugins();
+    require_plugins(&["veth"]);
     let net = TestNet::new("veth-fail");
     let dir = PathBuf::from(format!(
         "/tmp/lxcrs-t-files-veth-fail-{}",
@@ -626,7 +368,7 @@ fn a_failed_start_at_the_second_interface_leaves_nothing() {
 #[test]
 fn a_killed_monitor_leaves_no_interface() {
     require_root!();
-    require_plugins();
+    require_plugins(&["veth"]);
     let net = TestNet::new("veth-kill");
     let mut c = NetContainer::new(
         &net,
@@ -635,26 +377,7 @@ fn a_killed_monitor_leaves_no_interface() {
     );
     c.start();
     assert_eq!(net.veths().len(), 1);
-    let monitor = fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| {
-            let pid: i32 = e.file_name().to_str()?.parse().ok()?;
-            let cmdline = fs::read(e.path().join("cmdline")).ok()?;
-            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            let comm = fs::read_to_string(e.path().join("comm")).ok()?;
-            (cmdline.contains(&c.t.name)
-                && cmdline.contains(" start ")
-                && !comm.contains("cleanup"))
-            .then_some(pid)
-        })
-        .min()
-        .expect("the monitor");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(monitor),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
+    kill_monitor(&c.t);
     c.assert_network_gone();
 }
 
@@ -663,7 +386,7 @@ fn a_killed_monitor_leaves_no_interface() {
 #[test]
 fn the_template_plugin_serves_its_type_and_key() {
     require_root!();
-    require_plugins();
+    require_plugins(&["veth"]);
     let so = Path::new(BIN).with_file_name("liblxc_net_plugin_template.so");
     assert!(so.is_file(), "{} is missing: build it first", so.display());
     let net = TestNet::new("veth-tmpl");
@@ -779,7 +502,7 @@ fn a_missing_plugin_is_one_line_naming_type_file_and_cause() {
 #[test]
 fn a_reboot_makes_the_interfaces_again() {
     require_root!();
-    require_plugins();
+    require_plugins(&["veth"]);
     let net = TestNet::new("veth-reboot");
     let mut c = NetContainer::new(
         &net,
@@ -814,13 +537,8 @@ fn a_reboot_makes_the_interfaces_again() {
         addr_info(&eth0[0]).contains(&("10.250.0.5".into(), 24)),
         "{eth0}"
     );
-    c.ok(&["attach", "--", "ping", "-c", "1", "-W", "5", HOST_V4]);
-    c.netns = Some(
-        fs::read_link(format!("/proc/{pid}/ns/net"))
-            .unwrap()
-            .display()
-            .to_string(),
-    );
+    c.ping(HOST_V4);
+    c.note_netns();
     c.stop();
     c.assert_network_gone();
 }
@@ -831,7 +549,7 @@ fn a_reboot_makes_the_interfaces_again() {
 #[test]
 fn a_reboot_with_a_fixed_pair_keeps_its_name() {
     require_root!();
-    require_plugins();
+    require_plugins(&["veth"]);
     let net = TestNet::new("veth-rbfix");
     let pair = format!("lxcrs-t-vq{}", std::process::id() % 100_000);
     let mut c = NetContainer::new(
@@ -858,13 +576,8 @@ fn a_reboot_with_a_fixed_pair_keeps_its_name() {
     assert_eq!(now[0]["ifname"], pair.as_str());
     assert_ne!(now[0]["ifindex"], first[0]["ifindex"], "a new pair");
     assert_eq!(now[0]["master"], BRIDGE);
-    c.ok(&["attach", "--", "ping", "-c", "1", "-W", "5", HOST_V4]);
-    c.netns = Some(
-        fs::read_link(format!("/proc/{pid}/ns/net"))
-            .unwrap()
-            .display()
-            .to_string(),
-    );
+    c.ping(HOST_V4);
+    c.note_netns();
     c.stop();
     c.assert_network_gone();
 }
@@ -874,7 +587,7 @@ fn a_reboot_with_a_fixed_pair_keeps_its_name() {
 #[test]
 fn a_fixed_pair_starts_again_right_after_a_stop() {
     require_root!();
-    require_plugins();
+    require_plugins(&["veth"]);
     let net = TestNet::new("veth-again");
     let pair = format!("lxcrs-t-va{}", std::process::id() % 100_000);
     let mut c = NetContainer::new(
@@ -902,7 +615,7 @@ fn a_fixed_pair_starts_again_right_after_a_stop() {
 #[test]
 fn a_bad_generic_setting_is_reported_under_its_own_key() {
     require_root!();
-    require_plugins();
+    require_plugins(&["veth"]);
     let net = TestNet::new("veth-badkey");
     let c = NetContainer::new(
         &net,

@@ -124,7 +124,23 @@ impl Undo {
 /// step that fails undoes its own partial work before it returns the error.
 pub struct InterfaceStep {
     pub owner: &'static str,
+    /// What the step checks on the host before anything of the start is made (PreClone, in the
+    /// monitor), where LXC checks it before it creates the interface.
+    pub check: Option<StepCheck>,
     pub run: fn(&StepCtx<'_>) -> Result<Option<Undo>, StepError>,
+}
+
+/// A step's check of one interface on the host: `Err` refuses the start.
+pub type StepCheck = fn(&NetDev) -> Result<(), StepError>;
+
+/// The steps' checks for one interface, before anything is made.
+pub fn check_steps(d: &NetDev) -> Result<(), StepError> {
+    let mut steps: Vec<&InterfaceStep> = INTERFACE_STEPS.iter().collect();
+    steps.sort_by_key(|s| s.owner);
+    steps
+        .into_iter()
+        .filter_map(|s| s.check)
+        .try_for_each(|check| check(d))
 }
 
 /// The steps linked in, run in the order of their owners' names.

@@ -564,10 +564,13 @@ pub(crate) fn parse_value(sub: Sub, value: &str) -> Result<Val, String> {
             if prefix > 32 {
                 return Err(WANT.into());
             }
-            let broadcast = bcast.unwrap_or_else(|| {
-                // LXC's computation, shift capped at 31: a /32 gets addr|1.
-                let shift = prefix.min(31);
-                Ipv4Addr::from(u32::from(addr) | (u32::MAX >> shift))
+            let broadcast = bcast.unwrap_or_else(|| match prefix {
+                // A host route or a point-to-point pair (RFC 3021) has no broadcast address.
+                31 | 32 => Ipv4Addr::UNSPECIFIED,
+                // The address with its host bits set, as LXC's main branch computes it; LXC
+                // 5.0.2 ORs the host bits into zero (0.0.0.255 for a /24), a bug it fixed
+                // since (decisions 73).
+                p => Ipv4Addr::from(u32::from(addr) | (u32::MAX >> p)),
             });
             Val::V4(Ipv4Cidr {
                 addr,

@@ -24,7 +24,7 @@ use lxc_net_api::netlink::{Family, Netlink, NetlinkError, Route, Scope};
 use lxc_net_api::{Created, KeyValue, Request};
 
 use crate::error::Error;
-use crate::model::{split_key, Gateway, NetDev, NetKey};
+use crate::model::{split_key, Gateway, NetDev, NetKey, NetType};
 use crate::plugins::{self, Plugin};
 use crate::start::{netdevs, shares_host_netns};
 
@@ -273,9 +273,12 @@ fn teardown(run: &Mutex<NetRun>) -> Result<(), String> {
     }
 }
 
-/// Whether the kernel picks the interface's name (no `lxc.net.N.name`, or LXC's `eth%d`).
+/// Whether the kernel picks the interface's name (no `lxc.net.N.name`, or LXC's `eth%d`). A
+/// `phys` without a name is not: it keeps its host name (`link`), which LXC gives it before the
+/// container side is set up, so it is made with the named ones (else a kernel-named interface
+/// made first could take that name, when `link` looks like `eth0`).
 fn kernel_named(d: &NetDev) -> bool {
-    d.name.is_empty() || d.name == "eth%d"
+    d.name == "eth%d" || (d.name.is_empty() && d.type_ != NetType::PHYS)
 }
 
 fn origin_of(config: &Config, key: &str) -> Option<Origin> {
@@ -467,7 +470,8 @@ pub fn configure(
 
     for a in &dev.ipv4 {
         let prefix = u8::try_from(a.prefix).unwrap_or(u8::MAX);
-        nl.add_address(index, IpAddr::V4(a.addr), prefix, Some(a.broadcast))
+        let broadcast = (!a.broadcast.is_unspecified()).then_some(a.broadcast);
+        nl.add_address(index, IpAddr::V4(a.addr), prefix, broadcast)
             .map_err(|e| step("ipv4.address", format!("{ifname}: {e}")))?;
     }
     for a in &dev.ipv6 {
@@ -674,6 +678,30 @@ mod tests {
             version1,
             vars: Vec::new(),
         }
+    }
+
+    /// The order of LXC's two passes: a nameless `phys` goes with the named interfaces (it
+    /// keeps `link`'s name); `eth%d` and the other nameless ones are the kernel's.
+    #[test]
+    fn which_names_are_the_kernels() {
+        let c = Config::parse_str(
+            "lxc.net.0.type = veth\n\
+             lxc.net.1.type = phys\nlxc.net.1.link = eth0\n\
+             lxc.net.2.type = phys\nlxc.net.2.link = eth1\nlxc.net.2.name = eth%d\n\
+             lxc.net.3.type = macvlan\nlxc.net.3.link = eth2\nlxc.net.3.name = eth%d\n\
+             lxc.net.4.type = veth\nlxc.net.4.name = eth7\n",
+            None,
+        )
+        .expect("config");
+        let named: Vec<(u32, bool)> = netdevs(&c)
+            .expect("netdevs")
+            .iter()
+            .map(|d| (d.index, kernel_named(d)))
+            .collect();
+        assert_eq!(
+            named,
+            [(0, true), (1, false), (2, true), (3, true), (4, false)]
+        );
     }
 
     #[test]

@@ -62,6 +62,13 @@ pub fn check_start(config: &Config) -> Result<(), Error> {
                 why,
             });
         }
+        if let Err(e) = crate::ext::check_steps(&d) {
+            return Err(Error::Setup {
+                key: d.key(e.sub),
+                origin: origin_of(config, &d.key(e.sub)),
+                message: e.message,
+            });
+        }
         match d.type_ {
             NetType::NONE => {}
             NetType::EMPTY if d.name == "lo" => {

@@ -5,8 +5,12 @@
 //! `/tmp/lxcrs-t-life-<pid>/`, made with `lxc-rs create -t busybox`. Dropping it kills and
 //! destroys the container, then asserts that no cgroup, process, command socket or mount with
 //! its name is left, and removes the lxcpath.
+//!
+//! [`net`]: the network tests' host stand-in namespaces and the containers run in them.
 
 #![allow(dead_code)] // Each test file uses a different part of the fixture.
+
+pub mod net;
 
 use std::fs;
 use std::path::{Path, PathBuf};

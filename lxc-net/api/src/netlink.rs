@@ -868,31 +868,17 @@ impl Netlink {
 
     /// Add a route to the main table (protocol `boot`, as LXC's).
     pub fn add_route(&self, route: &Route) -> Result<()> {
-        let op = match route.gateway {
-            Some(g) => format!("adding route {}/{} via {g}", route.dest, route.prefix),
-            None => format!("adding route {}/{}", route.dest, route.prefix),
-        };
-        if let Some(g) = route.gateway {
-            if g.is_ipv4() != route.dest.is_ipv4() {
-                return Err(NetlinkError::Invalid {
-                    op,
-                    cause: "gateway and destination of different families".into(),
-                });
-            }
-        }
-        let mut m = route_message(family_of(route.dest), route.scope);
-        m.header.destination_prefix_length = route.prefix;
-        if route.prefix > 0 {
-            m.attributes
-                .push(RouteAttribute::Destination(route_addr(route.dest)));
-        }
-        if let Some(g) = route.gateway {
-            m.attributes.push(RouteAttribute::Gateway(route_addr(g)));
-        }
-        if let Some(dev) = route.dev {
-            m.attributes.push(RouteAttribute::Oif(dev));
-        }
+        let (op, m) = route_request("adding", route)?;
         self.ack(op, RouteNetlinkMessage::NewRoute(m), true)
+    }
+
+    /// Delete a route [`Netlink::add_route`] added: the kernel removes the route of the main
+    /// table with this destination and prefix, gateway and device (those given), scope (IPv4)
+    /// and protocol `boot`, as LXC's removal asks for it. A route that is not there is an
+    /// error with `ESRCH`.
+    pub fn del_route(&self, route: &Route) -> Result<()> {
+        let (op, m) = route_request("deleting", route)?;
+        self.ack(op, RouteNetlinkMessage::DelRoute(m), false)
     }
 
     /// The default route through `dev`: via `gateway`, or (None) a device route, as LXC's
@@ -1210,6 +1196,36 @@ fn route_addr(a: IpAddr) -> RouteAddress {
         IpAddr::V4(a) => RouteAddress::Inet(a),
         IpAddr::V6(a) => RouteAddress::Inet6(a),
     }
+}
+
+/// The request that adds or deletes `route` (`doing`: "adding" / "deleting", for the
+/// operation's name), checked first.
+fn route_request(doing: &str, route: &Route) -> Result<(String, RouteMessage)> {
+    let op = match route.gateway {
+        Some(g) => format!("{doing} route {}/{} via {g}", route.dest, route.prefix),
+        None => format!("{doing} route {}/{}", route.dest, route.prefix),
+    };
+    if let Some(g) = route.gateway {
+        if g.is_ipv4() != route.dest.is_ipv4() {
+            return Err(NetlinkError::Invalid {
+                op,
+                cause: "gateway and destination of different families".into(),
+            });
+        }
+    }
+    let mut m = route_message(family_of(route.dest), route.scope);
+    m.header.destination_prefix_length = route.prefix;
+    if route.prefix > 0 {
+        m.attributes
+            .push(RouteAttribute::Destination(route_addr(route.dest)));
+    }
+    if let Some(g) = route.gateway {
+        m.attributes.push(RouteAttribute::Gateway(route_addr(g)));
+    }
+    if let Some(dev) = route.dev {
+        m.attributes.push(RouteAttribute::Oif(dev));
+    }
+    Ok((op, m))
 }
 
 fn route_message(family: AddressFamily, scope: Scope) -> RouteMessage {

@@ -419,6 +419,77 @@ fn proxy_neighbours() {
     gone(vec![ns]);
 }
 
+/// Routes go as they came: host routes to `lo` (what l2proxy adds for an ipvlan), a route via
+/// a gateway; deleting one that is not there is ESRCH, and only the route asked for goes.
+#[test]
+fn routes_deleted() {
+    require_root!("routes_deleted");
+    let ns = TestNetns::new("nl-rt").expect("netns");
+    let nl = Netlink::in_netns(ns.fd()).expect("netlink");
+    let l = nl
+        .add_veth(&veth("lxcrs-t-rx", "lxcrs-t-ry", None))
+        .expect("veth");
+    nl.set_up(l.index).expect("up");
+    nl.add_address(l.index, IpAddr::V4(Ipv4Addr::new(10, 97, 0, 1)), 24, None)
+        .expect("address");
+    let lo = nl.index_of("lo").expect("lo");
+    nl.set_up(lo).expect("lo up");
+    let to_lo = |dest: IpAddr| Route {
+        dest,
+        prefix: if dest.is_ipv4() { 32 } else { 128 },
+        gateway: None,
+        dev: Some(lo),
+        scope: Scope::Link,
+    };
+    let v4 = to_lo(IpAddr::V4(Ipv4Addr::new(10, 97, 1, 2)));
+    let v6 = to_lo(IpAddr::V6("fd00:97::2".parse().expect("v6")));
+    let via = Route {
+        dest: IpAddr::V4(Ipv4Addr::new(10, 96, 0, 0)),
+        prefix: 16,
+        gateway: Some(IpAddr::V4(Ipv4Addr::new(10, 97, 0, 2))),
+        dev: Some(l.index),
+        scope: Scope::Universe,
+    };
+    for r in [&v4, &v6, &via] {
+        nl.add_route(r).expect("add");
+    }
+    let shown = json(&ns, &["ip", "-j", "-6", "route", "show", "dev", "lo"]);
+    assert_eq!(shown[0]["dst"], "fd00:97::2", "{shown}");
+    let r4 = nl.routes(Family::V4).expect("routes");
+    assert!(r4.contains(&v4) && r4.contains(&via), "{r4:?}");
+
+    nl.del_route(&v4).expect("del v4");
+    nl.del_route(&via).expect("del via");
+    let r4 = nl.routes(Family::V4).expect("routes");
+    assert!(!r4.contains(&v4) && !r4.contains(&via), "{r4:?}");
+    assert!(
+        r4.iter()
+            .any(|r| r.dest == IpAddr::V4(Ipv4Addr::new(10, 97, 0, 0))),
+        "the address's own route stays: {r4:?}"
+    );
+    assert!(nl
+        .routes(Family::V6)
+        .expect("routes v6")
+        .iter()
+        .any(|r| r.dest == v6.dest));
+    nl.del_route(&v6).expect("del v6");
+    assert!(!nl
+        .routes(Family::V6)
+        .expect("routes v6")
+        .iter()
+        .any(|r| r.dest == v6.dest));
+    let e = nl.del_route(&v4).expect_err("deleting twice");
+    assert_eq!(e.errno(), Some(libc::ESRCH), "{e}");
+    assert!(
+        e.to_string().starts_with("deleting route 10.97.1.2/32"),
+        "{e}"
+    );
+    let e = nl.del_route(&v6).expect_err("deleting twice");
+    assert_eq!(e.errno(), Some(libc::ESRCH), "{e}");
+    drop(nl);
+    gone(vec![ns]);
+}
+
 /// Which link kinds the kernel can make, as `lxc-rs checkconfig` prints them.
 #[test]
 fn link_kinds() {
