@@ -43,8 +43,6 @@ impl Container {
     /// `lxc_container_new`: a handle for `name` under `lxcpath` (default: the global lxcpath).
     /// If the container is defined, its config is loaded.
     pub fn new(name: &str, lxcpath: Option<&Path>) -> Result<Container> {
-        // Plugins load in the caller, before any config is read (the monitor inherits them).
-        crate::registry::runtime::ensure_loaded();
         validate_name(name)?;
         let lxcpath = lxcpath
             .map(Path::to_path_buf)

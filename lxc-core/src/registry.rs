@@ -325,18 +325,24 @@ pub fn api_extensions() -> Vec<&'static str> {
 
 /// True exactly when the extension's code is in this process: linked into this binary, or
 /// implemented by a loaded plugin.
+///
+/// It does not load plugins for the question (the core asks it on every start, for names a
+/// build may lack): an extension a plugin implements counts once plugins are loaded, which
+/// [`api_extensions`] and any key of theirs make happen.
 pub fn has_api_extension(name: &str) -> bool {
-    runtime::ensure_loaded();
     has_extension(name)
+}
+
+fn linked_extension(name: &str) -> bool {
+    REGISTRY
+        .iter()
+        .any(|r| r.kind == EntryKind::ApiExtension && r.name == name)
 }
 
 /// [`has_api_extension`] without loading plugins (for the registry's own questions, which may
 /// be asked while they load).
 fn has_extension(name: &str) -> bool {
-    REGISTRY
-        .iter()
-        .any(|r| r.kind == EntryKind::ApiExtension && r.name == name)
-        || runtime::has_extension(name)
+    linked_extension(name) || runtime::has_extension(name)
 }
 
 /// A key resolved against the registry.
@@ -392,10 +398,14 @@ fn key_index() -> &'static KeyIndex {
 /// consulted only when it has no definition, so looking up a linked-in key costs what it did
 /// before plugins existed.
 pub fn lookup(key: &str) -> Lookup {
-    runtime::ensure_loaded();
     match lookup_linked(key) {
         found @ Lookup::Supported(_) => found,
-        missed => runtime::lookup(key).map_or(missed, Lookup::Supported),
+        missed => {
+            // A key the linked code does not know: the plugins may bring it (they load now,
+            // once, in this process: decisions 74).
+            runtime::ensure_loaded();
+            runtime::lookup(key).map_or(missed, Lookup::Supported)
+        }
     }
 }
 

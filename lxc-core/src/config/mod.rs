@@ -336,8 +336,6 @@ impl Config {
 
     /// Read `path` and apply its lines on top of this config.
     pub fn load_into(&mut self, path: &Path) -> Result<()> {
-        // Plugins register their keys (and network types) before the first line is read.
-        registry::runtime::ensure_loaded();
         // The file named by the caller may be a pipe (`-f <(...)`), so it is opened blocking;
         // only its size is bounded. Includes are checked strictly (see `include`).
         let file = fs::File::open(path).map_err(|e| Error::io("read config", path, e))?;
@@ -373,7 +371,6 @@ impl Config {
 
     /// Parse config text (e.g. from a string in a test) as if it were the file `name`.
     pub fn parse_str(text: &str, name: Option<&Path>) -> Result<Config> {
-        registry::runtime::ensure_loaded();
         let mut c = Config::new();
         let mut load = Load::new(name.unwrap_or(Path::new("<string>")));
         c.apply_text(text, name, false, 0, &mut load);

@@ -54,9 +54,10 @@ pub struct RuntimeKey {
 #[distributed_slice]
 pub static BEFORE_CONFIG: [fn()];
 
-/// Run the [`BEFORE_CONFIG`] functions, once per process. Called by the config loader
-/// (`Config::load*`, `Config::parse*`, `Container::new`) and by every registry question that
-/// reads this layer; cheap once done. A call from inside one of those functions (on the same
+/// Run the [`BEFORE_CONFIG`] functions, once per process, when something first needs what
+/// they bring: a key or extension the linked code does not know, a list of everything
+/// (`api_extensions`, `get_keys`), or a network type that needs its plugin. A config that names
+/// only what is linked in never loads a plugin (each costs its mapped pages); cheap once done. A call from inside one of those functions (on the same
 /// thread) returns at once; other threads wait until they are done.
 pub fn ensure_loaded() {
     static DONE: OnceLock<()> = OnceLock::new();
