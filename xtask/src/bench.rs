@@ -3,7 +3,9 @@
 //!
 //! It installs what it compares against, builds lxc-rs in release, prepares one busybox rootfs
 //! with an lxc-rs container, an LXC container and an OCI bundle over it (all under
-//! `/tmp/lxcrs-bench-<pid>/`, removed at the end whatever happens), measures, and writes
+//! `/tmp/lxcrs-bench-<pid>/`, removed at the end whatever happens) and, for the veth steps, a
+//! network namespace `lxcrs-bench-<pid>` with a bridge (deleted at the end, whatever happens),
+//! measures, and writes
 //! `<target>/bench/report.{md,json,svg}`. Targets are reported as met or not; nothing asserts.
 
 mod chart;
@@ -13,6 +15,7 @@ mod lifecycle;
 mod machine;
 mod memory;
 mod micro;
+mod net;
 mod phases;
 mod report;
 mod runtimes;
@@ -59,7 +62,7 @@ pub fn run() -> Result<()> {
     catch_interrupts();
     let t0 = Instant::now();
     let out_dir = target_dir()?.join("bench");
-    let mut r = Runner::new("bench", 15);
+    let mut r = Runner::new("bench", 17);
 
     r.step(
         "install",
@@ -131,14 +134,37 @@ pub fn run() -> Result<()> {
         )
         .into();
     interrupted()?;
-    let veth = match (rs_exec, lxc_exec) {
-        (Some(rs), Some(lxc)) => r
+    // The bench's own network namespace and bridge, for the veth steps; dropped (stopping
+    // what runs in it, then deleting it) before `w`.
+    let net: Outcome<net::BenchNet> = r
+        .step(
+            "network",
+            &format!(
+                "network namespace {} with bridge {} for the veth steps",
+                w.tag,
+                net::BRIDGE
+            ),
+            || net::BenchNet::create(&w),
+        )
+        .into();
+    let no_net = |o: &Outcome<net::BenchNet>| match o {
+        Outcome::Failed(why) => format!("no network namespace: {why}"),
+        _ => "no network namespace".to_string(),
+    };
+    interrupted()?;
+    let veth = match (rs_exec, lxc_exec, net.measured()) {
+        (Some(rs), Some(lxc), Some(n)) => r
             .step(
                 "veth",
-                "lxc-rs execute and lxc-execute with one veth",
-                || lifecycle::veth(rs, lxc, &w.path("veth.json")),
+                &format!(
+                    "lxc-rs execute and lxc-execute with one veth on {}, in {}",
+                    net::BRIDGE,
+                    n.name
+                ),
+                || lifecycle::veth(rs, lxc, n, &w.path("veth.json")),
             )
             .into(),
+        (_, _, None) => Outcome::Failed(no_net(&net)),
         _ => Outcome::Skipped(format!("needs both {RS_EXECUTE} and {LXC_EXECUTE} to run")),
     };
     interrupted()?;
@@ -161,6 +187,22 @@ pub fn run() -> Result<()> {
             || scale::measure(&w),
         )
         .into();
+    interrupted()?;
+    let scale_veth = match net.measured() {
+        Some(n) => r
+            .step(
+                "scale-veth",
+                &format!(
+                    "{} containers with one veth each started at once, links checked, stopped \
+                     at once, {} rounds, then destroyed at once; lxc-rs and LXC",
+                    scale::CONTAINERS,
+                    scale::ROUNDS
+                ),
+                || scale::measure_veth(&w, n),
+            )
+            .into(),
+        None => Outcome::Failed(no_net(&net)),
+    };
     interrupted()?;
     let config_load = r
         .step(
@@ -243,6 +285,7 @@ pub fn run() -> Result<()> {
         veth,
         memory,
         scale,
+        scale_veth,
         config_load,
         console_log,
         seccomp_notify,
@@ -260,6 +303,7 @@ pub fn run() -> Result<()> {
         ),
         || write_report(&report, &out_dir),
     )?;
+    drop(net);
     drop(w);
 
     println!("{}", report::summary_md(&report));
@@ -270,7 +314,8 @@ pub fn run() -> Result<()> {
     );
     if report.any_failed() {
         return Err(fail(
-            "some measurements failed (see FAILED in the report); the rest were reported",
+            "some measurements or checks failed (see FAILED in the report); the rest were \
+             reported",
         ));
     }
     Ok(())
@@ -302,9 +347,11 @@ fn method() -> Vec<String> {
         "Lifecycle: `hyperfine -N` (no shell for any row), all rows in one invocation; hot = 3 warm-up runs then 40 runs back to back; cold = 1 warm-up then 12 runs with `--prepare 'sleep 0.5'` (an idle gap before each run). lxc-rs / LXC run `execute -- /bin/true` or `start -F -- /bin/true`; `runc run` and `crun run` delete their container on exit, so one fixed id each serves every run and no wrapper is needed to make ids unique.",
         "crun 1.8 refuses this host's hybrid cgroup layout, so it runs as `unshare -m sh -c 'mount -t tmpfs none /sys/fs/cgroup/unified && exec crun run ...'` (the mount is private to that namespace). `crun wrapper alone` times that wrapper running `true`; `crun run (minus wrapper)` subtracts its median from each crun sample, and is the crun figure the targets use.",
         "Floor: `unshare --mount --pid --uts --ipc --net --fork chroot ROOTFS /bin/true`: the same namespaces and rootfs, no cgroups, mounts, devices or security set-up.",
-        "One veth: `-s lxc.net.0.type=veth` on lxc-rs execute and lxc-execute (no link: the host end stays unattached); added time = median with veth minus median without, from one hyperfine invocation of 30 runs each. lxc-rs's rows are tried first and skipped with the runtime's own error while it has no veth plugin.",
+        "The bench's network: a network namespace `lxcrs-bench-<pid>` (ip netns add) with a bridge `lxcrs-bench-br`, standing in for the host; every veth is made in there and the machine's own interfaces are never touched. A sysfs mounted from inside it at `<work dir>/netns-sysfs` lists its links. Commands that start a veth container run as `nsenter --net=/run/netns/NS unshare -m sh -c 'mount --bind SYSFS/class/net /sys/class/net && mount --bind SYSFS/devices/virtual/net /sys/devices/virtual/net && exec \"$@\"' sh COMMAND...`: LXC looks for the bridge under /sys/class/net, which shows the namespace of whoever mounted sysfs; `ip netns exec` remounts all of /sys and so hides the cgroup hierarchies, and a fresh sysfs on /sys per command (cgroups moved aside and back) made lxc-rs's veth starts spend 6-9 ms more in HostSetup than under `nsenter --net` alone, which the bind mounts do not. The mounts are private to that command. lxc-rs does not need them, but runs in the same wrapper so both runtimes are timed alike. Stops, `info`, `ls` and destroys run under `nsenter --net` alone (the command sockets are abstract, so per network namespace). At the end, also on failure or Ctrl-C, whatever of ours still runs in the namespace is stopped, the sysfs unmounted and the namespace deleted.",
+        "One veth: `lxc-rs execute` and `lxc-execute` of /bin/true with and without `-s lxc.net.0.type=veth -s lxc.net.0.link=lxcrs-bench-br -s lxc.net.0.flags=up -s lxc.net.0.hwaddr=00:16:3e:xx:xx:xx` (/etc/lxc/default.conf's kind of veth, on the bench's bridge), all four rows in the wrapper above, plus lxc-rs's two rows under `nsenter --net` alone, 40 runs each, in 4 hyperfine invocations of 10 runs (after 1 warm-up) with the rows' order rotated each time, so a load that changes during the step (other work on a shared machine) falls on every row alike; added time = median with veth minus median without, per runtime (the target uses the wrapped rows, the same environment as LXC's). Before timing, each runtime runs once with `ip link show eth0 | grep -q ,UP` as the command (both refuse to start when they cannot attach the host end to the bridge). `netns wrapper alone` times the wrapper running `true`. lxc-rs's rows are left out, with its error, when that first run fails.",
         "Peak memory: `/usr/bin/time -f %M` around one lifecycle, 10 times per row, rows interleaved. %M is wait4's ru_maxrss for time's child: the largest max RSS among that process and the descendants reaped inside its tree (not a sum). Every row keeps its processes in that tree (the lxc-rs and LXC commands are the monitor and reap init; runc and crun run as subreapers), so each row's largest process is counted; a daemon reaped outside the tree would not be.",
         "50 containers: per runtime, 50 copies of its busybox container's config (only lxc.uts.name differs; no network; busybox init) over its one rootfs. Start wave: 50 `lxc-rs start` / `lxc-start -d` at once, until all have exited (both return once the container runs). Stop wave: 50 `stop -k` at once (both return once it has stopped). Total = both waves; 3 rounds, alternating which runtime goes first.",
+        "50 veth containers: per runtime, 50 containers each with a `cp -a` copy of its busybox container's rootfs and that container's config plus the same veth as above (type veth, link lxcrs-bench-br, flags up, hwaddr 00:16:3e:xx:xx:xx). Start wave: 50 `start` / `lxc-start -d` at once in the wrapper above; then, untimed, the links: `ip -j -d link show` in the bench's namespace counts the veth host ends on the bridge and up, and for each container `info -p -H` / `lxc-info -p -H` gives its init and `nsenter --net=/proc/PID/ns/net ip -j link show` must show an eth0 that is up whose peer (link_index) is one of those host ends, no two the same. Stop wave: 50 `stop -k` at once; then no veth may be left in the namespace (waiting up to 10 s: a container's namespace and its end of the pair go asynchronously). 3 rounds alternating which runtime goes first, then one destroy wave (50 `destroy` / `lxc-destroy` at once). A round passes when every count is 50 and nothing is left; the links are a pass/fail row, the times are reported only.",
         "Config parsing: a 2000-line config (mount entries, device rules, environment, caps, prlimits, sysctls, hooks, comments). lxc-rs: `Config::load` timed in-process by a release-built helper linking the same extensions as lxc-rs. liblxc: a C program (cc -O2, `pkg-config --cflags --libs lxc`) doing clear_config + load_config on one lxc_container. 9 batches of 50 loads each; a sample is one batch's mean per load.",
         "seccomp notify: the policy `2 / denylist / mknodat notify` and `lxc.seccomp.notify.proxy = unix:<socket>` given with `-s` to `lxc-rs execute` / `lxc-execute` of a static probe (cc -O2 -static) in the busybox container. The proxy is a thread of the bench on a SOCK_SEQPACKET socket, answering each message at once in LXC's layout (seccomp_notify_proxy_msg + seccomp_notif + seccomp_notif_resp, resp = success). The probe makes 100 untimed then 1000 timed mknodat calls on /dev/null/<name>, which the kernel refuses (ENOTDIR: only the proxy's answer returns 0) and times each call alone; 3 runs per runtime after one untimed run, alternating which goes first. The same probe on the host without a filter gives the bare syscall.",
         "seccomp policy: `lxc-rs execute` and `lxc-execute` of /bin/true with and without `-s lxc.seccomp.profile=/usr/share/lxc/config/common.seccomp` (common.conf's policy), in one hyperfine invocation of 30 runs each after 3 warm-ups; added time = median with minus median without.",

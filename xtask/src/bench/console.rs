@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use super::report::{Row, Table};
-use super::setup::{mkdir, quiet, write, Workdir};
+use super::setup::{mkdir, quiet, remove_cgroups, write, Workdir};
 use crate::run::{fail, Result};
 
 pub const RING_SIZE: usize = 131072;
@@ -98,34 +98,20 @@ fn make<'a>(rt: Rt, w: &'a Workdir, script: &str, what: &str) -> Result<Target<'
 }
 
 /// LXC's monitor of a container whose init exits at once can report STOPPED before it has
-/// left its `lxc.monitor.<name>` cgroups, and leave them behind: they carry this bench's unique
-/// name, so remove them (rmdir: only empty ones) once that monitor has gone.
+/// left its `lxc.monitor.<name>` cgroups, and leave them behind (the next start then takes
+/// `lxc.monitor.<name>-1`, and so on): they carry this bench's unique name, so remove them
+/// (rmdir: only empty ones) once that monitor has gone.
 fn remove_lxc_monitor_cgroups(name: &str) {
-    fn walk(dir: &Path, want: &str, depth: usize, out: &mut Vec<PathBuf>) {
-        let Ok(rd) = fs::read_dir(dir) else { return };
-        for e in rd.flatten() {
-            let p = e.path();
-            if !e.file_type().is_ok_and(|t| t.is_dir()) {
-                continue;
-            }
-            if e.file_name().to_string_lossy() == want {
-                out.push(p);
-            } else if depth > 0 {
-                walk(&p, want, depth - 1, out);
-            }
-        }
-    }
     let want = format!("lxc.monitor.{name}");
-    let mut found = Vec::new();
-    walk(Path::new("/sys/fs/cgroup"), &want, 3, &mut found);
-    for dir in found {
-        for _ in 0..100 {
-            if fs::remove_dir(&dir).is_ok() || !dir.exists() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-    }
+    remove_cgroups(
+        |n| {
+            n == want
+                || n.strip_prefix(want.as_str())
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .is_some_and(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))
+        },
+        100,
+    );
 }
 
 fn rootfs(w: &Workdir, rt: Rt) -> PathBuf {

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use super::lifecycle::RS_BARE;
 use super::runtimes::{CRUN, CRUN_NET, FLOOR, LXC_EXECUTE, LXC_START, RS_EXECUTE, RS_START, RUNC};
 
 /// Median, min, max (and mean) of some samples.
@@ -166,6 +167,70 @@ pub struct Veth {
     pub lxc_rs_skipped: Option<String>,
 }
 
+/// 50 containers with one veth each, started at once: the times, and the links each round.
+#[derive(Serialize, Clone, Debug)]
+pub struct ScaleVeth {
+    pub table: Table,
+    pub checks: Vec<LinkCheck>,
+}
+
+/// What one round of 50 veth containers had while all ran, and what was left after the stop.
+#[derive(Serialize, Clone, Debug)]
+pub struct LinkCheck {
+    /// `lxc-rs` or `LXC`.
+    pub runtime: String,
+    pub round: usize,
+    pub containers: usize,
+    /// veth host ends in the bench's namespace on its bridge and up.
+    pub host_on_bridge: usize,
+    /// Containers whose init's network namespace has an eth0 that is up.
+    pub eth0_up: usize,
+    /// Containers whose eth0's peer is one of those host ends, no two the same.
+    pub paired: usize,
+    /// veth host ends still in the bench's namespace 10 s after the stop wave.
+    pub veths_left_after_stop: Vec<String>,
+    pub problems: Vec<String>,
+}
+
+impl LinkCheck {
+    pub fn passed(&self) -> bool {
+        let n = self.containers;
+        self.host_on_bridge == n
+            && self.eth0_up == n
+            && self.paired == n
+            && self.veths_left_after_stop.is_empty()
+            && self.problems.is_empty()
+    }
+
+    pub fn summary(&self) -> String {
+        let n = self.containers;
+        format!(
+            "{}/{n} host ends on the bridge, {}/{n} eth0 up inside, {}/{n} paired, {} left \
+             after the stop: {}",
+            self.host_on_bridge,
+            self.eth0_up,
+            self.paired,
+            self.veths_left_after_stop.len(),
+            if self.passed() { "pass" } else { "FAIL" }
+        )
+    }
+}
+
+impl ScaleVeth {
+    /// Did every round of `runtime` pass the links check? `None` when it had no round.
+    pub fn links_passed(&self, runtime: &str) -> Option<(bool, usize, usize)> {
+        let ours: Vec<&LinkCheck> = self
+            .checks
+            .iter()
+            .filter(|c| c.runtime == runtime)
+            .collect();
+        (!ours.is_empty()).then(|| {
+            let passed = ours.iter().filter(|c| c.passed()).count();
+            (passed == ours.len(), passed, ours.len())
+        })
+    }
+}
+
 /// Where one lxc-rs start spends its time.
 #[derive(Serialize, Clone, Debug)]
 pub struct Phases {
@@ -227,6 +292,7 @@ pub struct Report {
     pub veth: Outcome<Veth>,
     pub memory: Outcome<Table>,
     pub scale: Outcome<Table>,
+    pub scale_veth: Outcome<ScaleVeth>,
     pub config_load: Outcome<Table>,
     pub console_log: Outcome<Table>,
     pub seccomp_notify: Outcome<Table>,
@@ -239,6 +305,7 @@ pub struct Report {
 
 pub const SCALE_RS: &str = "lxc-rs: 50 starts + 50 stops";
 pub const SCALE_LXC: &str = "LXC: 50 starts + 50 stops";
+pub const SCALE_VETH_RS: &str = "lxc-rs: 50 veth starts + 50 stops";
 
 impl Report {
     pub fn any_failed(&self) -> bool {
@@ -250,6 +317,12 @@ impl Report {
             || failed(&self.veth)
             || failed(&self.memory)
             || failed(&self.scale)
+            || failed(&self.scale_veth)
+            || self
+                .scale_veth
+                .measured()
+                .and_then(|s| s.links_passed("lxc-rs"))
+                .is_some_and(|(ok, _, _)| !ok)
             || failed(&self.config_load)
             || failed(&self.console_log)
             || failed(&self.seccomp_notify)
@@ -303,17 +376,27 @@ impl Report {
             String::new(),
         ));
 
-        let veth_target = "one veth adds <= 5 ms to lxc-rs's lifecycle".to_string();
+        let veth_target = "one veth (on a bridge) adds <= 5 ms to lxc-rs's lifecycle".to_string();
         v.push(match &self.veth {
             Outcome::Measured(veth) => {
-                let lxc = veth
-                    .added_ms
-                    .iter()
-                    .find(|(n, _)| n == LXC_EXECUTE)
-                    .map(|(_, d)| format!(" (LXC: {:+.1} ms)", d))
+                let added = |name: &str| {
+                    veth.added_ms
+                        .iter()
+                        .find(|(n, _)| n == name)
+                        .map(|(_, d)| *d)
+                };
+                let lxc = added(LXC_EXECUTE)
+                    .map(|d| format!(" (LXC: {d:+.1} ms)"))
                     .unwrap_or_default();
-                match veth.added_ms.iter().find(|(n, _)| n == RS_EXECUTE) {
-                    Some((_, d)) => verdict(veth_target, format!("{d:+.1} ms{lxc}"), *d <= 5.0),
+                let bare = added(RS_BARE)
+                    .map(|d| format!("; lxc-rs under `nsenter --net` alone: {d:+.1} ms"))
+                    .unwrap_or_default();
+                match added(RS_EXECUTE) {
+                    Some(d) => verdict(
+                        veth_target,
+                        format!("{d:+.1} ms{lxc}, both in the same netns wrapper, medians{bare}"),
+                        d <= 5.0,
+                    ),
                     None => not_measured(
                         veth_target,
                         format!("{}{lxc}", veth.lxc_rs_skipped.clone().unwrap_or_default()),
@@ -372,6 +455,32 @@ impl Report {
                 _ => not_measured(scale_target, why(&self.scale, "scale")),
             },
         );
+
+        let links_target = "50 veth containers started at once all get their links".to_string();
+        v.push(match &self.scale_veth {
+            Outcome::Measured(sv) => {
+                let describe = |rt: &str| {
+                    sv.links_passed(rt).map(|(_, passed, rounds)| {
+                        format!("{rt}: {passed} of {rounds} rounds pass")
+                    })
+                };
+                let lxc = describe("LXC")
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_else(|| " (LXC: not measured)".into());
+                match (sv.links_passed("lxc-rs"), describe("lxc-rs")) {
+                    (Some((ok, _, _)), Some(d)) => verdict(
+                        links_target,
+                        format!(
+                            "{d}: every host end on the bridge and up, every eth0 up inside and \
+                             paired with its own host end, none left after the stop{lxc}"
+                        ),
+                        ok,
+                    ),
+                    _ => not_measured(links_target, format!("no lxc-rs round{lxc}")),
+                }
+            }
+            other => not_measured(links_target, other.why_not().unwrap_or_default()),
+        });
         self.verdicts = v;
     }
 }
@@ -466,6 +575,61 @@ fn outcome_md<T>(out: &mut String, o: &Outcome<T>, f: impl FnOnce(&mut String, &
             let _ = writeln!(out, "{}\n", other.why_not().unwrap_or_default());
         }
     }
+}
+
+fn scale_veth_md(out: &mut String, sv: &ScaleVeth) {
+    let _ = writeln!(
+        out,
+        "| runtime | round | host ends on the bridge, up | eth0 up inside | paired | left after \
+         the stop | links |\n|---|---:|---:|---:|---:|---:|---|"
+    );
+    for c in &sv.checks {
+        let n = c.containers;
+        let _ = writeln!(
+            out,
+            "| {} | {} | {}/{n} | {}/{n} | {}/{n} | {} | {} |",
+            c.runtime,
+            c.round,
+            c.host_on_bridge,
+            c.eth0_up,
+            c.paired,
+            c.veths_left_after_stop.len(),
+            if c.passed() { "pass" } else { "**FAIL**" }
+        );
+    }
+    let problems: Vec<String> = sv
+        .checks
+        .iter()
+        .flat_map(|c| {
+            let more = c.problems.len().saturating_sub(5);
+            c.problems
+                .iter()
+                .take(5)
+                .map(move |p| format!("{} round {}: {p}", c.runtime, c.round))
+                .chain((more > 0).then(|| format!("{} round {}: {more} more", c.runtime, c.round)))
+        })
+        .chain(
+            sv.checks
+                .iter()
+                .filter(|c| !c.veths_left_after_stop.is_empty())
+                .map(|c| {
+                    format!(
+                        "{} round {}: left after the stop: {}",
+                        c.runtime,
+                        c.round,
+                        c.veths_left_after_stop.join(" ")
+                    )
+                }),
+        )
+        .collect();
+    out.push('\n');
+    if !problems.is_empty() {
+        for p in problems {
+            let _ = writeln!(out, "- {p}");
+        }
+        out.push('\n');
+    }
+    table_md(out, &sv.table);
 }
 
 pub fn verdicts_md(out: &mut String, r: &Report) {
@@ -597,6 +761,12 @@ pub fn full_md(r: &Report) -> String {
     outcome_md(&mut out, &r.memory, table_md);
     let _ = writeln!(out, "## 50 containers (s)\n");
     outcome_md(&mut out, &r.scale, table_md);
+    let _ = writeln!(
+        out,
+        "## 50 veth containers (s)\n\nEach with one veth on the bench's bridge, in the bench's \
+         network namespace; the links of every container checked while all run.\n"
+    );
+    outcome_md(&mut out, &r.scale_veth, scale_veth_md);
     let _ = writeln!(
         out,
         "## Config parsing: one 2000-line config (µs per load)\n"

@@ -16,9 +16,6 @@ pub const CRUN_WRAPPER: &str = "crun wrapper alone";
 pub const CRUN_NET: &str = "crun run (minus wrapper)";
 pub const FLOOR: &str = "unshare floor";
 
-/// The config item that gives a container one veth (LXC names and creates the pair itself).
-pub const VETH: &str = "lxc.net.0.type=veth";
-
 pub struct Runtime {
     pub name: &'static str,
     pub argv: Vec<String>,
@@ -158,6 +155,23 @@ pub fn with_define(argv: &[String], define: &str) -> Vec<String> {
     out.push("-s".into());
     out.push(define.into());
     out.extend_from_slice(&argv[at..]);
+    out
+}
+
+/// The same lxc-rs / LXC command with every `-s KEY=VALUE` of `defines` added before its `--`.
+pub fn with_defines(argv: &[String], defines: &[(&str, &str)]) -> Vec<String> {
+    defines.iter().fold(argv.to_vec(), |a, (k, v)| {
+        with_define(&a, &format!("{k}={v}"))
+    })
+}
+
+/// The same lxc-rs / LXC command running `command` in the container instead of what follows
+/// its `--`.
+pub fn with_command(argv: &[String], command: &[&str]) -> Vec<String> {
+    let at = argv.iter().position(|a| a == "--").unwrap_or(argv.len());
+    let mut out = argv[..at].to_vec();
+    out.push("--".into());
+    out.extend(command.iter().map(|s| s.to_string()));
     out
 }
 

@@ -267,6 +267,17 @@ pub const CRUN_HIDE_UNIFIED: &str = "mount -t tmpfs none /sys/fs/cgroup/unified"
 impl Drop for Workdir {
     fn drop(&mut self) {
         self.stop_everything();
+        // Every cgroup a runtime made for us carries the tag; what a runtime left (LXC's
+        // monitor can leave its own under load) goes here. rmdir removes only empty ones.
+        let tag = self.tag.clone();
+        let left = remove_cgroups(|n| n.contains(&tag), 5);
+        if !left.is_empty() {
+            eprintln!(
+                "bench: cannot remove {} cgroups of this run (still in use?), the first: {}",
+                left.len(),
+                left[0].display()
+            );
+        }
         // A mount left under the work dir (nothing we run should leave one on the host) would
         // make remove_dir_all reach into what it covers: keep the directory then.
         let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
@@ -293,6 +304,52 @@ impl Drop for Workdir {
             let _ = fs::remove_dir_all(Path::new("/run/lxc/lock").join(rel));
         }
     }
+}
+
+/// Remove (rmdir, deepest first) every cgroup directory up to three levels under each
+/// hierarchy of /sys/fs/cgroup whose name `matches`, with what is under it; a directory that
+/// will not go is tried `tries` times, 20 ms apart. Returns those still there.
+pub fn remove_cgroups(matches: impl Fn(&str) -> bool, tries: usize) -> Vec<PathBuf> {
+    fn walk(
+        dir: &Path,
+        depth: usize,
+        inside: bool,
+        m: &dyn Fn(&str) -> bool,
+        out: &mut Vec<PathBuf>,
+    ) {
+        let Ok(rd) = fs::read_dir(dir) else { return };
+        for e in rd.flatten() {
+            if !e.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let p = e.path();
+            let hit = inside || m(&e.file_name().to_string_lossy());
+            if hit {
+                out.push(p.clone());
+            }
+            if hit || depth > 0 {
+                walk(&p, depth.saturating_sub(1), hit, m, out);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(Path::new("/sys/fs/cgroup"), 3, false, &matches, &mut found);
+    // Children before their parents.
+    found.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    let mut left = Vec::new();
+    for dir in found {
+        for i in 0..tries.max(1) {
+            if fs::remove_dir(&dir).is_ok() || !dir.exists() {
+                break;
+            }
+            if i + 1 == tries.max(1) {
+                left.push(dir.clone());
+            } else {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+    }
+    left
 }
 
 /// The names an `ls`-like command prints, one per line (nothing when it fails).
