@@ -6,20 +6,12 @@
 #[path = "../../shared/world.rs"]
 mod world;
 
-use lxc_net_api::netlink::Netlink;
 use lxc_net_api::testing::build_plugin;
 use lxc_net_api::NetPluginRef;
 use world::{require_root, World, LOWER};
 
 fn module() -> NetPluginRef {
     lxc_net_plugin_ipvlan::module()
-}
-
-fn kernel_has_ipvlan() -> bool {
-    Netlink::link_kinds_supported(&["ipvlan"])
-        .expect("probe")
-        .iter()
-        .any(|(k, ok)| k == "ipvlan" && *ok)
 }
 
 #[test]
@@ -30,7 +22,7 @@ fn modes_and_isolation_or_a_clear_error() {
     assert_eq!(m.name().as_str(), "ipvlan");
     assert_eq!(m.types()[0].as_str(), "ipvlan");
     assert!(m.keys().is_empty());
-    let has = kernel_has_ipvlan();
+    let has = world::kernel_has("ipvlan");
     for (mode, isolation, want_mode, want_flags) in [
         // LXC 5.0.2's effective defaults: l2, bridge.
         (None, None, "l2", "bridge"),
@@ -131,12 +123,12 @@ fn loaded_from_the_shared_object() {
     let req = w.req("ipvlan", 0, &[("link", LOWER), ("ipvlan.mode", "l3")]);
     match w.create(m, &req) {
         Ok(c) => {
-            assert!(kernel_has_ipvlan());
+            assert!(world::kernel_has("ipvlan"));
             assert_eq!(c.ifname.as_str(), "eth0");
             assert_eq!(w.ct_link("eth0")["linkinfo"]["info_data"]["mode"], "l3");
         }
         Err(e) => {
-            assert!(!kernel_has_ipvlan(), "{e}");
+            assert!(!world::kernel_has("ipvlan"), "{e}");
             assert!(e.contains("this kernel has no ipvlan"), "{e}");
         }
     }

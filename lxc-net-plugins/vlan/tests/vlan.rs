@@ -6,20 +6,12 @@
 #[path = "../../shared/world.rs"]
 mod world;
 
-use lxc_net_api::netlink::Netlink;
 use lxc_net_api::testing::build_plugin;
 use lxc_net_api::{NetPluginRef, Request};
 use world::{require_root, World, LOWER};
 
 fn module() -> NetPluginRef {
     lxc_net_plugin_vlan::module()
-}
-
-fn kernel_has_vlan() -> bool {
-    Netlink::link_kinds_supported(&["vlan"])
-        .expect("probe")
-        .iter()
-        .any(|(k, ok)| k == "vlan" && *ok)
 }
 
 #[test]
@@ -30,7 +22,7 @@ fn the_id_or_a_clear_error() {
     assert_eq!(m.name().as_str(), "vlan");
     assert_eq!(m.types()[0].as_str(), "vlan");
     assert!(m.keys().is_empty());
-    let has = kernel_has_vlan();
+    let has = world::kernel_has("vlan");
     for (id, name, want_id, want_name) in [
         (Some("10"), Some("eth1"), 10, "eth1"),
         (None, None, 0, "eth0"),
@@ -99,14 +91,14 @@ fn loaded_from_the_shared_object() {
     let req = w.req("vlan", 0, &[("link", LOWER), ("vlan.id", "5")]);
     match w.create(m, &req) {
         Ok(c) => {
-            assert!(kernel_has_vlan());
+            assert!(world::kernel_has("vlan"));
             assert_eq!(
                 w.ct_link(c.ifname.as_str())["linkinfo"]["info_data"]["id"],
                 5
             );
         }
         Err(e) => {
-            assert!(!kernel_has_vlan(), "{e}");
+            assert!(!world::kernel_has("vlan"), "{e}");
             assert!(e.contains("this kernel has no 802.1Q vlan"), "{e}");
         }
     }
