@@ -20,6 +20,7 @@
 //! restart) would find the old one still holding it and fail: then `destroy` deletes it
 //! ([`remove`]).
 
+use lxc_net_api::abi_stable::std_types::{RResult, RString};
 use lxc_net_api::netlink::{LowerKind, LowerSpec, Netlink, NetlinkError};
 use lxc_net_api::{Created, Request};
 
@@ -197,6 +198,12 @@ fn refused(plan: &Plan, link: &str, e: NetlinkError) -> String {
         },
         Err(p) => format!("{e} (lower device {link}; probing for {kind} links failed: {p})"),
     }
+}
+
+/// `up` and `down` of a link made on a lower device: it has no host side of its own to raise
+/// or lower (the host brings the container side up).
+pub extern "C" fn no_host_side(_req: &Request, _c: &Created) -> RResult<(), RString> {
+    RResult::ROk(())
 }
 
 #[cfg(test)]

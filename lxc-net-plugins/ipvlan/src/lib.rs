@@ -39,8 +39,8 @@ pub fn module() -> NetPluginRef {
             keys: RSlice::from_slice(&[] as &[KeySpec]),
             check_key,
             create,
-            up,
-            down,
+            up: lower::no_host_side,
+            down: lower::no_host_side,
             destroy,
             describe,
         }
@@ -70,14 +70,6 @@ extern "C" fn create(req: &Request) -> RResult<Created, RString> {
         };
         lower::create(req, &plan).map_err(err)
     })
-}
-
-extern "C" fn up(_req: &Request, _c: &Created) -> RResult<(), RString> {
-    RResult::ROk(())
-}
-
-extern "C" fn down(_req: &Request, _c: &Created) -> RResult<(), RString> {
-    RResult::ROk(())
 }
 
 extern "C" fn destroy(req: &Request, c: &Created) -> RResult<(), RString> {
