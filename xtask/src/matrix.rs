@@ -3,6 +3,7 @@
 //! exactly the enabled features: that is the proof a feature flag becomes a registration.
 
 use std::collections::BTreeSet;
+use std::ffi::OsString;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -69,6 +70,7 @@ pub fn run() -> Result<()> {
     // directory; they do not depend on the facade's features, so one build serves every row.
     build_net_plugins(&target_dir()?.join("debug"), false)?;
 
+    let deps_dir = target_dir()?.join("debug").join("deps");
     let combos = combinations(&features, &implied);
     eprintln!(
         "test-matrix: facade features: {}; {} combinations",
@@ -84,7 +86,9 @@ pub fn run() -> Result<()> {
             combo.label
         );
         let start = Instant::now();
+        let before = listing(&deps_dir);
         let row = run_combination(combo);
+        prune(&deps_dir, &before);
         eprintln!(
             "<== {}: build {}, tests {}, extensions {} ({})",
             row.label,
@@ -268,6 +272,45 @@ fn run_combination(combo: &Combination) -> Row {
         }
     };
     row
+}
+
+/// The names in `dir` now; empty when it cannot be read (nothing will be pruned then).
+fn listing(dir: &Path) -> BTreeSet<OsString> {
+    std::fs::read_dir(dir)
+        .map(|entries| entries.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default()
+}
+
+/// Every combination links its own copy of lxc-rs and of each test binary (about 1 GB with
+/// debug info), and no later combination can reuse them: 31 of them filled CI's disk. What a
+/// combination added and only it can use goes once it has run: executables, and the workspace's
+/// own libraries, built for this feature set. Third-party libraries stay, later rows share them;
+/// cargo rebuilds anything removed that a later row turns out to need.
+fn prune(dir: &Path, before: &BTreeSet<OsString>) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut freed = 0u64;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if before.contains(&name) {
+            continue;
+        }
+        let Ok(meta) = entry.metadata() else {
+            continue;
+        };
+        let executable = meta.is_file() && meta.permissions().mode() & 0o111 != 0;
+        let ours = name.to_string_lossy().starts_with("liblxc")
+            || name.to_string_lossy().starts_with("lxc");
+        if (executable || ours) && std::fs::remove_file(entry.path()).is_ok() {
+            freed += meta.len();
+        }
+    }
+    eprintln!(
+        "test-matrix: pruned {} MB of this row's artifacts",
+        freed / 1_000_000
+    );
 }
 
 fn outcome(cmd: &mut Command) -> Outcome {
