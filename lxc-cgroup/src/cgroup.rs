@@ -15,8 +15,10 @@ use crate::error::{Error, Result};
 use crate::layout::{Hierarchy, Layout, LayoutKind, Version};
 use crate::sys::{self, FsKind};
 
-/// How long `remove` keeps retrying cgroups whose last tasks are still exiting.
-const REMOVE_PATIENCE: Duration = Duration::from_secs(1);
+/// How long `remove` waits for the container's last processes to exit (cgroup2: for
+/// `populated 0` in cgroup.events; v1: for rmdir to stop failing with EBUSY). Killing init
+/// empties a pid namespace within milliseconds; this bounds a task stuck in the kernel.
+pub const REMOVE_PATIENCE: Duration = Duration::from_secs(5);
 /// How long `freeze`/`thaw` wait for the kernel to report the new state.
 const FREEZE_PATIENCE: Duration = Duration::from_secs(10);
 /// LXC's limit on `-N` suffixes.
@@ -96,42 +98,80 @@ enum Attempt {
 }
 
 impl ContainerCgroup {
-    /// Create the container's cgroups in every hierarchy in use, below the caller's cgroup,
-    /// and write the configured limits. On any error everything made so far is removed.
+    /// Create the container's cgroups in every hierarchy in use, below the base cgroup (see
+    /// [`Hierarchy::base_dir`]), hand them the controllers (cgroup2), write the configured
+    /// limits and, for a container with a user namespace, hand them to its root. On any error
+    /// everything made so far is removed.
     pub fn create(layout: &Layout, cfg: &CgroupConfig) -> Result<Self> {
         cfg.check()?;
-        let hierarchies: Vec<&Hierarchy> = layout
-            .hierarchies
-            .iter()
-            .filter(|h| use_hierarchy(h, cfg))
-            .collect();
-        let (limit_rel, inner, suffixable) = cfg.target();
+        let (rel, inner, suffixable) = cfg.target();
         // With an inner cgroup, legacy device rules go on the limit cgroup before the inner one
         // exists: an `a` rule is refused once a devices cgroup has children.
         let early_devices = inner.is_some() && layout.kind != LayoutKind::Unified;
+        let plan = Plan {
+            rel,
+            inner,
+            suffixable,
+            exists_key: "lxc.cgroup.dir.container",
+            payload: true,
+            early_devices,
+            ..Plan::new(layout, cfg)
+        };
+        let cg = Self::make(layout, &plan)?;
+        if let Err(e) = cg.apply(cfg, layout.kind, early_devices) {
+            if let Err(re) = cg.remove() {
+                tracing::warn!(error = %re, "removing cgroups after a failed limit");
+            }
+            return Err(e);
+        }
+        if let Some(gid) = cfg.container_gid {
+            cg.hand_over(gid);
+        }
+        Ok(cg)
+    }
+
+    /// Create the monitor's cgroup with LXC's names (`lxc.monitor.NAME`, `-N` on collisions,
+    /// `lxc.cgroup.dir.monitor`) beside the container's, below the same base.
+    pub fn create_monitor(layout: &Layout, cfg: &CgroupConfig) -> Result<Self> {
+        cfg.check()?;
+        let (rel, suffixable) = cfg.monitor_target();
+        let plan = Plan {
+            rel,
+            inner: None,
+            suffixable,
+            exists_key: "lxc.cgroup.dir.monitor",
+            payload: false,
+            early_devices: false,
+            ..Plan::new(layout, cfg)
+        };
+        Self::make(layout, &plan)
+    }
+
+    /// The same cgroup in every hierarchy in use: the first of `rel`, `rel-1`, .. `rel-999`
+    /// free in all of them.
+    fn make(layout: &Layout, plan: &Plan<'_>) -> Result<Self> {
+        let hierarchies: Vec<&Hierarchy> = layout
+            .hierarchies
+            .iter()
+            .filter(|h| use_hierarchy(h, plan.cfg))
+            .collect();
         for idx in 0..MAX_SUFFIX {
             let rel = if idx == 0 {
-                limit_rel.clone()
+                plan.rel.clone()
             } else {
-                format!("{limit_rel}-{idx}")
+                format!("{}-{idx}", plan.rel)
             };
-            match Self::attempt(&hierarchies, &rel, inner.as_deref(), cfg, early_devices) {
+            match Self::attempt(&hierarchies, &rel, plan) {
                 Ok(cg) => {
-                    tracing::info!(name = %cfg.name, cgroup = %rel, "created container cgroups");
-                    if let Err(e) = cg.apply(cfg, layout.kind, early_devices) {
-                        if let Err(re) = cg.remove() {
-                            tracing::warn!(error = %re, "removing cgroups after a failed limit");
-                        }
-                        return Err(e);
-                    }
+                    tracing::info!(name = %plan.cfg.name, cgroup = %rel, payload = plan.payload, "created cgroups");
                     return Ok(cg);
                 }
-                Err(Attempt::Exists(path)) if suffixable => {
+                Err(Attempt::Exists(path)) if plan.suffixable => {
                     tracing::debug!(path = %path.display(), "cgroup name taken, trying the next");
                 }
                 Err(Attempt::Exists(path)) => {
                     return Err(Error::Exists {
-                        key: "lxc.cgroup.dir.container",
+                        key: plan.exists_key,
                         path,
                     })
                 }
@@ -139,21 +179,15 @@ impl ContainerCgroup {
             }
         }
         Err(Error::NameExhausted {
-            name: cfg.name.clone(),
-            base: limit_rel,
+            name: plan.cfg.name.clone(),
+            base: plan.rel.clone(),
         })
     }
 
-    fn attempt(
-        hierarchies: &[&Hierarchy],
-        rel: &str,
-        inner: Option<&str>,
-        cfg: &CgroupConfig,
-        early_devices: bool,
-    ) -> Result<Self, Attempt> {
+    fn attempt(hierarchies: &[&Hierarchy], rel: &str, plan: &Plan<'_>) -> Result<Self, Attempt> {
         let mut cg = ContainerCgroup { dirs: Vec::new() };
         for h in hierarchies {
-            match create_in(h, rel, inner, cfg, early_devices) {
+            match create_in(h, rel, plan) {
                 Ok(d) => cg.dirs.push(d),
                 Err(Attempt::Fatal(e)) if h.is_named_only() => {
                     // A named hierarchy (name=systemd) only groups processes for the init
@@ -279,7 +313,8 @@ impl ContainerCgroup {
         };
         for s in v2 {
             let file = checked_file(&s.key, s.file())?;
-            if is_devices(file) {
+            // Every devices* file is a rule for LXC (devices.rs), put in force before exec.
+            if crate::devices::is_config_rule(file) {
                 tracing::debug!(key = %s.key, "cgroup2 device rules are applied as a BPF program");
                 continue;
             }
@@ -354,6 +389,52 @@ impl ContainerCgroup {
         Ok(())
     }
 
+    /// LXC's pivot cgroups ([`CgroupConfig`]'s `lxc.cgroup.dir.monitor.pivot`, `lxc.cgroup.dir`
+    /// or the base, then `lxc.pivot`), for the hierarchies this handle uses, in the order of
+    /// [`origins`](Self::origins).
+    pub fn pivots(&self, layout: &Layout, cfg: &CgroupConfig) -> Vec<PathBuf> {
+        let base = Plan::new(layout, cfg);
+        let rel = cfg.pivot();
+        self.dirs
+            .iter()
+            .filter_map(|d| layout.hierarchies.iter().find(|h| h.mount == d.mount))
+            .map(|h| h.base_dir(base.kind, base.relative, base.root).join(&rel))
+            .collect()
+    }
+
+    /// Move the calling process (a monitor leaving its cgroup at stop) back to `origins`, or,
+    /// in a hierarchy whose origin refuses it, into the pivot cgroup of the same position
+    /// (made if missing and left in place, as LXC does). A cgroup2 origin refuses once it
+    /// hands controllers to its children, which the container's start may have made it do.
+    pub fn move_self_home(origins: &[PathBuf], pivots: &[PathBuf]) -> Result<()> {
+        let pid = std::process::id() as i32;
+        for (i, dir) in origins.iter().enumerate() {
+            let path = dir.join("cgroup.procs");
+            let source = match sys::write(&path, "0") {
+                Ok(()) => continue,
+                Err(e) => e,
+            };
+            let Some(pivot) = pivots.get(i) else {
+                return Err(Error::Attach { pid, path, source });
+            };
+            tracing::debug!(from = %path.display(), to = %pivot.display(), error = %crate::error::Errno(&source), "monitor leaves through the pivot cgroup");
+            match sys::mkdir_all(pivot) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(source) => {
+                    return Err(Error::Io {
+                        op: "create cgroup",
+                        path: pivot.clone(),
+                        source,
+                    })
+                }
+            }
+            let path = pivot.join("cgroup.procs");
+            sys::write(&path, "0").map_err(|source| Error::Attach { pid, path, source })?;
+        }
+        Ok(())
+    }
+
     /// Read a cgroup file of the running container (`lxc-cgroup NAME memory.limit_in_bytes`),
     /// raw, as the kernel returns it.
     pub fn get_item(&self, key: &str) -> Result<String> {
@@ -403,24 +484,66 @@ impl ContainerCgroup {
         Ok(pids.into_iter().collect())
     }
 
-    /// Remove every cgroup this container created, deepest first, retrying for up to a second
-    /// while the last tasks exit. Safe to call again; cgroups already gone are fine. Failures
-    /// are logged; the first is returned.
+    /// Remove every cgroup this container created, deepest first, once its last processes are
+    /// gone (waiting up to [`REMOVE_PATIENCE`]). Safe to call again; cgroups already gone are
+    /// fine. Failures are logged; the first is returned.
     pub fn remove(&self) -> Result<()> {
-        let deadline = Instant::now() + REMOVE_PATIENCE;
-        let mut pending: Vec<&Path> = Vec::new();
-        let mut failed: Vec<(PathBuf, io::Error)> = Vec::new();
+        self.remove_within(REMOVE_PATIENCE)
+    }
+
+    /// [`remove`](Self::remove), waiting at most `patience` for the last processes to exit. A
+    /// cgroup2 cgroup is removed once its `cgroup.events` says `populated 0` (the kernel
+    /// refuses the rmdir before); a v1 cgroup by retrying the rmdir while it fails with EBUSY.
+    pub fn remove_within(&self, patience: Duration) -> Result<()> {
+        let start = Instant::now();
+        let deadline = start + patience;
+        let mut pending: Vec<&HierarchyPaths> = Vec::new();
+        let mut failed: Vec<Error> = Vec::new();
+        let io_failure = |path: &Path, source: io::Error| Error::Remove {
+            first: path.to_path_buf(),
+            source,
+            more: 0,
+        };
         for d in &self.dirs {
             match sys::fs_kind(&d.limit) {
-                Ok(FsKind::V1 | FsKind::V2) => pending.push(&d.limit),
-                Ok(FsKind::Other) => failed.push((
-                    d.limit.clone(),
+                Ok(FsKind::V1 | FsKind::V2) => pending.push(d),
+                Ok(FsKind::Other) => failed.push(io_failure(
+                    &d.limit,
                     io::Error::other("not on a cgroup filesystem; left alone"),
                 )),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => failed.push((d.limit.clone(), e)),
+                Err(e) => failed.push(io_failure(&d.limit, e)),
             }
         }
+        // cgroup2 says when the last process of a subtree is gone; wait for that first.
+        pending.retain(|d| {
+            if d.version != Version::V2 {
+                return true;
+            }
+            match sys::wait_event(&d.limit, "populated", "0", deadline) {
+                Ok(true) => true,
+                Ok(false) => {
+                    let mut pids = BTreeSet::new();
+                    let _ = collect_procs(&d.limit, &mut pids);
+                    failed.push(Error::Populated {
+                        path: d.limit.clone(),
+                        waited_ms: start.elapsed().as_millis() as u64,
+                        pids: pids
+                            .iter()
+                            .map(i32::to_string)
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    });
+                    false
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+                Err(e) => {
+                    failed.push(io_failure(&d.limit.join("cgroup.events"), e));
+                    false
+                }
+            }
+        });
+        let mut pending: Vec<&Path> = pending.iter().map(|d| d.limit.as_path()).collect();
         let mut pause = Duration::from_millis(2);
         loop {
             let mut busy = Vec::new();
@@ -428,7 +551,7 @@ impl ContainerCgroup {
                 match prune(root) {
                     Ok(()) => {}
                     Err((_, e)) if is_busy(&e) && Instant::now() < deadline => busy.push(root),
-                    Err(f) => failed.push(f),
+                    Err((p, e)) => failed.push(io_failure(&p, e)),
                 }
             }
             if busy.is_empty() {
@@ -447,21 +570,22 @@ impl ContainerCgroup {
                     Err(e) if is_busy(&e) => {
                         tracing::debug!(path = %p.display(), "shared parent cgroup still in use")
                     }
-                    Err(e) => failed.push((p.clone(), e)),
+                    Err(e) => failed.push(io_failure(p, e)),
                 }
             }
         }
-        for (p, e) in &failed {
-            tracing::warn!(path = %p.display(), error = %crate::error::Errno(e), "cgroup not removed");
+        for e in &failed {
+            tracing::warn!(error = %e, "cgroup not removed");
         }
         let more = failed.len().saturating_sub(1);
         match failed.into_iter().next() {
             None => Ok(()),
-            Some((first, source)) => Err(Error::Remove {
+            Some(Error::Remove { first, source, .. }) => Err(Error::Remove {
                 first,
                 source,
                 more,
             }),
+            Some(e) => Err(e),
         }
     }
 
@@ -507,6 +631,32 @@ impl ContainerCgroup {
         };
         let path = dir.join(file);
         let start = Instant::now();
+        if version == Version::V2 {
+            // cgroup2 reports the settled state in cgroup.events (LXC waits for it the same
+            // way); no rewrite is needed.
+            sys::write(&path, value).map_err(|source| Error::Io {
+                op: "write",
+                path: path.clone(),
+                source,
+            })?;
+            let settled = sys::wait_event(
+                dir,
+                "frozen",
+                if frozen { "1" } else { "0" },
+                start + FREEZE_PATIENCE,
+            )
+            .map_err(io_err("read", dir.join("cgroup.events")))?;
+            let state = state_of(version, dir)?;
+            if settled && state == want {
+                tracing::debug!(path = %path.display(), %state, "freezer");
+                return Ok(());
+            }
+            return Err(Error::FreezeTimeout {
+                path: dir.join("cgroup.events"),
+                state: state.to_string(),
+                waited_ms: start.elapsed().as_millis() as u64,
+            });
+        }
         let mut pause = Duration::from_millis(1);
         loop {
             // v1 can stay FREEZING when a task is busy in the kernel; writing again retries.
@@ -550,15 +700,47 @@ fn use_hierarchy(h: &Hierarchy, cfg: &CgroupConfig) -> bool {
     }
 }
 
-/// Create `rel` (and `rel/inner`) below the caller's cgroup in one hierarchy.
-fn create_in(
-    h: &Hierarchy,
-    rel: &str,
-    inner: Option<&str>,
-    cfg: &CgroupConfig,
+/// What a creation makes (the container's cgroups, or the monitor's) and how.
+struct Plan<'a> {
+    /// The cgroup below the base (`lxc.payload.c1`, `a/b`), without a `-N` suffix.
+    rel: String,
+    /// `lxc.cgroup.dir.container.inner`: where the processes go, below `rel`.
+    inner: Option<String>,
+    suffixable: bool,
+    /// The key an existing cgroup that may not be renamed is blamed on.
+    exists_key: &'static str,
+    /// The container's cgroups: on a pure cgroup2 host they are handed controllers.
+    payload: bool,
     early_devices: bool,
-) -> Result<HierarchyPaths, Attempt> {
-    let base = h.own_dir();
+    kind: LayoutKind,
+    relative: bool,
+    /// Whether we run as root (LXC escapes to init's cgroup only then).
+    root: bool,
+    cfg: &'a CgroupConfig,
+}
+
+impl<'a> Plan<'a> {
+    fn new(layout: &Layout, cfg: &'a CgroupConfig) -> Plan<'a> {
+        Plan {
+            rel: String::new(),
+            inner: None,
+            suffixable: true,
+            exists_key: "lxc.cgroup.dir.container",
+            payload: true,
+            early_devices: false,
+            kind: layout.kind,
+            relative: cfg.relative,
+            root: nix::unistd::geteuid().is_root(),
+            cfg,
+        }
+    }
+}
+
+/// Create `rel` (and `rel/inner`) below the base cgroup in one hierarchy, and on a pure
+/// cgroup2 host hand the container's cgroup the base's controllers.
+fn create_in(h: &Hierarchy, rel: &str, plan: &Plan<'_>) -> Result<HierarchyPaths, Attempt> {
+    let inner = plan.inner.as_deref();
+    let base = h.base_dir(plan.kind, plan.relative, plan.root);
     let comps: Vec<&str> = rel
         .split('/')
         .filter(|c| !c.is_empty() && *c != ".")
@@ -576,13 +758,13 @@ fn create_in(
             let _ = sys::rmdir(p);
         }
     };
-    let mut parent = base;
+    let mut parent = base.clone();
     for (i, c) in comps.iter().enumerate() {
         let last = i + 1 == comps.len();
         let dir = parent.join(c);
         match sys::mkdir(&dir) {
             Ok(()) => {
-                if let Err(e) = init_dir(h, &parent, &dir, !last || inner.is_some()) {
+                if let Err(e) = init_dir(h, &parent, &dir) {
                     let _ = sys::rmdir(&dir);
                     undo(&d);
                     return Err(Attempt::Fatal(e));
@@ -616,8 +798,9 @@ fn create_in(
         Attempt::Fatal(e)
     };
     if let Some(inner) = inner {
-        if early_devices && h.version == Version::V1 && h.has_controller("devices") {
-            let rules: Vec<&Setting> = cfg
+        if plan.early_devices && h.version == Version::V1 && h.has_controller("devices") {
+            let rules: Vec<&Setting> = plan
+                .cfg
                 .settings
                 .iter()
                 .filter(|s| !s.is_v2() && is_devices(s.file()))
@@ -639,10 +822,27 @@ fn create_in(
             };
             return Err(cleanup(&d, e));
         }
-        if let Err(e) = init_dir(h, &parent, &dir, false) {
+        if let Err(e) = init_dir(h, &parent, &dir) {
             return Err(cleanup(&d, e));
         }
         d.inner = dir;
+    }
+    if plan.payload && plan.kind == LayoutKind::Unified && h.version == Version::V2 {
+        // LXC's path: the base and every cgroup below it down to the parent of the one the
+        // processes go in (with an inner cgroup, the limit cgroup too), never that one: cgroup2
+        // takes no processes into a cgroup that hands controllers down.
+        let mut path = vec![base.clone()];
+        let mut at = base.clone();
+        for c in &comps[..comps.len().saturating_sub(1)] {
+            at = at.join(c);
+            path.push(at.clone());
+        }
+        if inner.is_some() {
+            path.push(d.limit.clone());
+        }
+        if let Err(e) = delegate(&base, &path) {
+            return Err(cleanup(&d, e));
+        }
     }
     if h.version == Version::V2 {
         d.controllers = sys::read(&d.limit.join("cgroup.controllers"))
@@ -652,15 +852,10 @@ fn create_in(
     Ok(d)
 }
 
-/// Prepare a cgroup we just made: v1 cpuset needs cpus and mems before it takes a task;
-/// a cgroup2 cgroup with children of ours hands its controllers down to them.
-fn init_dir(h: &Hierarchy, parent: &Path, dir: &Path, has_children: bool) -> Result<()> {
+/// Prepare a cgroup we just made: v1 cpuset needs cpus and mems before it takes a task.
+fn init_dir(h: &Hierarchy, parent: &Path, dir: &Path) -> Result<()> {
     match h.version {
         Version::V1 if h.has_controller("cpuset") => init_cpuset(parent, dir),
-        Version::V2 if has_children => {
-            delegate_controllers(dir);
-            Ok(())
-        }
         _ => Ok(()),
     }
 }
@@ -742,17 +937,89 @@ fn format_cpulist(cpus: &BTreeSet<u32>) -> String {
     parts.join(",")
 }
 
-/// Enable in our cgroup2 cgroup every controller it has, so its children get them.
-/// One at a time: a controller that cannot be enabled must not block the others.
-fn delegate_controllers(dir: &Path) {
-    let Ok(list) = sys::read(&dir.join("cgroup.controllers")) else {
-        return;
+/// LXC's controller delegation on a pure cgroup2 host: every controller the base cgroup has
+/// (its `cgroup.controllers`) is enabled in the `cgroup.subtree_control` of each cgroup of
+/// `path` (the base first), so that the container's cgroup gets them all. Only controllers a
+/// cgroup does not hand down yet are written, in one write as LXC does: a cgroup that
+/// delegates them already (the host's root, a delegated cgroup set up by its owner) is not
+/// written to at all.
+fn delegate(base: &Path, path: &[PathBuf]) -> Result<()> {
+    let read_words = |p: PathBuf| -> Result<Vec<String>> {
+        sys::read(&p)
+            .map(|s| s.split_whitespace().map(str::to_string).collect())
+            .map_err(io_err("read", p))
     };
-    let path = dir.join("cgroup.subtree_control");
-    for c in list.split_whitespace() {
-        if let Err(e) = sys::write(&path, &format!("+{c}")) {
-            tracing::warn!(path = %path.display(), controller = c, error = %crate::error::Errno(&e), "cannot enable controller");
+    let wanted = read_words(base.join("cgroup.controllers"))?;
+    if wanted.is_empty() {
+        tracing::debug!(base = %base.display(), "no cgroup2 controllers to hand down");
+        return Ok(());
+    }
+    for dir in path {
+        let have = read_words(dir.join("cgroup.subtree_control"))?;
+        let missing: Vec<String> = wanted
+            .iter()
+            .filter(|c| !have.contains(c))
+            .map(|c| format!("+{c}"))
+            .collect();
+        if missing.is_empty() {
+            continue;
         }
+        let file = dir.join("cgroup.subtree_control");
+        let text = missing.join(" ");
+        sys::write(&file, &text).map_err(|source| Error::Delegate {
+            path: file.clone(),
+            controllers: text.clone(),
+            source,
+        })?;
+        tracing::debug!(path = %file.display(), controllers = %text, "controllers handed down");
+    }
+    Ok(())
+}
+
+/// The files LXC hands to the root of an unprivileged container besides `cgroup.procs` (the
+/// kernel lists them in /sys/kernel/cgroup/delegate; these are LXC's fallback).
+const DELEGATE_FALLBACK: &[&str] = &[
+    "cgroup.threads",
+    "cgroup.subtree_control",
+    "memory.oom.group",
+];
+
+impl ContainerCgroup {
+    /// LXC's `chown` of an unprivileged container's cgroups: the cgroup its processes are in
+    /// goes to the container's root group (group-writable directory; `cgroup.procs`, v1
+    /// `tasks` and the cgroup2 delegation files group-writable too), the owner stays who
+    /// started it. The container's root can then make cgroups below its own and move its
+    /// processes into them; the limits above stay out of its reach. Failures only warn, as
+    /// with LXC: the container runs without managing its cgroup.
+    fn hand_over(&self, gid: u32) {
+        let delegate: Vec<String> = match sys::read(Path::new("/sys/kernel/cgroup/delegate")) {
+            Ok(s) => s
+                .split_whitespace()
+                .filter(|f| *f != "cgroup.procs")
+                .map(str::to_string)
+                .collect(),
+            Err(_) => DELEGATE_FALLBACK.iter().map(|s| s.to_string()).collect(),
+        };
+        for d in &self.dirs {
+            let mut files: Vec<(PathBuf, u32)> = vec![
+                (d.inner.clone(), 0o775),
+                (d.inner.join("cgroup.procs"), 0o664),
+            ];
+            match d.version {
+                Version::V1 => files.push((d.inner.join("tasks"), 0o664)),
+                Version::V2 => files.extend(delegate.iter().map(|f| (d.inner.join(f), 0o664))),
+            }
+            for (path, mode) in files {
+                match sys::chgrp_chmod(&path, gid, mode) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        tracing::warn!(path = %path.display(), gid, error = %crate::error::Errno(&e), "cannot hand the cgroup to the container's root")
+                    }
+                }
+            }
+        }
+        tracing::debug!(gid, "container cgroups handed to its root group");
     }
 }
 

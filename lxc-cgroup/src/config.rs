@@ -65,11 +65,16 @@ pub struct CgroupConfig {
     /// container's processes live; limits stay on the outer one.
     pub dir_container_inner: Option<String>,
     /// `lxc.cgroup.dir.monitor`: required together with `dir_container` (LXC's rule); when set,
-    /// the monitor moves itself into this cgroup for the container's life (without it, lxc-rs
-    /// keeps the monitor in its caller's cgroup and saves the move; see docs/decisions.md).
+    /// the monitor moves itself into this cgroup for the container's life. Without it, on a
+    /// pure cgroup2 host the monitor gets LXC's `lxc.monitor.NAME`; on hosts with v1
+    /// controllers it stays in its caller's cgroup and saves the move (docs/decisions.md 23).
     pub dir_monitor: Option<String>,
-    /// `lxc.cgroup.relative`. lxc-rs always nests below the caller's cgroup (what LXC does when
-    /// this is 1); kept so `info` can show it.
+    /// `lxc.cgroup.dir.monitor.pivot`: where a monitor that cannot go back to its own cgroup
+    /// goes at stop (`PIVOT/lxc.pivot`), so that its monitor cgroup can be removed.
+    pub dir_monitor_pivot: Option<String>,
+    /// `lxc.cgroup.relative`: below the caller's cgroup even as root. Without it root's
+    /// containers go below init's cgroup on a pure cgroup2 host, as with LXC; on hosts with
+    /// v1 controllers lxc-rs always stays below the caller's (docs/decisions.md 12).
     pub relative: bool,
     /// The global `lxc.cgroup.pattern` (`%n` is the name): the cgroup is `PATTERN/payload`.
     pub pattern: Option<String>,
@@ -77,6 +82,11 @@ pub struct CgroupConfig {
     pub use_controllers: Option<Vec<String>>,
     /// `lxc.cgroup.*` and `lxc.cgroup2.*` settings, in config order.
     pub settings: Vec<Setting>,
+    /// A container with a user namespace: the host gid of its root group (of `lxc.init.gid`
+    /// without a mapping for gid 0). Its cgroup is handed to that group as LXC does (group
+    /// writable directory, `cgroup.procs` and the cgroup2 delegation files), so that the
+    /// container's root can manage its own subtree.
+    pub container_gid: Option<u32>,
 }
 
 impl CgroupConfig {
@@ -117,6 +127,7 @@ impl CgroupConfig {
             dir_container: isolation("lxc.cgroup.dir.container"),
             dir_container_inner: isolation("lxc.cgroup.dir.container.inner"),
             dir_monitor: isolation("lxc.cgroup.dir.monitor"),
+            dir_monitor_pivot: nonempty(config.last("lxc.cgroup.dir.monitor.pivot")),
             relative: config.last("lxc.cgroup.relative") == Some("1"),
             pattern: global("lxc.cgroup.pattern"),
             use_controllers: global("lxc.cgroup.use").map(|v| {
@@ -126,6 +137,7 @@ impl CgroupConfig {
                     .collect()
             }),
             settings,
+            container_gid: container_gid(config),
         }
     }
 
@@ -143,6 +155,7 @@ impl CgroupConfig {
             ("lxc.cgroup.dir.container", &self.dir_container),
             ("lxc.cgroup.dir.monitor", &self.dir_monitor),
             ("lxc.cgroup.dir.container.inner", &self.dir_container_inner),
+            ("lxc.cgroup.dir.monitor.pivot", &self.dir_monitor_pivot),
         ] {
             if let Some(v) = v {
                 check_rel(key, v)?;
@@ -216,6 +229,56 @@ impl CgroupConfig {
             (format!("lxc.payload.{}", self.name), None, true)
         }
     }
+
+    /// The monitor's cgroup relative to the caller's, LXC's names: (cgroup, whether a `-N`
+    /// suffix may be added). `lxc.cgroup.dir.monitor` is exact; otherwise
+    /// `DIR/lxc.monitor.NAME`, `PATTERN/monitor` or `lxc.monitor.NAME`.
+    pub(crate) fn monitor_target(&self) -> (String, bool) {
+        if let Some(m) = &self.dir_monitor {
+            (m.trim_matches('/').to_string(), false)
+        } else if let Some(d) = &self.dir {
+            (
+                format!("{}/lxc.monitor.{}", d.trim_matches('/'), self.name),
+                true,
+            )
+        } else if let Some(p) = &self.pattern {
+            (
+                format!("{}/monitor", p.replace("%n", &self.name).trim_matches('/')),
+                true,
+            )
+        } else {
+            (format!("lxc.monitor.{}", self.name), true)
+        }
+    }
+
+    /// LXC's pivot cgroup for a monitor leaving its cgroup at stop, relative to the base:
+    /// `lxc.cgroup.dir.monitor.pivot`, else `lxc.cgroup.dir`, else the base, then `lxc.pivot`.
+    pub(crate) fn pivot(&self) -> String {
+        match self.dir_monitor_pivot.as_ref().or(self.dir.as_ref()) {
+            Some(d) => format!("{}/lxc.pivot", d.trim_matches('/')),
+            None => "lxc.pivot".to_string(),
+        }
+    }
+}
+
+/// The host gid of a user-namespaced container's root group: the one gid 0 maps to, else
+/// (LXC's fallback) the one `lxc.init.gid` maps to. `None` without a user namespace.
+fn container_gid(config: &Config) -> Option<u32> {
+    let maps = lxc_core::start::spec::idmaps(config);
+    if maps.is_empty() {
+        return None;
+    }
+    let host_of = |nsid: u64| {
+        maps.iter()
+            .find(|m| !m.uid && m.nsid <= nsid && nsid - m.nsid < m.range)
+            .and_then(|m| u32::try_from(m.hostid + (nsid - m.nsid)).ok())
+    };
+    host_of(0).or_else(|| {
+        let gid = config
+            .last("lxc.init.gid")
+            .and_then(|v| v.trim().parse::<u64>().ok())?;
+        host_of(gid)
+    })
 }
 
 fn check_rel(key: &'static str, v: &str) -> Result<()> {
@@ -269,6 +332,53 @@ mod tests {
         };
         c.check().unwrap();
         assert_eq!(c.target(), ("a/b".into(), Some("ns".into()), false));
+    }
+
+    #[test]
+    fn monitor_and_pivot_names() {
+        let c = CgroupConfig::new("c1");
+        assert_eq!(c.monitor_target(), ("lxc.monitor.c1".into(), true));
+        assert_eq!(c.pivot(), "lxc.pivot");
+        let c = CgroupConfig {
+            dir: Some("a/b/".into()),
+            ..CgroupConfig::new("c1")
+        };
+        assert_eq!(c.monitor_target(), ("a/b/lxc.monitor.c1".into(), true));
+        assert_eq!(c.pivot(), "a/b/lxc.pivot");
+        let c = CgroupConfig {
+            pattern: Some("lxc/%n".into()),
+            ..CgroupConfig::new("c1")
+        };
+        assert_eq!(c.monitor_target(), ("lxc/c1/monitor".into(), true));
+        let c = CgroupConfig {
+            dir_container: Some("a/ct".into()),
+            dir_monitor: Some("a/mon".into()),
+            dir_monitor_pivot: Some("p".into()),
+            ..CgroupConfig::new("c1")
+        };
+        assert_eq!(c.monitor_target(), ("a/mon".into(), false));
+        assert_eq!(c.pivot(), "p/lxc.pivot");
+    }
+
+    #[test]
+    fn container_group_from_the_idmap() {
+        let gid = |text: &str| {
+            let config = Config::parse_str(text, None).unwrap();
+            container_gid(&config)
+        };
+        assert_eq!(gid("lxc.uts.name = x\n"), None);
+        assert_eq!(
+            gid("lxc.idmap = u 0 100000 65536\nlxc.idmap = g 0 200000 65536\n"),
+            Some(200000)
+        );
+        assert_eq!(
+            gid("lxc.idmap = u 0 1000 1\nlxc.idmap = g 5 3000 10\nlxc.init.gid = 7\n"),
+            Some(3002)
+        );
+        assert_eq!(
+            gid("lxc.idmap = u 0 1000 1\nlxc.idmap = g 5 3000 10\n"),
+            None
+        );
     }
 
     #[test]

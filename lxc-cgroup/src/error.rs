@@ -100,6 +100,36 @@ pub enum Error {
         waited_ms: u64,
     },
 
+    /// Enabling controllers for the container's cgroup in a cgroup on its way failed.
+    #[error("enable {controllers} in {}: {}{}", path.display(), errno(source), delegate_hint(source))]
+    Delegate {
+        /// The `cgroup.subtree_control` file written.
+        path: PathBuf,
+        /// What was written (`+memory +pids`).
+        controllers: String,
+        #[source]
+        source: io::Error,
+    },
+
+    /// A cgroup2 cgroup still had processes when `remove` stopped waiting for it to empty.
+    #[error("remove {}: still populated after {waited_ms} ms (pids: {pids})", path.display())]
+    Populated {
+        path: PathBuf,
+        waited_ms: u64,
+        pids: String,
+    },
+
+    /// The device rules' BPF program (the cgroup2_devices extension) could not be loaded,
+    /// attached, replaced or detached on a cgroup; a refused load carries the verifier's log.
+    #[error("{what} {}: {}{log}", path.display(), errno(source))]
+    DeviceProgram {
+        what: String,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+        log: String,
+    },
+
     /// Some cgroups could not be removed (still busy after the retries).
     #[error("remove {}: {} (and {} more left behind)", first.display(), errno(source), more)]
     Remove {
@@ -110,6 +140,17 @@ pub enum Error {
     },
 }
 
+/// Why EBUSY when handing down controllers: the cgroup2 rule a user must know to fix it.
+fn delegate_hint(e: &io::Error) -> &'static str {
+    if e.raw_os_error() == Some(libc::EBUSY) {
+        " (it holds processes, and cgroup2 lets only a cgroup without processes hand \
+         controllers to its children: start from a cgroup of your own, or as root without \
+         lxc.cgroup.relative)"
+    } else {
+        ""
+    }
+}
+
 impl Error {
     /// The errno a C caller gets: the kernel's, where a kernel call failed.
     pub fn errno(&self) -> i32 {
@@ -118,6 +159,9 @@ impl Error {
             .source()
             .and_then(|s| s.downcast_ref::<io::Error>())
             .and_then(io::Error::raw_os_error);
+        if matches!(self, Error::Populated { .. }) {
+            return libc::EBUSY;
+        }
         os.unwrap_or(match self.key() {
             Some(_) => libc::EINVAL,
             None => libc::EIO,

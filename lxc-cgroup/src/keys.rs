@@ -1,11 +1,12 @@
-//! The cgroup keys (`lxc.cgroup.*`, `lxc.cgroup2.*`, `lxc.cgroup.dir`,
-//! `lxc.cgroup.dir.monitor.pivot`, `lxc.cgroup.relative`), beside the driver that applies
-//! them, with LXC 5.0's semantics (checked against Debian's liblxc 5.0.2 by lxc-core's
+//! The cgroup keys of the always-on driver (`lxc.cgroup.*`, `lxc.cgroup.dir`,
+//! `lxc.cgroup.dir.monitor.pivot`), beside the driver that applies them, and the helpers the
+//! extensions owning `lxc.cgroup2.*` (cgroup2) and `lxc.cgroup.relative` (cgroup_relative)
+//! declare theirs with, with LXC 5.0's semantics (checked against Debian's liblxc 5.0.2 by lxc-core's
 //! `tests/differential.rs`).
 
 use lxc_core::config::Entry;
 use lxc_core::keys::ops::get_lines;
-use lxc_core::keys::parse::{any_string, bool01, only_empty, path};
+use lxc_core::keys::parse::{any_string, only_empty, path};
 use lxc_core::registry::{last_or, KeyDef, KeyPattern, ParseFn, ValueKind};
 use lxc_core::Config;
 
@@ -15,7 +16,6 @@ use crate::config::META_KEYS;
 fn default_of(key: &str) -> &'static str {
     match key {
         "lxc.cgroup.dir" | "lxc.cgroup.dir.monitor.pivot" => "(null)",
-        "lxc.cgroup.relative" => "0",
         _ => "",
     }
 }
@@ -31,22 +31,6 @@ const fn single(name: &'static str, parse: ParseFn, doc: &'static str) -> KeyDef
 
 /// The keys of the `cgroup` component.
 pub static CGROUP_KEYS: &[KeyDef] = &[
-    KeyDef {
-        pattern: KeyPattern::Exact("lxc.cgroup2"),
-        kind: ValueKind::Single,
-        parse: only_empty,
-        get: Some(get_cgroup_all),
-        clear: Some(clear_cgroup_all),
-        doc: "takes no value: clearing it clears every lxc.cgroup2.* setting",
-    },
-    KeyDef {
-        pattern: KeyPattern::Prefix("lxc.cgroup2."),
-        kind: ValueKind::List,
-        parse: any_string,
-        get: Some(get_lines),
-        clear: None,
-        doc: "a cgroup2 controller file to write, e.g. lxc.cgroup2.memory.max",
-    },
     single(
         "lxc.cgroup.dir.monitor.pivot",
         cgroup_dir,
@@ -56,11 +40,6 @@ pub static CGROUP_KEYS: &[KeyDef] = &[
         "lxc.cgroup.dir",
         cgroup_dir,
         "the cgroup of the container and its monitor, relative to the cgroup root",
-    ),
-    single(
-        "lxc.cgroup.relative",
-        bool01,
-        "1: create the container's cgroups below the caller's own cgroup",
     ),
     KeyDef {
         pattern: KeyPattern::Exact("lxc.cgroup"),

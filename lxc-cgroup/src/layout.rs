@@ -12,6 +12,7 @@ use crate::sys;
 
 const MOUNTINFO: &str = "/proc/self/mountinfo";
 const PROC_CGROUP: &str = "/proc/self/cgroup";
+const INIT_CGROUP: &str = "/proc/1/cgroup";
 
 /// The three ways a host can arrange its cgroups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,12 +59,43 @@ pub struct Hierarchy {
     pub delegated: Vec<String>,
     /// The current process's cgroup in this hierarchy, e.g. `/process_api/e59c...`.
     pub cgroup: String,
+    /// cgroup2: the cgroup of pid 1 (`/proc/1/cgroup`) without a trailing `/init.scope`,
+    /// where LXC puts a root user's containers unless `lxc.cgroup.relative` is set. `None`
+    /// when pid 1's cgroup cannot be read.
+    pub init_cgroup: Option<String>,
 }
 
 impl Hierarchy {
     /// The directory of the current process's cgroup.
     pub fn own_dir(&self) -> PathBuf {
-        join_cgroup(&self.mount, &self.mount_root, &self.cgroup)
+        self.dir_of(&self.cgroup)
+    }
+
+    /// The directory of `cgroup`, a path inside this hierarchy as /proc/PID/cgroup shows it.
+    pub fn dir_of(&self, cgroup: &str) -> PathBuf {
+        join_cgroup(&self.mount, &self.mount_root, cgroup)
+    }
+
+    /// The cgroup a container's cgroups go below (LXC's base cgroup).
+    ///
+    /// On a pure cgroup2 host this is LXC's: pid 1's cgroup for root unless
+    /// `lxc.cgroup.relative` is set, else our own. Escaping to init's cgroup is what lets a
+    /// container get controllers there at all: the caller's cgroup usually holds processes
+    /// (a login shell), and cgroup2 lets only a cgroup without processes hand controllers
+    /// down. On hosts with v1 controllers it is always our own cgroup (docs/decisions.md 12).
+    pub fn base_dir(&self, kind: LayoutKind, relative: bool, root: bool) -> PathBuf {
+        match &self.init_cgroup {
+            Some(init)
+                if kind == LayoutKind::Unified
+                    && self.version == Version::V2
+                    && !relative
+                    && root
+                    && shows(&self.mount_root, init) =>
+            {
+                self.dir_of(init)
+            }
+            _ => self.own_dir(),
+        }
     }
 
     pub fn has_controller(&self, name: &str) -> bool {
@@ -81,6 +113,25 @@ impl Hierarchy {
             Version::V1 => self.controllers.join(","),
             Version::V2 => "cgroup2".to_string(),
         }
+    }
+}
+
+/// Whether a mount of the subtree `root` shows `cgroup`.
+fn shows(root: &str, cgroup: &str) -> bool {
+    root == "/"
+        || cgroup == root
+        || cgroup
+            .strip_prefix(root)
+            .is_some_and(|r| r.starts_with('/'))
+}
+
+/// LXC's `prune_init_scope`: a cgroup path without a last `/init.scope` component (systemd's
+/// place for pid 1), so that `/init.scope` becomes `/`.
+pub(crate) fn prune_init_scope(path: &str) -> String {
+    match path.strip_suffix("/init.scope") {
+        Some("") => "/".to_string(),
+        Some(rest) => rest.to_string(),
+        None => path.to_string(),
     }
 }
 
@@ -174,6 +225,24 @@ impl fmt::Display for Layout {
     }
 }
 
+/// The layout this process found before it first moved itself into a monitor cgroup.
+static HOME: std::sync::OnceLock<Layout> = std::sync::OnceLock::new();
+
+/// The layout to place a container by: [`detect`]'s, or, in a monitor that has moved itself
+/// (a reboot's start), the one from before its first move, so that the new cgroups go where
+/// the first start's went and not below a monitor or pivot cgroup.
+pub(crate) fn home() -> Result<Layout> {
+    match HOME.get() {
+        Some(l) => Ok(l.clone()),
+        None => detect(),
+    }
+}
+
+/// Keep `layout` as this process's [`home`] (the first call wins).
+pub(crate) fn remember_home(layout: &Layout) {
+    let _ = HOME.set(layout.clone());
+}
+
 /// Detect the current process's cgroup layout.
 pub fn detect() -> Result<Layout> {
     let mountinfo = sys::read(Path::new(MOUNTINFO)).map_err(|e| Error::Detect {
@@ -184,7 +253,9 @@ pub fn detect() -> Result<Layout> {
         path: PROC_CGROUP.into(),
         why: e.to_string(),
     })?;
-    build(&mountinfo, &cgroups, |p| sys::read(p).ok())
+    // Unreadable (a /proc of another pid namespace, hidepid): then there is no escaping to it.
+    let init = sys::read(Path::new(INIT_CGROUP)).ok();
+    build(&mountinfo, &cgroups, init.as_deref(), |p| sys::read(p).ok())
 }
 
 /// One cgroup mount from mountinfo.
@@ -292,13 +363,7 @@ fn best_mount<'a>(
     path: &str,
 ) -> Option<&'a CgroupMount> {
     mounts
-        .filter(|m| {
-            m.root == "/"
-                || path == m.root
-                || path
-                    .strip_prefix(m.root.as_str())
-                    .is_some_and(|r| r.starts_with('/'))
-        })
+        .filter(|m| shows(&m.root, path))
         .min_by_key(|m| m.root.len())
 }
 
@@ -307,15 +372,25 @@ fn words(s: Option<String>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Build the layout from the text of mountinfo and /proc/self/cgroup; `read` reads cgroup2
-/// control files (for the controllers).
+/// Build the layout from the text of mountinfo, /proc/self/cgroup and /proc/1/cgroup (if
+/// readable); `read` reads cgroup2 control files (for the controllers).
 pub(crate) fn build(
     mountinfo: &str,
     proc_cgroup: &str,
+    init_cgroup: Option<&str>,
     read: impl Fn(&Path) -> Option<String>,
 ) -> Result<Layout> {
     let mounts = parse_mountinfo(mountinfo)?;
     let lines = parse_proc_cgroup(proc_cgroup)?;
+    // pid 1's unified cgroup; a malformed file only loses the escape, not the layout.
+    let init_v2 = init_cgroup
+        .and_then(|t| parse_proc_cgroup(t).ok())
+        .and_then(|ls| {
+            ls.into_iter()
+                .find(|l| l.id == 0 && l.controllers.is_empty())
+        })
+        .filter(|l| l.path.starts_with('/'))
+        .map(|l| prune_init_scope(&l.path));
     let mut v1 = Vec::new();
     let mut v2 = None;
     let mut lines = lines;
@@ -337,6 +412,7 @@ pub(crate) fn build(
                 controllers: Vec::new(),
                 delegated: Vec::new(),
                 cgroup: line.path.clone(),
+                init_cgroup: init_v2.clone(),
             };
             let own = h.own_dir();
             h.controllers = words(read(&own.join("cgroup.controllers")));
@@ -362,6 +438,7 @@ pub(crate) fn build(
             controllers: line.controllers.clone(),
             delegated: line.controllers.clone(),
             cgroup: line.path.clone(),
+            init_cgroup: None,
         });
     }
     let has_v1_controllers = v1.iter().any(|h| !h.is_named_only());
@@ -402,7 +479,7 @@ mod tests {
 
     #[test]
     fn hybrid() {
-        let l = build(HYBRID_MI, HYBRID_CG, |p| {
+        let l = build(HYBRID_MI, HYBRID_CG, None, |p| {
             (p == Path::new("/sys/fs/cgroup/unified/cgroup.controllers"))
                 .then(|| "hugetlb\n".to_string())
         })
@@ -428,18 +505,61 @@ mod tests {
     #[test]
     fn unified_and_legacy() {
         let mi = "25 21 0:22 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n";
-        let l = build(mi, "0::/user.slice/x.scope\n", |_| None).unwrap();
+        let l = build(mi, "0::/user.slice/x.scope\n", None, |_| None).unwrap();
         assert_eq!(l.kind, LayoutKind::Unified);
         assert_eq!(
             l.unified().unwrap().own_dir(),
             Path::new("/sys/fs/cgroup/user.slice/x.scope")
         );
-        let l = build(HYBRID_MI, "4:memory:/\n0::/\n", |_| None).unwrap();
+        let l = build(HYBRID_MI, "4:memory:/\n0::/\n", None, |_| None).unwrap();
         assert_eq!(l.kind, LayoutKind::Hybrid);
         let mi = "35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n";
-        let l = build(mi, "4:memory:/a\n0::/\n", |_| None).unwrap();
+        let l = build(mi, "4:memory:/a\n0::/\n", None, |_| None).unwrap();
         assert_eq!(l.kind, LayoutKind::Legacy);
-        assert!(build("", "0::/\n", |_| None).is_err());
+        assert!(build("", "0::/\n", None, |_| None).is_err());
+    }
+
+    #[test]
+    fn base_is_inits_cgroup_for_root_on_pure_cgroup2() {
+        let mi = "25 21 0:22 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n";
+        let own = "0::/user.slice/session-1.scope\n";
+        let l = build(mi, own, Some("0::/init.scope\n"), |_| None).unwrap();
+        let h = l.unified().unwrap();
+        assert_eq!(h.init_cgroup.as_deref(), Some("/"));
+        let root = Path::new("/sys/fs/cgroup");
+        let mine = Path::new("/sys/fs/cgroup/user.slice/session-1.scope");
+        assert_eq!(h.base_dir(LayoutKind::Unified, false, true), root);
+        // lxc.cgroup.relative, or not root: our own cgroup.
+        assert_eq!(h.base_dir(LayoutKind::Unified, true, true), mine);
+        assert_eq!(h.base_dir(LayoutKind::Unified, false, false), mine);
+        // Hosts with v1 controllers: always our own (decision 12).
+        assert_eq!(h.base_dir(LayoutKind::Hybrid, false, true), mine);
+        // init elsewhere than init.scope; unreadable; not under a subtree mount.
+        let l = build(mi, own, Some("0::/system.slice/x\n"), |_| None).unwrap();
+        assert_eq!(
+            l.unified()
+                .unwrap()
+                .base_dir(LayoutKind::Unified, false, true),
+            Path::new("/sys/fs/cgroup/system.slice/x")
+        );
+        let l = build(mi, own, None, |_| None).unwrap();
+        assert_eq!(
+            l.unified()
+                .unwrap()
+                .base_dir(LayoutKind::Unified, false, true),
+            mine
+        );
+        let sub = "25 21 0:22 /user.slice /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";
+        let l = build(sub, own, Some("0::/init.scope\n"), |_| None).unwrap();
+        assert_eq!(
+            l.unified()
+                .unwrap()
+                .base_dir(LayoutKind::Unified, false, true),
+            Path::new("/sys/fs/cgroup/session-1.scope")
+        );
+        assert_eq!(prune_init_scope("/a/init.scope"), "/a");
+        assert_eq!(prune_init_scope("/a/xinit.scope"), "/a/xinit.scope");
+        assert_eq!(prune_init_scope("/"), "/");
     }
 
     #[test]
@@ -448,13 +568,16 @@ mod tests {
 35 31 0:32 /lxc/c1 /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
 36 31 0:32 / /mnt/my\\040mem rw - cgroup cgroup rw,memory
 ";
-        let l = build(mi, "4:memory:/lxc/c1/sub\n", |_| None).unwrap();
+        let l = build(mi, "4:memory:/lxc/c1/sub\n", None, |_| None).unwrap();
         let h = &l.hierarchies[0];
         assert_eq!(h.mount, Path::new("/mnt/my mem"));
         assert_eq!(h.own_dir(), Path::new("/mnt/my mem/lxc/c1/sub"));
-        let l = build(mi.lines().next().unwrap(), "4:memory:/lxc/c1/sub\n", |_| {
-            None
-        })
+        let l = build(
+            mi.lines().next().unwrap(),
+            "4:memory:/lxc/c1/sub\n",
+            None,
+            |_| None,
+        )
         .unwrap();
         assert_eq!(
             l.hierarchies[0].own_dir(),

@@ -17,6 +17,7 @@ use lxc_core::Phase;
 
 mod cgroup;
 mod config;
+pub mod devices;
 mod error;
 pub mod keys;
 mod layout;
@@ -32,7 +33,8 @@ pub use layout::{detect, Hierarchy, Layout, LayoutKind, Version};
 static CGROUP: Registration = Registration {
     name: "cgroup",
     kind: EntryKind::Component,
-    // lxc.cgroup.*, lxc.cgroup2.*, lxc.cgroup.dir, .dir.monitor.pivot, .relative.
+    // lxc.cgroup.*, lxc.cgroup.dir, .dir.monitor.pivot (lxc.cgroup2.* and .relative belong to
+    // the cgroup2 and cgroup_relative extensions).
     keys: keys::CGROUP_KEYS,
     hooks: &[
         PhaseHook {
@@ -49,6 +51,12 @@ static CGROUP: Registration = Registration {
             phase: Phase::HostSetup,
             order: order::DEFAULT,
             run: host_setup,
+        },
+        // Device rules of a pure cgroup2 host, once the child's setup is done (devices.rs).
+        PhaseHook {
+            phase: Phase::PreExec,
+            order: order::DEFAULT,
+            run: devices::activate,
         },
         PhaseHook {
             phase: Phase::Stop,
@@ -80,17 +88,9 @@ static CHECK_V1: KeyCheck = KeyCheck {
     check: check_setting_key,
 };
 
-#[distributed_slice(KEY_CHECKS)]
-#[linkme(crate = lxc_core::linkme)]
-static CHECK_V2: KeyCheck = KeyCheck {
-    owner: "cgroup",
-    pattern: KeyPattern::Prefix("lxc.cgroup2."),
-    scope: CheckScope::Static,
-    check: check_setting_key,
-};
-
 /// A setting must name one file directly in the container's cgroup (what the writer checks).
-fn check_setting_key(key: &str, _value: &str) -> std::result::Result<(), String> {
+/// The cgroup2 extension checks its `lxc.cgroup2.*` keys with it too.
+pub fn check_setting_key(key: &str, _value: &str) -> std::result::Result<(), String> {
     let setting = Setting::new(key, "");
     cgroup::checked_file(key, setting.file())
         .map(|_| ())
@@ -146,9 +146,13 @@ fn cmd_get(ctx: &mut CommandCtx<'_>, body: &[u8]) -> std::result::Result<Vec<u8>
     body::encode(&value)
 }
 
-/// `set_cgroup_item`: the body is `[key, value]`.
+/// `set_cgroup_item`: the body is `[key, value]`. A device rule on a pure cgroup2 host goes
+/// to the device program (devices.rs); everything else is a cgroup file.
 fn cmd_set(ctx: &mut CommandCtx<'_>, body: &[u8]) -> std::result::Result<Vec<u8>, CommandError> {
     let (key, value): (String, String) = body::decode(body)?;
+    if let Some(r) = devices::set_live(ctx.state, &key, &value) {
+        return r.map(|()| Vec::new()).map_err(cmd_error);
+    }
     running_cgroup(ctx)?
         .set_item(&key, &value)
         .map_err(cmd_error)?;
@@ -156,62 +160,24 @@ fn cmd_set(ctx: &mut CommandCtx<'_>, body: &[u8]) -> std::result::Result<Vec<u8>
 }
 
 /// Device rules that nothing here would enforce fail the start before anything is made:
-/// starting without them would give the container every device the rules deny.
-///
-/// On a legacy or hybrid host LXC itself never turns `lxc.cgroup2.devices.*` into a BPF
-/// program (its unified hierarchy gets the devices utility only on a pure cgroup2 layout):
-/// the v1 devices controller enforces `lxc.cgroup.devices.*` there. A config that has both,
-/// as LXC's own common.conf, starts as with LXC; the cgroup2 rules alone are refused.
+/// starting without them would give the container every device the rules deny. The rules of
+/// a pure cgroup2 host are checked by the backend that enforces them (devices.rs).
 fn refuse_unenforceable(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
-    if lxc_core::has_api_extension("cgroup2_devices") {
-        return Ok(());
-    }
-    let Some(e) = ctx
-        .config
-        .entries()
-        .find(|e| e.key.starts_with("lxc.cgroup2.devices."))
-    else {
-        return Ok(());
-    };
-    let v1_rules = ctx
-        .config
-        .entries()
-        .any(|e| e.key.starts_with("lxc.cgroup.devices."));
-    let v1_enforces = || {
-        detect().is_ok_and(|l| {
-            l.kind != layout::LayoutKind::Unified && l.v1_controller("devices").is_some()
-        })
-    };
-    if v1_rules && v1_enforces() {
-        tracing::info!(
-            container = ctx.name,
-            key = %e.key,
-            "cgroup2 device rules are not used on this host's cgroup v1 devices controller, \
-             which enforces the lxc.cgroup.devices rules (as LXC)"
-        );
-        return Ok(());
-    }
-    let key = if e.origin.line == 0 {
-        e.key.clone()
-    } else {
-        format!("{} ({})", e.key, e.origin)
-    };
-    Err(lxc_core::Error::Hook {
-        phase: ctx.phase,
-        owner: "cgroup",
-        key: Some(key),
-        message: "cgroup2 device rules are enforced by a BPF program of the cgroup2_devices \
-                  extension, which this build does not have: refusing to start without them"
-            .into(),
-    })
+    devices::check_at_load(ctx)
 }
 
 /// PreClone: create the container's cgroups and write its limits; the handle goes into
 /// `ctx.state` for later phases and an undo removes the cgroups if the start fails.
 fn pre_clone(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
     let phase = ctx.phase;
-    let layout = detect().map_err(|e| e.into_hook(phase))?;
+    let layout = layout::home().map_err(|e| e.into_hook(phase))?;
     let cfg = CgroupConfig::from_config(ctx.name, ctx.config);
+    // On a pure cgroup2 host the monitor has LXC's cgroup of its own, and goes there before
+    // the container's cgroups are made: a base cgroup it stayed in could not hand them
+    // controllers (cgroup2 takes none from a cgroup with processes).
+    if cfg.dir_monitor.is_some() || layout.kind == layout::LayoutKind::Unified {
+        monitor_cgroup(ctx, &layout, &cfg)?;
+    }
     let cg = ContainerCgroup::create(&layout, &cfg).map_err(|e| e.into_hook(phase))?;
     let undo = cg.clone();
     ctx.undo
@@ -221,45 +187,38 @@ fn pre_clone(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
     // The monitor freezes, thaws and shows the paths through this, without knowing the driver.
     ctx.state
         .insert(lxc_core::phase::CgroupHandle(Box::new(cg.clone())));
+    devices::note(ctx.state, &layout, &cg, &cfg);
     ctx.state.insert(cg);
-    if let Some(dir) = cfg.dir_monitor.clone() {
-        monitor_cgroup(ctx, &layout, &cfg, dir)?;
-    }
     Ok(())
 }
 
-/// `lxc.cgroup.dir.monitor`: the monitor moves itself into that cgroup (created below its own
-/// cgroup in each hierarchy) and, at stop, back where it came from before removing it.
+/// The monitor's own cgroup (`lxc.cgroup.dir.monitor`, else LXC's `lxc.monitor.NAME` beside
+/// the container's): the monitor moves itself in and, at stop, back where it came from (or,
+/// where that is refused, into LXC's pivot cgroup) before removing it.
 fn monitor_cgroup(
     ctx: &mut HookCtx<'_>,
     layout: &Layout,
     cfg: &CgroupConfig,
-    dir: String,
 ) -> Result<(), lxc_core::Error> {
     let phase = ctx.phase;
-    let mcfg = CgroupConfig {
-        name: cfg.name.clone(),
-        dir_container: Some(dir.clone()),
-        dir_monitor: Some(dir),
-        use_controllers: cfg.use_controllers.clone(),
-        ..Default::default()
-    };
-    let mon = ContainerCgroup::create(layout, &mcfg).map_err(|e| e.into_hook(phase))?;
+    let mon = ContainerCgroup::create_monitor(layout, cfg).map_err(|e| e.into_hook(phase))?;
     let origins = mon.origins(layout);
+    let pivots = mon.pivots(layout, cfg);
     let undo = mon.clone();
-    let back = origins.clone();
-    // Pushed after the container's cgroups, so undone before them. Whoever runs it (the
-    // monitor, or its watchdog if the monitor died) moves itself back first.
+    // Undone after the container's cgroups are gone. Whoever runs it (the monitor, or its
+    // watchdog if the monitor died) moves itself out first.
     ctx.undo.push(
         format!("remove the monitor cgroup of {}", ctx.name),
         move || {
-            ContainerCgroup::move_self_to(&back).map_err(|e| e.to_string())?;
+            ContainerCgroup::move_self_home(&origins, &pivots).map_err(|e| e.to_string())?;
             undo.remove().map_err(|e| e.to_string())
         },
     );
+    // A reboot's start, after a move through the pivot, still places things from here.
+    layout::remember_home(layout);
     let pid = std::process::id() as i32;
     mon.attach(pid).map_err(|e| e.into_hook(phase))?;
-    tracing::info!(pid, "monitor moved into lxc.cgroup.dir.monitor");
+    tracing::info!(pid, cgroup = ?mon.paths().first().map(|d| d.inner.display().to_string()), "monitor moved into its cgroup");
     Ok(())
 }
 
@@ -284,6 +243,7 @@ fn host_setup(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
 /// Stop: remove the container's cgroups (the handle leaves `ctx.state`, so a reboot's
 /// PreClone makes fresh ones).
 fn stop(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
+    devices::stop(ctx.state);
     ctx.state.remove::<lxc_core::phase::CgroupHandle>();
     match ctx.state.remove::<ContainerCgroup>() {
         Some(cg) => cg.remove().map_err(|e| e.into_hook(ctx.phase)),

@@ -4,10 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+// lxc.cgroup2.* and lxc.cgroup.relative are these extensions' keys.
 use lxc_cgroup::{
     detect, CgroupConfig, ContainerCgroup, FreezerState, HierarchyPaths, Layout, LayoutKind,
     Version,
 };
+use lxc_ext_cgroup2 as _;
+use lxc_ext_cgroup_relative as _;
 
 macro_rules! skip {
     ($($arg:tt)*) => {{
@@ -46,6 +49,9 @@ impl Fixture {
     fn config(&self) -> CgroupConfig {
         CgroupConfig {
             dir: Some(self.top.clone()),
+            // Below our own cgroup everywhere (root on a pure cgroup2 host would else escape
+            // to init's cgroup, as LXC does).
+            relative: true,
             ..CgroupConfig::new("c")
         }
     }
@@ -274,9 +280,24 @@ fn remove_waits_for_the_last_task() {
     let cg = ContainerCgroup::create(&fx.layout, &fx.config()).unwrap();
     let mut kid = Kid::sleep();
     cg.attach(kid.pid()).unwrap();
-    // A live task keeps its cgroup busy: remove reports it (after its retries).
-    let e = cg.remove().unwrap_err();
-    assert!(e.to_string().contains("Device or resource busy"), "{e}");
+    // A live task keeps its cgroup busy: remove reports it (after waiting a while), naming
+    // the cgroup, with EBUSY for a C caller.
+    let e = cg
+        .remove_within(std::time::Duration::from_millis(200))
+        .unwrap_err();
+    let msg = e.to_string();
+    assert_eq!(e.errno(), libc_ebusy(), "{msg}");
+    assert!(
+        cg.paths()
+            .iter()
+            .any(|d| msg.starts_with(&format!("remove {}", d.limit.display()))),
+        "{msg}"
+    );
+    // v1 retries the rmdir; cgroup2 (the only hierarchy on a pure host) says what is inside.
+    let busy = msg.contains(": Device or resource busy");
+    let populated =
+        msg.contains(" still populated after ") && msg.ends_with(&format!("(pids: {})", kid.pid()));
+    assert!(busy || populated, "{msg}");
     kid.kill();
     cg.remove().unwrap();
     assert_removed(&fx, &cg);
@@ -365,6 +386,7 @@ fn taken_names_get_a_suffix() {
     let explicit = CgroupConfig {
         dir_container: Some(format!("{}/ct", fx.top)),
         dir_monitor: Some(format!("{}/mon", fx.top)),
+        relative: true,
         ..CgroupConfig::new("c")
     };
     let a = ContainerCgroup::create(&fx.layout, &explicit).unwrap();
@@ -453,6 +475,8 @@ fn registers_the_cgroup_component() {
             lxc_core::Phase::Load,
             lxc_core::Phase::PreClone,
             lxc_core::Phase::HostSetup,
+            // The device rules of a pure cgroup2 host (devices.rs).
+            lxc_core::Phase::PreExec,
             lxc_core::Phase::Stop
         ]
     );

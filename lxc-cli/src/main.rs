@@ -217,12 +217,14 @@ pub enum Command {
     )]
     Console(cmd::console::ConsoleArgs),
 
-    /// Move a network interface into a running container, or back to the host (like
-    /// lxc-device); exit status 1 when it cannot, with nothing changed
+    /// Move a network interface into a running container, or back to the host; or add a
+    /// device node to it, or remove one (like lxc-device); exit status 1 when it cannot, with
+    /// nothing changed
     #[command(
         subcommand,
         after_help = "Examples:\n  lxc-rs device add -n web veth-web1 eth1   (the host's veth-web1 \
-                      becomes the container's eth1)\n  lxc-rs device del -n web eth1 veth-web1"
+                      becomes the container's eth1)\n  lxc-rs device del -n web eth1 veth-web1\n  \
+                      lxc-rs device add -n web /dev/net/tun   (made in the container, and allowed)"
     )]
     Device(cmd::device::DeviceCommand),
 

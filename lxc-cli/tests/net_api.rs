@@ -276,8 +276,8 @@ fn device_add_and_del_move_a_veth_end_in_and_back() {
             format!("the host already has an interface named {b}"),
         ),
         (
-            vec!["device", "add", "/dev/ttyS0"],
-            "/dev/ttyS0: device nodes: not yet (issue 12)".to_string(),
+            vec!["device", "add", "/dev/lxcrs-t-nosuch"],
+            "/dev/lxcrs-t-nosuch: No such file or directory".to_string(),
         ),
     ] {
         let label = format!("{} {}", args[0], args[1]);

@@ -219,6 +219,17 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// `add_device_node` / `remove_device_node` refused or failed (nothing changed): `path`
+    /// is the host's device, or the path in the container (the message says which).
+    #[error("{name}: {op} {}: {}", shown_path(.path), cut(.message, MAX_TEXT))]
+    DeviceNode {
+        name: String,
+        op: &'static str,
+        path: PathBuf,
+        message: String,
+        errno: i32,
+    },
+
     #[error(
         "phase {phase}: {owner}{}: {}",
         key_suffix(.key, .message),
@@ -334,7 +345,7 @@ impl Error {
             Error::Start { .. } | Error::Hook { .. } => libc::ECANCELED,
             Error::NotRunning { .. } => libc::ESRCH,
             Error::AlreadyRunning { .. } => libc::EEXIST,
-            Error::Command { errno, .. } => *errno,
+            Error::Command { errno, .. } | Error::DeviceNode { errno, .. } => *errno,
             Error::RunByLxc { .. } => libc::EBUSY,
         }
     }

@@ -7,6 +7,7 @@ pub mod check;
 pub mod commands;
 pub mod config;
 pub mod container;
+pub mod devices;
 pub mod error;
 pub mod fds;
 pub mod global;

@@ -15,6 +15,7 @@ use lxc_core::registry::CheckScope;
 use lxc_core::{Config, Error};
 // The cgroup driver registers the checks of lxc.cgroup.* / lxc.cgroup2.* keys.
 use lxc_cgroup as _;
+use lxc_ext_cgroup2 as _;
 
 const ALL: &[CheckScope] = &[CheckScope::Static, CheckScope::Host];
 

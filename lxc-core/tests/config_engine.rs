@@ -5,7 +5,9 @@
 
 // The cgroup and mount keys are the always-on components' (their registrations).
 use lxc_cgroup as _;
+// lxc.cgroup2.* belongs to the cgroup2 extension.
 use lxc_console as _;
+use lxc_ext_cgroup2 as _;
 use lxc_mount as _;
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -31,7 +31,10 @@ use lxc_core::registry::{self, KeyPattern};
 use lxc_core::Config;
 use lxc_testkit::{Allow, Harness, Oracle, TestDir};
 // Their keys are LXC's too: linked in so that they are compared.
+use lxc_ext_cgroup2 as _;
+use lxc_ext_cgroup2_auto_mounting as _;
 use lxc_ext_cgroup_advanced_isolation as _;
+use lxc_ext_cgroup_relative as _;
 use lxc_ext_time_namespace as _;
 
 // ---------------------------------------------------------------------------------------------

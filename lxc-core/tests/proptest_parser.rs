@@ -6,6 +6,7 @@ use lxc_cgroup as _;
 use lxc_console as _;
 use lxc_core::registry::{self, KeyPattern};
 use lxc_core::Config;
+use lxc_ext_cgroup2 as _;
 use lxc_mount as _;
 use proptest::prelude::*;
 

@@ -69,6 +69,11 @@ pub struct Shmounts {
 /// Where `shmounts:HOST` shares mounts in the container without a container path (LXC's).
 pub const SHMOUNTS_DEFAULT_CONTAINER_PATH: &str = "/dev/.lxc-mounts";
 
+/// The API extension that owns the `cgroup2[:ro][:force]` tokens (crate
+/// lxc-ext-cgroup2-auto-mounting). The grammar stays whole here, so that a config naming them
+/// without the extension gets "not in this build" rather than "not a token".
+pub const CGROUP2_AUTO_MOUNTING: &str = "cgroup2_auto_mounting";
+
 /// One `lxc.mount.auto` token, as LXC's setter (`set_config_mount_auto`) reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AutoToken {

@@ -90,7 +90,9 @@ pub fn fill_autodev(plan: &MountPlan, root: &Rootfs, host_dev: &OwnedFd) -> Resu
     for &(name, major, minor) in DEVICES {
         let rel = format!("dev/{name}");
         let path = Path::new(name);
-        if matches!(mode, NodeMode::Mknod | NodeMode::Open) {
+        // As LXC (`use_mknod >= LXC_DEVNODE_MKNOD`): partially usable nodes are still made, to
+        // bind over; only a refused mknod stops making them.
+        if matches!(mode, NodeMode::Mknod | NodeMode::Partial | NodeMode::Open) {
             match sys::mknodat(dev.as_fd(), path, Node::Char { major, minor }, 0o666) {
                 Ok(()) => {}
                 Err(e) if e.raw_os_error() == Some(errno::EEXIST) => {}

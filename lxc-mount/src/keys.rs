@@ -118,8 +118,19 @@ static EMPTY_AUTODEV: EmptyValueRule = EmptyValueRule {
 pub fn mount_auto(_key: &str, value: &str) -> Result<String, String> {
     let mut out = Vec::new();
     for t in auto::tokens(value) {
-        if auto::parse_token(t).is_none() {
-            return Err(auto::expected(t));
+        match auto::parse_token(t) {
+            None => return Err(auto::expected(t)),
+            Some(auto::AutoToken::Cgroup(c))
+                if c.kind == auto::CgroupKind::Cgroup2
+                    && !lxc_core::registry::has_api_extension(auto::CGROUP2_AUTO_MOUNTING) =>
+            {
+                return Err(format!(
+                    "a token this build supports ({t:?} needs the API extension {}, \
+                     which this build does not have)",
+                    auto::CGROUP2_AUTO_MOUNTING
+                ));
+            }
+            Some(_) => {}
         }
         out.push(t);
     }

@@ -7,6 +7,7 @@ use std::path::Path;
 use lxc_console as _;
 use lxc_core::phase::StartMode;
 use lxc_core::{Config, Origin, Phase};
+use lxc_ext_cgroup2_auto_mounting as _;
 use lxc_mount::auto::Shmounts;
 use lxc_mount::{
     parse_fstab, parse_mount_auto, parse_mount_entry, parse_mount_options, AutoMounts, CgroupAuto,

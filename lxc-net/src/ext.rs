@@ -29,6 +29,9 @@ pub enum Gated {
     GatewayDev,
     /// `mtu` on a network of type `phys` or `macvlan`.
     PhysMacvlanMtu,
+    /// The `ipvlan` network type itself (LXC added the type and its keys with the extension; the
+    /// plugin that makes the link is loaded at run time, the switch is linked in).
+    IpvlanType,
 }
 
 impl Gated {
@@ -37,6 +40,7 @@ impl Gated {
         match self {
             Gated::GatewayDev => "network_gateway_device_route",
             Gated::PhysMacvlanMtu => "network_phys_macvlan_mtu",
+            Gated::IpvlanType => "network_ipvlan",
         }
     }
 }
@@ -62,6 +66,16 @@ pub fn is_open(g: Gated) -> bool {
 /// give it meaning is not linked: `Err((subkey, why))`. LXC without the extension ignores an
 /// MTU on `phys` and `macvlan`; a value that silently does nothing is refused here instead.
 pub fn check_interface(d: &NetDev) -> Result<(), (&'static str, String)> {
+    if d.type_ == NetType::IPVLAN && !is_open(Gated::IpvlanType) {
+        return Err((
+            "type",
+            format!(
+                "a network of type ipvlan needs the API extension {}, which this build does \
+                 not have",
+                Gated::IpvlanType.extension()
+            ),
+        ));
+    }
     let gated_mtu = matches!(d.type_, NetType::PHYS | NetType::MACVLAN) && d.mtu.is_some();
     if gated_mtu && !is_open(Gated::PhysMacvlanMtu) {
         return Err((

@@ -15,6 +15,7 @@ fn config(text: &str) -> Config {
 fn nothing_opened_without_the_extensions() {
     assert!(!ext::is_open(Gated::GatewayDev));
     assert!(!ext::is_open(Gated::PhysMacvlanMtu));
+    assert!(!ext::is_open(Gated::IpvlanType));
     assert!(ext::GATES.is_empty());
     assert!(ext::INTERFACE_STEPS.is_empty());
     assert_eq!(
@@ -25,6 +26,18 @@ fn nothing_opened_without_the_extensions() {
         Gated::GatewayDev.extension(),
         "network_gateway_device_route"
     );
+}
+
+/// The ipvlan type came with network_ipvlan: without it a network of that type is refused at
+/// start, naming the type key and where it was set, before any plugin is looked for.
+#[test]
+fn an_ipvlan_network_is_refused_at_start() {
+    let c = config("lxc.net.0.type = veth\nlxc.net.1.type = ipvlan\nlxc.net.1.link = eth9\n");
+    let e = lxc_net::check_start(&c).expect_err("ipvlan without network_ipvlan");
+    assert_eq!(e.key(), "lxc.net.1.type");
+    let shown = e.to_string();
+    assert!(shown.contains("/lxcrs-t-netext/config:2"), "{shown}");
+    assert!(shown.contains("network_ipvlan"), "{shown}");
 }
 
 /// LXC without network_phys_macvlan_mtu ignores an MTU on phys and macvlan; this build refuses
@@ -51,7 +64,7 @@ fn an_mtu_on_phys_or_macvlan_is_refused_at_start() {
         assert_eq!(ext::check_interface(d), Ok(()));
     }
     // Other types take an MTU without the extension.
-    for t in ["veth", "vlan", "ipvlan"] {
+    for t in ["veth", "vlan"] {
         let c = config(&format!("lxc.net.0.type = {t}\nlxc.net.0.mtu = 1400\n"));
         let d = &lxc_net::netdevs(&c).expect("netdevs")[0];
         assert_eq!(ext::check_interface(d), Ok(()), "{t}");

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use lxc_core::phase::{HookCtx, StateMap, UndoStack};
 use lxc_core::registry;
 use lxc_core::{Config, Phase, StartMode};
+// The ipvlan type is network_ipvlan's: linked so that its plugin check is reached.
+use lxc_ext_network_ipvlan as _;
 
 fn config(text: &str) -> Config {
     Config::parse_str(text, Some(Path::new("/lxcrs-t-net/config"))).expect("config loads")

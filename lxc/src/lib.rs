@@ -14,8 +14,16 @@
 #![forbid(unsafe_code)]
 
 // Naming each extension crate keeps the linker from dropping its registration.
+#[cfg(feature = "cgroup2")]
+use lxc_ext_cgroup2 as _;
+#[cfg(feature = "cgroup2_auto_mounting")]
+use lxc_ext_cgroup2_auto_mounting as _;
+#[cfg(feature = "cgroup2_devices")]
+use lxc_ext_cgroup2_devices as _;
 #[cfg(feature = "cgroup_advanced_isolation")]
 use lxc_ext_cgroup_advanced_isolation as _;
+#[cfg(feature = "cgroup_relative")]
+use lxc_ext_cgroup_relative as _;
 #[cfg(feature = "console_log")]
 pub use lxc_ext_console_log::console_log;
 #[cfg(feature = "devpts_fd")]

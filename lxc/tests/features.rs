@@ -50,6 +50,13 @@ fn extensions() -> Vec<(&'static str, bool)> {
         ),
         ("network_veth_router", cfg!(feature = "network_veth_router")),
         ("network_bridge_vlan", cfg!(feature = "network_bridge_vlan")),
+        ("cgroup2", cfg!(feature = "cgroup2")),
+        ("cgroup2_devices", cfg!(feature = "cgroup2_devices")),
+        ("cgroup_relative", cfg!(feature = "cgroup_relative")),
+        (
+            "cgroup2_auto_mounting",
+            cfg!(feature = "cgroup2_auto_mounting"),
+        ),
     ]
 }
 
@@ -116,7 +123,7 @@ fn a_key_of_a_missing_extension_is_refused_as_not_in_this_build() {
     }
 }
 
-/// The keys of cgroup_advanced_isolation and time_namespace: supported and settable exactly
+/// The keys of cgroup_advanced_isolation, cgroup2, cgroup_relative and time_namespace: supported and settable exactly
 /// with their feature, else "not supported by this build" naming the feature (a family prefix
 /// such as `lxc.cgroup.` does not take them as controller settings).
 #[test]
@@ -142,6 +149,27 @@ fn advanced_isolation_and_time_keys_follow_their_feature() {
             "lxc.cgroup.dir.container.inner",
             "inner",
             "inner",
+        ),
+        (
+            "cgroup2",
+            cfg!(feature = "cgroup2"),
+            "lxc.cgroup2.memory.max",
+            "10M",
+            "10M\n",
+        ),
+        (
+            "cgroup2",
+            cfg!(feature = "cgroup2"),
+            "lxc.cgroup2.devices.allow",
+            "c 1:5 rwm",
+            "c 1:5 rwm\n",
+        ),
+        (
+            "cgroup_relative",
+            cfg!(feature = "cgroup_relative"),
+            "lxc.cgroup.relative",
+            "1",
+            "1",
         ),
         (
             "time_namespace",
@@ -174,7 +202,33 @@ fn advanced_isolation_and_time_keys_follow_their_feature() {
     }
     // Still the core's, with or without the extension.
     assert!(lxc::config_item_is_supported("lxc.cgroup.dir"));
+    // `lxc.cgroup2` clears every cgroup2 setting: the extension's too.
+    assert_eq!(
+        lxc::config_item_is_supported("lxc.cgroup2"),
+        cfg!(feature = "cgroup2")
+    );
     assert!(!lxc::config_item_is_supported("lxc.time.offset.realtime"));
+}
+
+/// The `cgroup2[:ro][:force]` tokens of `lxc.mount.auto` are cgroup2_auto_mounting's: without
+/// it the value is refused naming the extension, and the other tokens still work.
+#[test]
+fn cgroup2_automount_tokens_follow_their_feature() {
+    let on = cfg!(feature = "cgroup2_auto_mounting");
+    for token in ["cgroup2", "cgroup2:ro", "cgroup2:force", "cgroup2:ro:force"] {
+        let mut c = lxc::Config::new();
+        let r = c.set("lxc.mount.auto", &format!("proc {token}"));
+        if on {
+            r.unwrap_or_else(|e| panic!("{token}: {e}"));
+        } else {
+            let e = r.expect_err(token).to_string();
+            assert!(e.contains("cgroup2_auto_mounting"), "{e}");
+            assert!(e.contains(token), "{e}");
+        }
+    }
+    let mut c = lxc::Config::new();
+    c.set("lxc.mount.auto", "proc sys:ro cgroup:mixed")
+        .expect("the cgroup v1 tokens are the base's");
 }
 
 /// The network extensions' keys: supported and settable exactly with their feature, else
@@ -289,5 +343,18 @@ fn network_extension_keys_follow_their_feature() {
         let (sub, why) = r.expect_err("refused");
         assert_eq!(sub, "mtu");
         assert!(why.contains("network_phys_macvlan_mtu"), "{why}");
+    }
+
+    // So is an ipvlan network without network_ipvlan (the type came with the extension).
+    let c = lxc::Config::parse_str("lxc.net.0.type = ipvlan\nlxc.net.0.link = eth9\n", None)
+        .expect("config");
+    let d = &lxc::net::netdevs(&c).expect("netdevs")[0];
+    let r = lxc::net::ext::check_interface(d);
+    if cfg!(feature = "network_ipvlan") {
+        assert_eq!(r, Ok(()));
+    } else {
+        let (sub, why) = r.expect_err("refused");
+        assert_eq!(sub, "type");
+        assert!(why.contains("network_ipvlan"), "{why}");
     }
 }

@@ -72,14 +72,25 @@ fn cgroup_mount_and_terminal_keys_belong_to_their_components() {
     };
     for key in [
         "lxc.cgroup",
-        "lxc.cgroup2",
         "lxc.cgroup.memory.limit_in_bytes",
-        "lxc.cgroup2.pids.max",
         "lxc.cgroup.dir",
         "lxc.cgroup.dir.monitor.pivot",
-        "lxc.cgroup.relative",
     ] {
         assert_eq!(owner(key), "cgroup", "{key}");
+    }
+    // The extensions' keys, when their features are on.
+    for (key, ext, on) in [
+        ("lxc.cgroup2", "cgroup2", cfg!(feature = "cgroup2")),
+        ("lxc.cgroup2.pids.max", "cgroup2", cfg!(feature = "cgroup2")),
+        (
+            "lxc.cgroup.relative",
+            "cgroup_relative",
+            cfg!(feature = "cgroup_relative"),
+        ),
+    ] {
+        if on {
+            assert_eq!(owner(key), ext, "{key}");
+        }
     }
     for key in [
         "lxc.mount.auto",

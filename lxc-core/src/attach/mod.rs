@@ -449,7 +449,7 @@ fn ns_flags(name: &str, wanted: Option<&[String]>, init_pid: i32) -> Result<i32,
 }
 
 /// The pid behind a pidfd, from its fdinfo (-1 once the process is gone).
-fn pidfd_pid(name: &str, pidfd: BorrowedFd<'_>) -> Result<i32, Error> {
+pub(crate) fn pidfd_pid(name: &str, pidfd: BorrowedFd<'_>) -> Result<i32, Error> {
     let path = format!("/proc/self/fdinfo/{}", pidfd.as_raw_fd());
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io("attach: read", &path, e))?;
     let pid = text

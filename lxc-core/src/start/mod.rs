@@ -382,6 +382,22 @@ fn write_idmaps(pid: i32, maps: &[spec::IdMap]) -> Result<(), Error> {
         if text.is_empty() {
             continue;
         }
+        // An unprivileged writer may set a gid map only once setgroups is denied in the
+        // namespace (LXC's rule when it writes the maps itself, as here).
+        if !uid && !nix::unistd::geteuid().is_root() {
+            let path = format!("/proc/{pid}/setgroups");
+            match std::fs::write(&path, "deny\n") {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Error::Hook {
+                        phase: Phase::HostSetup,
+                        owner: "core",
+                        key: Some("lxc.idmap".into()),
+                        message: format!("write {path}: {e}"),
+                    })
+                }
+                _ => {}
+            }
+        }
         let path = format!("/proc/{pid}/{file}");
         std::fs::write(&path, &text).map_err(|e| Error::Hook {
             phase: Phase::HostSetup,
