@@ -286,7 +286,8 @@ impl ContainerCgroup {
     fn apply(&self, cfg: &CgroupConfig, kind: LayoutKind, devices_done: bool) -> Result<()> {
         let (v2, v1): (Vec<&Setting>, Vec<&Setting>) = cfg.settings.iter().partition(|s| s.is_v2());
         if kind == LayoutKind::Unified {
-            if let Some(s) = v1.first() {
+            // Device rules among them may be enforced still (devices::unified_rules).
+            if let Some(s) = v1.iter().find(|s| !is_devices(s.file())) {
                 tracing::warn!(key = %s.key, "ignoring lxc.cgroup.* settings on a pure cgroup2 host");
             }
         } else {

@@ -97,29 +97,54 @@ fn hook_error(ctx: &HookCtx<'_>, e: &lxc_core::config::Entry, message: String) -
     }
 }
 
-/// Load: cgroup2 device rules must be enforced by something, and readable.
+/// Which device rules a pure cgroup2 host enforces, of a config's `(key, item)` pairs in
+/// config order: its `lxc.cgroup2.devices.*` rules, as LXC; when it has none, its
+/// `lxc.cgroup.devices.*` ones, which LXC ignores there (leaving the container every device
+/// the kernel allows) and lxc-rs enforces rather than drop rules the config asked for.
+pub(crate) fn unified_rules<T: Clone>(items: &[(&str, T)]) -> Vec<T> {
+    let of = |prefix: &str| -> Vec<T> {
+        items
+            .iter()
+            .filter(|(key, _)| key.strip_prefix(prefix).is_some_and(is_config_rule))
+            .map(|(_, t)| t.clone())
+            .collect()
+    };
+    let v2 = of("lxc.cgroup2.");
+    if v2.is_empty() {
+        of("lxc.cgroup.")
+    } else {
+        v2
+    }
+}
+
+/// Load: the device rules must be enforced by something, and readable.
 ///
-/// Pure cgroup2: the backend checks each rule, and one it cannot read refuses the start
-/// (LXC 5.0.2 starts without it); without a backend the start is refused. Legacy and
+/// Pure cgroup2: the rules of [`unified_rules`]; the backend checks each one, and one it
+/// cannot read refuses the start (LXC 5.0.2 starts without it); without a backend the start
+/// is refused. Legacy and
 /// hybrid hosts: LXC never makes a BPF program there (the v1 devices controller enforces
 /// `lxc.cgroup.devices.*`), so with a backend the cgroup2 rules are ignored as LXC ignores
 /// them; without one, a config with cgroup2 rules starts only when v1 device rules beside them
 /// are enforced by a v1 devices controller (as LXC's own common.conf).
 pub(crate) fn check_at_load(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
-    let rules: Vec<&lxc_core::config::Entry> = ctx
-        .config
-        .entries()
-        .filter(|e| {
-            e.key
-                .strip_prefix("lxc.cgroup2.")
-                .is_some_and(is_config_rule)
-        })
-        .collect();
-    let Some(first) = rules.first() else {
-        return Ok(());
-    };
     // A host whose cgroups cannot be read fails at PreClone, with that reason.
     let Ok(layout) = crate::layout::detect() else {
+        return Ok(());
+    };
+    let rules: Vec<&lxc_core::config::Entry> = if layout.kind == LayoutKind::Unified {
+        let items: Vec<_> = ctx.config.entries().map(|e| (e.key.as_str(), e)).collect();
+        unified_rules(&items)
+    } else {
+        ctx.config
+            .entries()
+            .filter(|e| {
+                e.key
+                    .strip_prefix("lxc.cgroup2.")
+                    .is_some_and(is_config_rule)
+            })
+            .collect()
+    };
+    let Some(first) = rules.first() else {
         return Ok(());
     };
     if layout.kind == LayoutKind::Unified {
@@ -196,12 +221,8 @@ pub(crate) fn note(
     let Some(dir) = cg.paths().iter().find(|d| d.version == Version::V2) else {
         return;
     };
-    let rules = cfg
-        .settings
-        .iter()
-        .filter(|s| s.is_v2() && is_config_rule(s.file()))
-        .cloned()
-        .collect();
+    let items: Vec<_> = cfg.settings.iter().map(|s| (s.key.as_str(), s)).collect();
+    let rules = unified_rules(&items).into_iter().cloned().collect();
     state.insert(Pending {
         cgroup: dir.limit.clone(),
         rules,
@@ -272,5 +293,24 @@ mod tests {
         assert!(!is_config_rule("memory.max"));
         assert!(is_item_rule("devices.allow") && is_item_rule("devices.deny"));
         assert!(!is_item_rule("devicesx.allow") && !is_item_rule("memory.max"));
+    }
+
+    #[test]
+    fn cgroup2_rules_win_and_v1_rules_stand_in_for_none() {
+        let both = [
+            ("lxc.cgroup.devices.deny", 1),
+            ("lxc.cgroup2.devices.deny", 2),
+            ("lxc.cgroup.devices.allow", 3),
+            ("lxc.cgroup2.memory.max", 4),
+            ("lxc.cgroup2.devices.allow", 5),
+        ];
+        assert_eq!(unified_rules(&both), [2, 5]);
+        let v1_only = [
+            ("lxc.cgroup.devices.deny", 1),
+            ("lxc.cgroup.memory.limit_in_bytes", 2),
+            ("lxc.cgroup.devices.allow", 3),
+        ];
+        assert_eq!(unified_rules(&v1_only), [1, 3]);
+        assert!(unified_rules(&[("lxc.cgroup2.pids.max", 1)]).is_empty());
     }
 }

@@ -520,6 +520,9 @@ fn vlan_fails_clearly_without_kernel_support() {
     require_root!();
     require_plugins(&["vlan"]);
     let net = test_net("vl");
+    // A VLAN device comes up only over a lower link that is up (ENETDOWN otherwise, under
+    // LXC too: neither runtime brings the lower link up).
+    net.ip_in(&["link", "set", LOWER, "up"]);
     let mut c = NetContainer::new(
         &net,
         "vl",

@@ -5,6 +5,7 @@ mod bench;
 mod demo;
 mod deps;
 mod fuzz;
+mod kernel;
 mod matrix;
 mod run;
 mod scaffold;
@@ -26,6 +27,12 @@ tasks:
                        (e.g. `cargo xtask test -- -p lxc-core -- --nocapture`)
   test-matrix          build and test lxc + lxc-rs with no API extension, each one alone and all
                        of them, and check that `lxc-rs extensions` lists exactly the enabled ones
+  test-matrix --kernel [PATTERN...]
+                       run the tests that need a kernel this machine lacks (ipvlan, 802.1Q,
+                       bridge VLAN filtering, pure cgroup2) in a qemu guest (TCG) booting Debian's
+                       6.1 kernel with cgroup_no_v1=all; qemu and the kernel are downloaded as
+                       .debs and unpacked under <target>/kernel/ (nothing is installed for them);
+                       PATTERNs pick entries by `package/target`; prints a table per test
   bench                lxc-rs against LXC, runc, crun and an unshare floor: lifecycle (hot and
                        cold), one veth, peak memory, 50 containers, config parsing, and where an
                        lxc-rs start spends its time; installs what it compares against, needs
@@ -52,7 +59,10 @@ fn main() -> ExitCode {
     let result = match task.as_str() {
         "demo" => no_args(task, rest).and_then(|()| demo::run()),
         "test" => test_args(rest).and_then(test::run),
-        "test-matrix" => no_args(task, rest).and_then(|()| matrix::run()),
+        "test-matrix" => match rest.split_first() {
+            Some((flag, patterns)) if flag == "--kernel" => kernel::run(patterns),
+            _ => no_args(task, rest).and_then(|()| matrix::run()),
+        },
         "bench" => no_args(task, rest).and_then(|()| bench::run()),
         "new-extension" => scaffold::run(rest),
         "fuzz" => fuzz::run(rest),
