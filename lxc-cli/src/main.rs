@@ -228,6 +228,20 @@ pub enum Command {
     )]
     Device(cmd::device::DeviceCommand),
 
+    /// Mount a host directory or file, or a new filesystem, into a running container,
+    /// without a restart; exit status 1 when it cannot, with nothing changed
+    #[command(
+        after_help = "Examples:\n  lxc-rs mount -n web /srv/data /data   (a bind of the host's \
+                      /srv/data)\n  lxc-rs mount -n web /etc/resolv.conf /etc/resolv.conf -O ro\n  \
+                      lxc-rs mount -n web -t tmpfs tmpfs /run/scratch -O size=64m,mode=0700"
+    )]
+    Mount(cmd::mount::MountArgs),
+
+    /// Unmount a mount point of a running container
+    #[command(after_help = "Examples:\n  lxc-rs umount -n web /data\n  \
+                      lxc-rs umount -n web /run/scratch --lazy")]
+    Umount(cmd::mount::UmountArgs),
+
     /// Print the console's ring buffer (lxc.console.buffer.size) and consume it
     #[command(
         name = "console-log",
@@ -260,6 +274,8 @@ impl Command {
             Command::Console(_) => "console",
             Command::ConsoleLog(_) => "console-log",
             Command::Device(d) => d.label(),
+            Command::Mount(_) => "mount",
+            Command::Umount(_) => "umount",
         }
     }
 
@@ -333,11 +349,65 @@ fn run(cli: &Cli, g: &Global) -> Result<ExitCode, CliError> {
         Command::Console(a) => cmd::console::console(a, g),
         Command::ConsoleLog(a) => cmd::console::console_log(a, g),
         Command::Device(d) => cmd::device::run(d, g),
+        Command::Mount(a) => cmd::mount::mount(a, g),
+        Command::Umount(a) => cmd::mount::umount(a, g),
     }
 }
 
+/// `lxc-rs mount ... -o OPTS` takes mount(8)'s spelling for the options, as the mount command
+/// line is read by people who know mount(8); everywhere else (and before the subcommand) `-o`
+/// is LXC's log file, which `mount` still takes as `--logfile`. The common options that take a
+/// value are skipped to find the subcommand.
+fn mount_options_spelling(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    const VALUED: &[&str] = &[
+        "-n",
+        "--name",
+        "-P",
+        "--lxcpath",
+        "-l",
+        "--logpriority",
+        "-o",
+        "--logfile",
+    ];
+    let mut out = Vec::with_capacity(args.len());
+    let mut iter = args.into_iter();
+    out.extend(iter.next());
+    let mut in_mount = false;
+    let mut skip_value = false;
+    for arg in iter.by_ref() {
+        let text = arg.to_str().unwrap_or_default().to_string();
+        if skip_value {
+            skip_value = false;
+        } else if text == "--" {
+            out.push(arg);
+            break;
+        } else if VALUED.contains(&text.as_str()) {
+            skip_value = true;
+        } else if !text.starts_with('-') {
+            in_mount = text == "mount";
+            out.push(arg);
+            break;
+        }
+        out.push(arg);
+    }
+    for arg in iter.by_ref() {
+        let text = arg.to_str().unwrap_or_default().to_string();
+        if text == "--" {
+            out.push(arg);
+            break;
+        }
+        match text.strip_prefix("-o") {
+            Some("") if in_mount => out.push("--options".into()),
+            Some(v) if in_mount && !v.starts_with('-') => out.push(format!("--options={v}").into()),
+            _ => out.push(arg),
+        }
+    }
+    out.extend(iter);
+    out
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(mount_options_spelling(std::env::args_os().collect()));
     let (g, result) = match effective_global(&cli) {
         Ok(g) => {
             let r = run(&cli, &g);
@@ -376,5 +446,56 @@ fn main() -> ExitCode {
             }
             ExitCode::from(e.exit_status())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mount_options_spelling;
+
+    fn spelled(args: &[&str]) -> Vec<String> {
+        mount_options_spelling(args.iter().map(Into::into).collect())
+            .into_iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn dash_o_is_the_options_of_mount_only() {
+        assert_eq!(
+            spelled(&["lxc-rs", "-o", "log", "-n", "mount", "mount", "/a", "/b", "-o", "ro"]),
+            [
+                "lxc-rs",
+                "-o",
+                "log",
+                "-n",
+                "mount",
+                "mount",
+                "/a",
+                "/b",
+                "--options",
+                "ro"
+            ]
+        );
+        assert_eq!(
+            spelled(&["lxc-rs", "mount", "-oro,nosuid", "/a", "/b", "--", "-o"]),
+            [
+                "lxc-rs",
+                "mount",
+                "--options=ro,nosuid",
+                "/a",
+                "/b",
+                "--",
+                "-o"
+            ]
+        );
+        assert_eq!(
+            spelled(&["lxc-rs", "start", "-n", "c", "-o", "log"]),
+            ["lxc-rs", "start", "-n", "c", "-o", "log"]
+        );
+        assert_eq!(
+            spelled(&["lxc-rs", "umount", "/b", "-o", "log"]),
+            ["lxc-rs", "umount", "/b", "-o", "log"]
+        );
     }
 }

@@ -610,21 +610,8 @@ fn relative_keeps_everything_below_the_callers_cgroup() {
     );
     assert_eq!(pids_in(&home.0), Vec::<i32>::new());
     assert!(words(home.0.join("cgroup.subtree_control")).contains(&"pids".to_string()));
-    t.ok(&["stop", "-k"]);
-    let status = fg.wait().unwrap();
-    assert!(
-        status.code() == Some(128 + libc::SIGKILL) || status.success(),
-        "{status:?}"
-    );
     // Its own cgroup hands controllers down now, so the monitor left through LXC's pivot.
-    let left: Vec<String> = fs::read_dir(&home.0)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(left, vec!["lxc.pivot".to_string()]);
-    drop(fg.stderr.take());
+    stop_foreground_leaving_the_pivot(&t, &mut fg, &home.0);
     drop(home);
     t.assert_nothing_left();
 }
@@ -728,20 +715,7 @@ fn a_delegated_user_starts_an_unprivileged_container() {
         assert_eq!(fs::metadata(d).unwrap().uid(), id, "{}", d.display());
     }
     assert_eq!(inside(&t, &["cat", "/proc/1/cgroup"]), "0::/\n");
-    t.ok(&["stop", "-k"]);
-    let status = fg.wait().unwrap();
-    assert!(
-        status.code() == Some(128 + libc::SIGKILL) || status.success(),
-        "{status:?}"
-    );
-    let left: Vec<String> = fs::read_dir(&deleg.0)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(left, vec!["lxc.pivot".to_string()]);
-    drop(fg.stderr.take());
+    stop_foreground_leaving_the_pivot(&t, &mut fg, &deleg.0);
     drop(deleg);
     t.assert_nothing_left();
 }
@@ -949,4 +923,23 @@ fn cgroup2_forms_mount_the_unified_hierarchy_on_any_host() {
     assert!(!o.status.success(), "{}", show(&o));
     assert!(stderr(&o).contains("Read-only file system"), "{}", show(&o));
     t.assert_nothing_left();
+}
+
+/// `stop -k` of a foreground start, whose monitor then leaves `base` (which hands controllers
+/// down by now) through LXC's pivot: `lxc.pivot` is all that is left below it.
+fn stop_foreground_leaving_the_pivot(t: &TestContainer, fg: &mut std::process::Child, base: &Path) {
+    t.ok(&["stop", "-k"]);
+    let status = fg.wait().unwrap();
+    assert!(
+        status.code() == Some(128 + libc::SIGKILL) || status.success(),
+        "{status:?}"
+    );
+    let left: Vec<String> = fs::read_dir(base)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, vec!["lxc.pivot".to_string()]);
+    drop(fg.stderr.take());
 }

@@ -230,6 +230,17 @@ pub enum Error {
         errno: i32,
     },
 
+    /// `mount` / `umount` on a running container (API extension `mount_injection`) refused
+    /// or failed, with nothing changed: `path` is the target in the container.
+    #[error("{name}: {op} {}: {}", shown_path(.path), cut(.message, MAX_TEXT))]
+    Mount {
+        name: String,
+        op: &'static str,
+        path: PathBuf,
+        message: String,
+        errno: i32,
+    },
+
     #[error(
         "phase {phase}: {owner}{}: {}",
         key_suffix(.key, .message),
@@ -345,7 +356,9 @@ impl Error {
             Error::Start { .. } | Error::Hook { .. } => libc::ECANCELED,
             Error::NotRunning { .. } => libc::ESRCH,
             Error::AlreadyRunning { .. } => libc::EEXIST,
-            Error::Command { errno, .. } | Error::DeviceNode { errno, .. } => *errno,
+            Error::Command { errno, .. }
+            | Error::DeviceNode { errno, .. }
+            | Error::Mount { errno, .. } => *errno,
             Error::RunByLxc { .. } => libc::EBUSY,
         }
     }

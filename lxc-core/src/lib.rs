@@ -12,6 +12,7 @@ pub mod error;
 pub mod fds;
 pub mod global;
 pub mod hooks;
+pub mod inject;
 pub mod keys;
 pub mod lifecycle;
 pub mod lock;

@@ -9,7 +9,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::commands::{self, Conn, Event, Incoming, Request, Response, Server};
+use crate::commands::{
+    self, Conn, Event, Incoming, LxcClients, LxcHost, LxcServer, Parked, Request, Response, Server,
+};
 use crate::config::Config;
 use crate::error::Error;
 use crate::phase::{
@@ -55,6 +57,11 @@ struct Monitor<'a> {
     /// None once the container stopped: new clients must see it gone before the state
     /// clients hear STOPPED.
     server: Option<Server>,
+    /// LXC's command socket for the same container (LXC's tools talk to it), gone with
+    /// `server`.
+    lxc: Option<LxcServer>,
+    /// LXC's state clients and held `STOP` connections.
+    lxc_clients: LxcClients,
     conns: Vec<Conn>,
     waiters: Vec<(Conn, Vec<State>)>,
     /// Fd handlers of subsystems for the current init.
@@ -162,6 +169,39 @@ pub fn run(
             return r.map(|()| Exit::Code(1));
         }
     };
+    // LXC's tools find a running container on LXC's own socket name: listen there too. Taken
+    // means LXC's monitor runs this container already.
+    let lxc = match LxcServer::bind(lxcpath, name) {
+        Ok(l) => Some(l),
+        // Anyone can bind an abstract name: a squatter LXC would not trust is not LXC's
+        // monitor, and does not stop this start (LXC's tools just do not see it).
+        Err(e) if e.is_already_running() && commands::LxcMonitor::find(lxcpath, name).is_none() => {
+            tracing::warn!(container = name, error = %e,
+                "LXC's command socket name is taken by a process that is not LXC's monitor: \
+                 LXC's tools will not see this container");
+            None
+        }
+        Err(e) => {
+            let err = if e.is_already_running() {
+                Error::AlreadyRunning {
+                    name: name.to_string(),
+                }
+            } else {
+                Error::Command {
+                    name: name.to_string(),
+                    request: "bind LXC's command socket".into(),
+                    message: e.to_string(),
+                    errno: e.errno(),
+                }
+            };
+            drop(server);
+            let r = Err(err);
+            if let Some(s) = status {
+                s.report(&r);
+            }
+            return r.map(|()| Exit::Code(1));
+        }
+    };
     let t = Target {
         name,
         lxcpath,
@@ -182,6 +222,7 @@ pub fn run(
         Err(e) => {
             // Gone before the caller hears of the failure: a client that asks right after
             // must find no monitor, not one on its way out.
+            drop(lxc);
             drop(server);
             let r = Err(e);
             if let Some(s) = status {
@@ -200,6 +241,8 @@ pub fn run(
         pid,
         pidfd,
         server: Some(server),
+        lxc,
+        lxc_clients: LxcClients::default(),
         conns: Vec::new(),
         waiters: Vec::new(),
         handlers: Vec::new(),
@@ -238,6 +281,7 @@ pub fn run(
                     };
                     m.waiters.retain_mut(|(c, _)| c.send_event(&failed).is_ok());
                     m.server = None;
+                    m.lxc = None;
                     m.set_state(State::Stopped);
                     return Err(e);
                 }
@@ -317,6 +361,7 @@ impl Monitor<'_> {
         }
         tracing::info!(container = self.t.name, state = %s, "state change");
         self.state = s;
+        self.lxc_clients.notify(self.t.name, s);
         self.waiters.retain_mut(|(c, states)| {
             if states.contains(&s) {
                 c.send_event(&Event::State(s)).is_ok()
@@ -363,6 +408,7 @@ impl Monitor<'_> {
         let _ = sys::pidfd_wait(self.pidfd.as_fd(), false);
         self.teardown("stop");
         self.server = None;
+        self.lxc = None;
     }
 
     /// Serve requests until init exits; returns how it exited.
@@ -417,7 +463,21 @@ impl Monitor<'_> {
             }
             let (n_conns, n_waiters, n_handlers) =
                 (self.conns.len(), self.waiters.len(), self.handlers.len());
+            // LXC's socket: its listener, its unanswered connections, its parked clients.
+            let lbase = pfds.len();
+            let lxc_conns = self.lxc.as_ref().map(|l| l.conn_fds()).unwrap_or_default();
+            let lxc_parked = self.lxc_clients.fds();
+            pfds.push(pfd(
+                self.lxc.as_ref().map_or(-1, |l| l.as_raw_fd()),
+                libc::POLLIN,
+            ));
+            for fd in lxc_conns.iter().chain(&lxc_parked) {
+                pfds.push(pfd(*fd, libc::POLLIN));
+            }
             let mut wake: Option<Instant> = self.conns.iter().map(Conn::deadline).min();
+            if let Some(t) = self.lxc.as_ref().and_then(LxcServer::deadline) {
+                wake = Some(wake.map_or(t, |w| w.min(t)));
+            }
             let mut earliest = |t: Instant| wake = Some(wake.map_or(t, |w| w.min(t)));
             if self.pending.is_some() {
                 earliest(now + Duration::from_millis(20));
@@ -478,6 +538,19 @@ impl Monitor<'_> {
             }
             if ready(1) {
                 self.accept_all();
+            }
+            let pbase = lbase + 1 + lxc_conns.len();
+            let parked_ready: Vec<bool> = (0..lxc_parked.len()).map(|i| ready(pbase + i)).collect();
+            self.lxc_clients.drop_hung_up(&parked_ready);
+            if let Some(mut l) = self.lxc.take() {
+                l.expire(Instant::now());
+                let conns_ready: Vec<bool> =
+                    (0..lxc_conns.len()).map(|i| ready(lbase + 1 + i)).collect();
+                l.serve(self, &conns_ready, ready(lbase));
+                // A request may have stopped the container's socket meanwhile.
+                if self.server.is_some() {
+                    self.lxc = Some(l);
+                }
             }
         }
     }
@@ -582,6 +655,41 @@ impl Monitor<'_> {
     fn handle(&mut self, conn: &mut Conn, req: Request, fds_in: Vec<OwnedFd>) -> After {
         let peer_uid = conn.peer_uid();
         let _span = tracing::debug_span!("request", request = req.name()).entered();
+        let (resp, fds) = match req {
+            Request::AddStateClient { .. } if self.waiters.len() >= MAX_STATE_CLIENTS => (
+                Response::error(
+                    libc::EAGAIN,
+                    format!("too many state clients (at most {MAX_STATE_CLIENTS})"),
+                ),
+                Vec::new(),
+            ),
+            Request::AddStateClient { states } => {
+                let resp = Response::State(self.state);
+                // The state must reach it whole before any event does.
+                return match conn.queue_response(&resp, Vec::new()) {
+                    Ok(true) => After::Waiter(states),
+                    _ => After::Close,
+                };
+            }
+            req => self.answer(req, peer_uid, fds_in),
+        };
+        match conn.queue_response(&resp, fds) {
+            Ok(_) => After::Keep,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot answer a command client");
+                After::Close
+            }
+        }
+    }
+
+    /// The answer to a request that does not make its connection a state client, and the
+    /// fds that go with it (lxc-rs's socket and LXC's both come here).
+    fn answer(
+        &mut self,
+        req: Request,
+        peer_uid: u32,
+        fds_in: Vec<OwnedFd>,
+    ) -> (Response, Vec<OwnedFd>) {
         let mut fds: Vec<OwnedFd> = Vec::new();
         let resp = match req {
             Request::GetState => Response::State(self.state),
@@ -662,20 +770,10 @@ impl Monitor<'_> {
                 Ok(v) => Response::ConfigItem(v),
                 Err(e) => Response::error(e.errno(), e.to_string()),
             },
-            Request::AddStateClient { .. } if self.waiters.len() >= MAX_STATE_CLIENTS => {
-                Response::error(
-                    libc::EAGAIN,
-                    format!("too many state clients (at most {MAX_STATE_CLIENTS})"),
-                )
-            }
-            Request::AddStateClient { states } => {
-                let resp = Response::State(self.state);
-                // The state must reach it whole before any event does.
-                return match conn.queue_response(&resp, Vec::new()) {
-                    Ok(true) => After::Waiter(states),
-                    _ => After::Close,
-                };
-            }
+            Request::AddStateClient { .. } => Response::error(
+                libc::EINVAL,
+                "a state client registers on its own connection",
+            ),
             Request::GetCgroupPaths => Response::CgroupPaths(
                 self.statemap
                     .get::<CgroupHandle>()
@@ -696,13 +794,7 @@ impl Monitor<'_> {
                 Err(m) => Response::error(m.errno, m.message),
             },
         };
-        match conn.queue_response(&resp, fds) {
-            Ok(_) => After::Keep,
-            Err(e) => {
-                tracing::debug!(error = %e, "cannot answer a command client");
-                After::Close
-            }
-        }
+        (resp, fds)
     }
 
     /// Run a request handler an extension or subsystem registered (by name).
@@ -883,8 +975,48 @@ impl Monitor<'_> {
         self.set_state(State::Stopping);
         self.teardown("stop");
         self.server = None;
+        self.lxc = None;
         self.set_state(State::Stopped);
         exit
+    }
+}
+
+impl LxcHost for Monitor<'_> {
+    fn name(&self) -> &str {
+        self.t.name
+    }
+
+    fn lxcpath(&self) -> &Path {
+        self.t.lxcpath
+    }
+
+    fn state(&self) -> State {
+        self.state
+    }
+
+    fn init_pid(&self) -> i32 {
+        self.pid
+    }
+
+    fn call(
+        &mut self,
+        req: Request,
+        peer_uid: u32,
+        fds_in: Vec<OwnedFd>,
+    ) -> (Response, Vec<OwnedFd>) {
+        self.answer(req, peer_uid, fds_in)
+    }
+
+    fn set_state(&mut self, s: State) {
+        Monitor::set_state(self, s);
+    }
+
+    fn park(&mut self, p: Parked) {
+        self.lxc_clients.push(p);
+    }
+
+    fn parked(&self) -> usize {
+        self.lxc_clients.len()
     }
 }
 

@@ -284,6 +284,20 @@ pub type AttachPrepareFn =
 #[distributed_slice]
 pub static ATTACH_HOOKS: [AttachHook];
 
+/// The code behind [`Container::mount`](crate::Container::mount) and
+/// [`Container::umount`](crate::Container::umount): mounts made in, and removed from, a running
+/// container (the API extension `mount_injection`). Without one linked in, both calls fail
+/// with EOPNOTSUPP naming the extension.
+pub struct MountInjector {
+    pub owner: &'static str,
+    pub mount: fn(&crate::Container, &crate::inject::MountRequest<'_>) -> Result<(), crate::Error>,
+    pub umount: fn(&crate::Container, &std::path::Path, i32) -> Result<(), crate::Error>,
+}
+
+/// The mount injectors linked in (at most one).
+#[distributed_slice]
+pub static MOUNT_INJECTORS: [MountInjector];
+
 /// A start-phase hook: `run` is called in `phase`, hooks of one phase ordered by `order`.
 pub struct PhaseHook {
     pub phase: Phase,

@@ -69,6 +69,11 @@ pub struct Shmounts {
 /// Where `shmounts:HOST` shares mounts in the container without a container path (LXC's).
 pub const SHMOUNTS_DEFAULT_CONTAINER_PATH: &str = "/dev/.lxc-mounts";
 
+/// The API extension that makes `shmounts:` work (crate lxc-ext-mount-injection shares the
+/// host directory). LXC's parser takes the token in every build, and so does the key's; a
+/// start without the extension refuses it (`keys::check_shmounts`).
+pub const MOUNT_INJECTION: &str = "mount_injection";
+
 /// The API extension that owns the `cgroup2[:ro][:force]` tokens (crate
 /// lxc-ext-cgroup2-auto-mounting). The grammar stays whole here, so that a config naming them
 /// without the extension gets "not in this build" rather than "not a token".

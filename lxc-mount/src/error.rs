@@ -68,6 +68,15 @@ pub enum MountError {
         why: String,
     },
 
+    /// The monitor's half of a mount (it idmaps mounts, which the child may not) failed or
+    /// was refused: `message` is its answer.
+    #[error("{site}: {op}: {message}")]
+    Monitor {
+        site: Site,
+        op: String,
+        message: String,
+    },
+
     /// A `lxc.hook.*` script run between the mount steps failed; its error is the core's.
     #[error("{site}: {source}")]
     Hook {
@@ -86,11 +95,36 @@ impl MountError {
         }
     }
 
+    /// A start request to the monitor that failed (`e` is what `ChildLink::ask` returned).
+    pub fn monitor(site: &Site, op: impl Into<String>, e: lxc_core::Error) -> Self {
+        // The answer comes back as `NAME: start request REQ: NAME: why`: the container's name
+        // and the request's are noise next to the config line this error names.
+        let message = match &e {
+            lxc_core::Error::Start { name, message } => {
+                let m = message
+                    .split_once(": ")
+                    .filter(|(head, _)| head.starts_with("start request "))
+                    .map_or(message.as_str(), |(_, rest)| rest);
+                m.strip_prefix(name.as_str())
+                    .and_then(|r| r.strip_prefix(": "))
+                    .unwrap_or(m)
+                    .to_string()
+            }
+            other => other.to_string(),
+        };
+        MountError::Monitor {
+            site: site.clone(),
+            op: op.into(),
+            message,
+        }
+    }
+
     pub fn site(&self) -> &Site {
         match self {
             MountError::Sys { site, .. }
             | MountError::Invalid { site, .. }
             | MountError::Unsupported { site, .. }
+            | MountError::Monitor { site, .. }
             | MountError::Hook { site, .. } => site,
         }
     }
@@ -101,6 +135,7 @@ impl MountError {
             MountError::Sys { site, .. }
             | MountError::Invalid { site, .. }
             | MountError::Unsupported { site, .. }
+            | MountError::Monitor { site, .. }
             | MountError::Hook { site, .. } => *site = new,
         }
         self
@@ -131,7 +166,7 @@ impl MountError {
 }
 
 /// An I/O error as people read it: `No such file or directory`, without `(os error 2)`.
-fn os_text(e: &io::Error) -> String {
+pub(crate) fn os_text(e: &io::Error) -> String {
     let s = e.to_string();
     match s.rfind(" (os error ") {
         Some(i) if s.ends_with(')') => s[..i].to_string(),

@@ -7,7 +7,8 @@ use lxc_core::keys::ops::get_lines;
 use lxc_core::keys::parse::{any_string, bool01, path, safe_int};
 use lxc_core::linkme::distributed_slice;
 use lxc_core::registry::{
-    last_or, EmptyValueRule, KeyDef, KeyPattern, OnEmpty, ParseFn, ValueKind, EMPTY_VALUE_RULES,
+    last_or, CheckScope, EmptyValueRule, KeyCheck, KeyDef, KeyPattern, OnEmpty, ParseFn, ValueKind,
+    EMPTY_VALUE_RULES, KEY_CHECKS,
 };
 use lxc_core::Config;
 
@@ -137,6 +138,30 @@ pub fn mount_auto(_key: &str, value: &str) -> Result<String, String> {
     Ok(out.join(" "))
 }
 
+#[distributed_slice(KEY_CHECKS)]
+#[linkme(crate = lxc_core::linkme)]
+static SHMOUNTS_CHECK: KeyCheck = KeyCheck {
+    owner: OWNER,
+    pattern: KeyPattern::Exact("lxc.mount.auto"),
+    scope: CheckScope::Static,
+    check: check_shmounts,
+};
+
+/// `shmounts:` needs the extension that shares its host directory: without it the container's
+/// bind would receive nothing, so the start is refused before anything is made.
+pub fn check_shmounts(_key: &str, value: &str) -> Result<(), String> {
+    let shmounts = auto::tokens(value)
+        .any(|t| matches!(auto::parse_token(t), Some(auto::AutoToken::Shmounts(_))));
+    if shmounts && !lxc_core::registry::has_api_extension(auto::MOUNT_INJECTION) {
+        return Err(format!(
+            "no shmounts: (shared mounts need the API extension {}, which this build does \
+             not have)",
+            auto::MOUNT_INJECTION
+        ));
+    }
+    Ok(())
+}
+
 /// `lxc.mount.auto`: every value replayed (each token replaces its group), printed LXC's way.
 pub fn get_mount_auto(config: &Config, key: &str) -> String {
     let mut a = auto::AutoMounts::default();
@@ -233,6 +258,20 @@ mod tests {
             e.contains("automount tokens") && e.contains("\"bogus\""),
             "{e}"
         );
+    }
+
+    /// lxc-mount's own tests link no mount_injection: `shmounts:` cannot start.
+    #[test]
+    fn shmounts_need_mount_injection_to_start() {
+        assert_eq!(check_shmounts("lxc.mount.auto", "proc sys:ro"), Ok(()));
+        if lxc_core::registry::has_api_extension(auto::MOUNT_INJECTION) {
+            eprintln!("SKIP: mount_injection is linked into this test");
+            return;
+        }
+        for v in ["shmounts:/run/x", "proc shmounts:", "shmounts:/a:/b"] {
+            let e = check_shmounts("lxc.mount.auto", v).expect_err(v);
+            assert!(e.contains("mount_injection"), "{v}: {e}");
+        }
     }
 
     #[test]

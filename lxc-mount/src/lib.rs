@@ -13,12 +13,14 @@ use std::path::Path;
 use lxc_core::linkme::distributed_slice;
 use lxc_core::phase::{order, HookCtx, Phase};
 use lxc_core::registry::{EntryKind, PhaseHook, Registration, REGISTRY};
+use lxc_core::start::sync::ChildLink;
 use nix::mount::MsFlags;
 
 pub mod auto;
 pub mod dev;
 pub mod entry;
 pub mod error;
+pub mod idmap;
 pub mod keys;
 pub mod ops;
 pub mod pivot;
@@ -183,9 +185,18 @@ fn check_not_overmounted(plan: &MountPlan, root: &Rootfs) -> Result<()> {
 
 /// Everything of ChildMounts, in LXC's order. `hooks` runs the `lxc.hook.*` scripts of a kind.
 pub fn child_mounts(plan: MountPlan, hooks: &mut HookRunner<'_>) -> Result<Prepared> {
+    child_mounts_with(plan, None, hooks)
+}
+
+/// [`child_mounts`] in a start, whose monitor makes the idmapped mounts (`idmap`).
+pub fn child_mounts_with(
+    plan: MountPlan,
+    idmap: Option<&idmap::ChildIdmap<'_>>,
+    hooks: &mut HookRunner<'_>,
+) -> Result<Prepared> {
     let host = prepare_namespace()?;
     run_hook(hooks, "pre-mount", None)?;
-    let rootfs = setup_rootfs(&plan)?;
+    let rootfs = rootfs::setup_rootfs_with(&plan, idmap)?;
     if rootfs.is_host() && plan.auto.proc.is_none() {
         mount_fresh_proc(&rootfs)?;
     }
@@ -193,9 +204,11 @@ pub fn child_mounts(plan: MountPlan, hooks: &mut HookRunner<'_>) -> Result<Prepa
         dev::mount_autodev(&plan, &rootfs)?;
     }
     auto::mount_proc_sys(&plan, &rootfs, &plan.auto_site)?;
-    for pe in plan.all_entries()? {
-        ops::apply_entry(&plan, &rootfs, &pe)?;
+    let entries = plan.all_entries()?;
+    for pe in &entries {
+        ops::apply_entry(&plan, &rootfs, pe)?;
     }
+    idmap::mount_entries(&plan, &rootfs, &entries, idmap)?;
     auto::mount_cgroups(
         &plan,
         &rootfs,
@@ -247,13 +260,26 @@ fn child_mounts_hook(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
     let phase = ctx.phase;
     let plan = MountPlan::from_config(ctx.config, ctx.name, &ctx.lxcpath, ctx.mode)
         .map_err(|e| e.into_core(phase))?;
-    let prepared = child_mounts(plan, &mut |kind, rootfs| {
-        if let Some(r) = rootfs {
-            ctx.state.insert(r.info());
-        }
-        run_lxc_hook(ctx, kind)
-    })
-    .map_err(|e| e.into_core(phase))?;
+    let has_idmaps = !lxc_core::start::spec::idmaps(ctx.config).is_empty();
+    idmap::refuse_before_mounts(ctx.config, &plan, has_idmaps).map_err(|e| e.into_core(phase))?;
+    // The idmap steps talk to the monitor while the hook runner holds the context: the start
+    // channel is lent to them for the mount steps (the mount hooks' scripts do not use it).
+    let link = ctx.state.remove::<ChildLink>();
+    let prepared = {
+        let idmap = link
+            .as_ref()
+            .map(|link| idmap::ChildIdmap { link, has_idmaps });
+        child_mounts_with(plan, idmap.as_ref(), &mut |kind, rootfs| {
+            if let Some(r) = rootfs {
+                ctx.state.insert(r.info());
+            }
+            run_lxc_hook(ctx, kind)
+        })
+    };
+    if let Some(link) = link {
+        ctx.state.insert(link);
+    }
+    let prepared = prepared.map_err(|e| e.into_core(phase))?;
     ctx.state.insert(prepared.rootfs.info());
     ctx.state.insert(prepared);
     Ok(())

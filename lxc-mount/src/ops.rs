@@ -253,18 +253,8 @@ pub fn apply_entry(plan: &MountPlan, root: &Rootfs, pe: &PlannedEntry) -> Result
         }
     }
     if e.opts.idmap.is_some() {
-        // LXC's child leaves these to its parent, which attaches idmapped mounts. Until the
-        // idmapped_mounts_v2 extension does that here, mounting it plain would give the
-        // container the files with the host's ids: refuse the start instead.
-        // (An `optional` entry is left out, with a log line: it is not mounted at all.)
-        if !lxc_core::has_api_extension("idmapped_mounts_v2") {
-            return skip(MountError::Unsupported {
-                site: site.clone(),
-                what: "an idmapped mount entry (idmap=)".into(),
-                why: "this build has no idmapped_mounts_v2 extension to make it".into(),
-            });
-        }
-        tracing::info!(%site, target = %e.target, "idmapped mount entry left to idmapped_mounts_v2");
+        // Made in a second pass, after every other entry (`idmap::mount_entries`), as LXC's
+        // child does; its target is made above, in order, as in LXC.
         return Ok(());
     }
     match mount_entry(root, e, &rel, site) {

@@ -12,6 +12,7 @@ use nix::mount::MsFlags;
 
 use crate::entry::parse_mount_options;
 use crate::error::{MountError, Result, Site};
+use crate::idmap::ChildIdmap;
 use crate::plan::{MountPlan, RootfsSpec};
 use crate::sys::{self, errno, oflag, Resolve};
 
@@ -183,6 +184,12 @@ pub fn default_rootfs_mount(source: &Path) -> PathBuf {
 /// [`default_rootfs_mount`]) and apply `lxc.rootfs.options` to the whole tree. With no
 /// `lxc.rootfs.path` the host's `/` is the container's root, untouched.
 pub fn setup_rootfs(plan: &MountPlan) -> Result<Rootfs> {
+    setup_rootfs_with(plan, None)
+}
+
+/// [`setup_rootfs`] in a start, where `idmap=` in `lxc.rootfs.options` gets the rootfs
+/// idmapped from the monitor (see [`crate::idmap`]).
+pub fn setup_rootfs_with(plan: &MountPlan, idmap: Option<&ChildIdmap<'_>>) -> Result<Rootfs> {
     let Some(spec) = &plan.rootfs else {
         return Rootfs::host()
             .map_err(|e| MountError::sys(&Site::key("lxc.rootfs.path"), "open /", "/", e));
@@ -199,21 +206,6 @@ pub fn setup_rootfs(plan: &MountPlan) -> Result<Rootfs> {
         .map(|(_, s)| s.clone())
         .unwrap_or_else(|| site.clone());
 
-    let src = sys::openat2(
-        None,
-        &source,
-        oflag::PATH | oflag::DIRECTORY,
-        0,
-        Resolve::Normal,
-    )
-    .map_err(|e| {
-        MountError::sys(
-            site,
-            format!("open rootfs {}", source.display()),
-            &source,
-            e,
-        )
-    })?;
     let dst = sys::openat2(
         None,
         &mount,
@@ -229,16 +221,38 @@ pub fn setup_rootfs(plan: &MountPlan) -> Result<Rootfs> {
             e,
         )
     })?;
-    sys::mount_fd_on_fd(src.as_fd(), dst.as_fd(), MsFlags::MS_BIND | MsFlags::MS_REC).map_err(
-        |e| {
+    // An idmapped rootfs comes with its options applied (in the call that idmaps it).
+    let idmapped = crate::idmap::mount_rootfs(idmap, spec, dst.as_fd(), &mount)?;
+    if !idmapped {
+        // Opened only here: the monitor opens an idmapped rootfs, which the container's root
+        // may have no right to reach (an unprivileged container's rootfs left owned by the
+        // host's root, in a directory only the host's root may enter).
+        let src = sys::openat2(
+            None,
+            &source,
+            oflag::PATH | oflag::DIRECTORY,
+            0,
+            Resolve::Normal,
+        )
+        .map_err(|e| {
             MountError::sys(
                 site,
-                format!("bind {} on {}", source.display(), mount.display()),
-                &mount,
+                format!("open rootfs {}", source.display()),
+                &source,
                 e,
             )
-        },
-    )?;
+        })?;
+        sys::mount_fd_on_fd(src.as_fd(), dst.as_fd(), MsFlags::MS_BIND | MsFlags::MS_REC).map_err(
+            |e| {
+                MountError::sys(
+                    site,
+                    format!("bind {} on {}", source.display(), mount.display()),
+                    &mount,
+                    e,
+                )
+            },
+        )?;
+    }
     // The handle to the mount we just made, not to the directory under it.
     let fd = sys::openat2(
         None,
@@ -249,10 +263,10 @@ pub fn setup_rootfs(plan: &MountPlan) -> Result<Rootfs> {
     )
     .map_err(|e| MountError::sys(site, format!("open {}", mount.display()), &mount, e))?;
 
-    if let Some((options, osite)) = &spec.options {
+    if let Some((options, osite)) = spec.options.as_ref().filter(|_| !idmapped) {
         apply_rootfs_options(fd.as_fd(), options, osite, &mount)?;
     }
-    tracing::debug!(rootfs = %source.display(), mount = %mount.display(), "mounted rootfs");
+    tracing::debug!(rootfs = %source.display(), mount = %mount.display(), idmapped, "mounted rootfs");
     Ok(Rootfs {
         path: Some(spec.path.clone()),
         source: Some(source),
@@ -269,14 +283,8 @@ fn apply_rootfs_options(
     site: &Site,
     mount: &Path,
 ) -> Result<()> {
+    // An `idmap=` here is one LXC ignores (no lxc.idmap): see `idmap::mount_rootfs`.
     let o = parse_mount_options(options).map_err(|e| e.at(site.clone()))?;
-    if o.idmap.is_some() {
-        return Err(MountError::Unsupported {
-            site: site.clone(),
-            what: "idmap= on the rootfs".into(),
-            why: "idmapped rootfs mounts are the idmapped_mounts extension's work".into(),
-        });
-    }
     let (set, clear) = attrs_of(o.flags, o.cleared);
     let prop = o.propagation - MsFlags::MS_REC;
     if set == 0 && clear == 0 && prop.is_empty() {
@@ -293,7 +301,7 @@ fn apply_rootfs_options(
 }
 
 /// `MS_*` flags set/cleared, as the `MOUNT_ATTR_*` sets mount_setattr takes.
-pub(crate) fn attrs_of(flags: MsFlags, cleared: MsFlags) -> (u64, u64) {
+pub fn attrs_of(flags: MsFlags, cleared: MsFlags) -> (u64, u64) {
     use sys::attr;
     let mut set = 0;
     let mut clear = 0;

@@ -289,6 +289,8 @@ pub mod attr {
     pub const NOATIME: u64 = 0x0000_0010;
     pub const STRICTATIME: u64 = 0x0000_0020;
     pub const NODIRATIME: u64 = 0x0000_0080;
+    /// Idmap the mount through the user namespace in `userns_fd`.
+    pub const IDMAP: u64 = 0x0010_0000;
 }
 
 /// `struct mount_attr` (linux/mount.h); not in every libc version we build against.
@@ -309,18 +311,30 @@ pub fn mount_setattr(
     clear: u64,
     propagation: MsFlags,
 ) -> io::Result<()> {
+    mount_setattr_userns(fd, recursive, set, clear, propagation, None)
+}
+
+/// [`mount_setattr`] with a user namespace for [`attr::IDMAP`] in `set`.
+pub fn mount_setattr_userns(
+    fd: BorrowedFd<'_>,
+    recursive: bool,
+    set: u64,
+    clear: u64,
+    propagation: MsFlags,
+    userns: Option<BorrowedFd<'_>>,
+) -> io::Result<()> {
     let mut a = MountAttr {
         attr_set: set,
         attr_clr: clear,
         propagation: propagation.bits(),
-        userns_fd: 0,
+        userns_fd: userns.map_or(0, |u| u.as_raw_fd() as u64),
     };
     let mut flags = libc::AT_EMPTY_PATH as libc::c_uint;
     if recursive {
         flags |= libc::AT_RECURSIVE as libc::c_uint;
     }
     // SAFETY: the path is an empty NUL-terminated string, `a` is a valid mount_attr of the
-    // size we pass, and fd is live.
+    // size we pass, and fd (and userns, if any) are live.
     let ret = unsafe {
         libc::syscall(
             libc::SYS_mount_setattr,
@@ -337,6 +351,59 @@ pub fn mount_setattr(
         Ok(())
     }
 }
+
+/// open_tree(2) flags and move_mount(2) flags (linux/mount.h); not in every libc we build with.
+const OPEN_TREE_CLONE: libc::c_uint = 1;
+const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x04;
+const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;
+
+/// open_tree(2) with `OPEN_TREE_CLONE`: a detached copy of the mount at `fd` (of the whole
+/// tree below it when `recursive`), attached nowhere until [`move_mount`] puts it somewhere,
+/// and gone with its last fd.
+pub fn open_tree_clone(fd: BorrowedFd<'_>, recursive: bool) -> io::Result<OwnedFd> {
+    let mut flags =
+        OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | libc::AT_EMPTY_PATH as libc::c_uint;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as libc::c_uint;
+    }
+    // SAFETY: the path is an empty NUL-terminated string used with AT_EMPTY_PATH on a live fd.
+    let ret = unsafe { libc::syscall(libc::SYS_open_tree, fd.as_raw_fd(), c"".as_ptr(), flags) };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel returned a new descriptor that nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(ret as libc::c_int) })
+}
+
+/// move_mount(2) of the detached (or attached) mount `from` onto what `to` refers to.
+pub fn move_mount(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: both paths are empty NUL-terminated strings used with the EMPTY_PATH flags on
+    // live fds.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            from.as_raw_fd(),
+            c"".as_ptr(),
+            to.as_raw_fd(),
+            c"".as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+        )
+    };
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// The kind of namespace a namespace fd refers to (`CLONE_NEW*`), by ioctl(NS_GET_NSTYPE).
+pub fn ns_type(fd: BorrowedFd<'_>) -> io::Result<libc::c_int> {
+    // SAFETY: NS_GET_NSTYPE takes no argument; the kernel refuses fds that are not namespaces.
+    cvt(unsafe { libc::ioctl(fd.as_raw_fd(), libc::NS_GET_NSTYPE, 0) })
+}
+
+/// `CLONE_NEWUSER`, what [`ns_type`] says of a user namespace.
+pub const CLONE_NEWUSER: libc::c_int = libc::CLONE_NEWUSER;
 
 /// Fill `buf` with random bytes (getrandom(2)).
 pub fn getrandom(buf: &mut [u8]) -> io::Result<()> {

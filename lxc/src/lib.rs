@@ -28,12 +28,20 @@ use lxc_ext_cgroup_relative as _;
 pub use lxc_ext_console_log::console_log;
 #[cfg(feature = "devpts_fd")]
 pub use lxc_ext_devpts_fd::devpts_fd;
+#[cfg(feature = "idmapped_mounts")]
+use lxc_ext_idmapped_mounts as _;
+#[cfg(feature = "idmapped_mounts_v2")]
+use lxc_ext_idmapped_mounts_v2 as _;
 #[cfg(feature = "init_pidfd")]
 pub use lxc_ext_init_pidfd::init_pidfd;
 #[cfg(feature = "lxc_config_item_is_supported")]
 use lxc_ext_lxc_config_item_is_supported as _;
 #[cfg(feature = "lxc_log")]
 pub use lxc_ext_lxc_log as log;
+#[cfg(feature = "mount_injection")]
+use lxc_ext_mount_injection as _;
+#[cfg(feature = "mount_injection_file")]
+use lxc_ext_mount_injection_file as _;
 #[cfg(feature = "network_bridge_vlan")]
 use lxc_ext_network_bridge_vlan as _;
 #[cfg(feature = "network_gateway_device_route")]

@@ -57,6 +57,13 @@ fn extensions() -> Vec<(&'static str, bool)> {
             "cgroup2_auto_mounting",
             cfg!(feature = "cgroup2_auto_mounting"),
         ),
+        ("mount_injection", cfg!(feature = "mount_injection")),
+        (
+            "mount_injection_file",
+            cfg!(feature = "mount_injection_file"),
+        ),
+        ("idmapped_mounts", cfg!(feature = "idmapped_mounts")),
+        ("idmapped_mounts_v2", cfg!(feature = "idmapped_mounts_v2")),
     ]
 }
 
@@ -229,6 +236,37 @@ fn cgroup2_automount_tokens_follow_their_feature() {
     let mut c = lxc::Config::new();
     c.set("lxc.mount.auto", "proc sys:ro cgroup:mixed")
         .expect("the cgroup v1 tokens are the base's");
+}
+
+/// `idmap=` in `lxc.rootfs.options` is idmapped_mounts', in a mount line idmapped_mounts_v2':
+/// without its extension the check every start runs first refuses the value, naming it.
+#[test]
+fn idmap_options_follow_their_features() {
+    for (ext, on, key, value) in [
+        (
+            "idmapped_mounts",
+            cfg!(feature = "idmapped_mounts"),
+            "lxc.rootfs.options",
+            "idmap=container",
+        ),
+        (
+            "idmapped_mounts_v2",
+            cfg!(feature = "idmapped_mounts_v2"),
+            "lxc.mount.entry",
+            "/srv mnt none bind,idmap=container 0 0",
+        ),
+    ] {
+        let c = lxc::Config::parse_str(&format!("{key} = {value}\n"), Some("c.conf".as_ref()))
+            .unwrap_or_else(|e| panic!("{key}: {e}"));
+        let problems = lxc::check::check_config(&c, &[lxc::registry::CheckScope::Static]);
+        if on {
+            assert!(problems.is_empty(), "{key}: {problems:?}");
+        } else {
+            assert_eq!(problems.len(), 1, "{key}: {problems:?}");
+            let e = problems[0].to_string();
+            assert!(e.contains(key) && e.contains(ext), "{e}");
+        }
+    }
 }
 
 /// The network extensions' keys: supported and settable exactly with their feature, else

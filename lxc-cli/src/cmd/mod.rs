@@ -10,6 +10,7 @@ pub mod device;
 pub mod extensions;
 pub mod info;
 pub mod ls;
+pub mod mount;
 pub mod running;
 pub mod start;
 pub mod stop;

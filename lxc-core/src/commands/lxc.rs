@@ -47,7 +47,7 @@ pub const LXC_CMD_GET_INIT_PID: i32 = 4;
 pub const LXC_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// `sizeof(struct lxc_cmd_req)` and `sizeof(struct lxc_cmd_rsp)`: two ints and a pointer.
-const MSG_LEN: usize = 8 + std::mem::size_of::<usize>();
+pub(crate) const MSG_LEN: usize = 8 + std::mem::size_of::<usize>();
 
 /// `LXC_CMD_DATA_MAX` (`PATH_MAX * 2`): the most a response may carry after its header.
 const DATA_MAX: usize = 8192;
@@ -219,6 +219,13 @@ impl Conn {
             );
             return Ok(None);
         }
+        if is_lxc_rs_monitor(lxcpath, name, cred.pid) {
+            tracing::debug!(
+                socket = %socket, pid = cred.pid,
+                "lxc-rs's own monitor serves LXC's command socket here: not taken for LXC"
+            );
+            return Ok(None);
+        }
         Ok(Some(Conn {
             fd,
             monitor: LxcMonitor {
@@ -368,6 +375,22 @@ fn parent_of(pid: i32) -> Option<i32> {
     let rest = &stat[stat.rfind(')')? + 1..];
     let ppid: i32 = rest.split_whitespace().nth(1)?.parse().ok()?;
     (ppid > 1).then_some(ppid)
+}
+
+/// Whether the listener on LXC's socket is lxc-rs's own monitor, which serves LXC's protocol
+/// too (see [`super::lxc_server`]): lxc-rs's socket for the same lxcpath spelling and name is
+/// listened on by the same process.
+fn is_lxc_rs_monitor(lxcpath: &Path, name: &str, lxc_listener_pid: i32) -> bool {
+    let Ok(fd) = sys::stream_socket(false) else {
+        return false;
+    };
+    if sys::set_send_timeout(fd.as_fd(), LXC_TIMEOUT).is_err() {
+        return false;
+    }
+    if sys::connect_abstract(fd.as_fd(), &super::socket_name(lxcpath, name)).is_err() {
+        return false;
+    }
+    sys::peer_cred(fd.as_fd()).is_ok_and(|c| c.pid == lxc_listener_pid)
 }
 
 /// Whether a listener of `uid` can be LXC's monitor of this container: root's, ours, or that

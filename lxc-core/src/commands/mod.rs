@@ -44,10 +44,15 @@
 //! [`lxc`] is a client for the other side: LXC's `\0<lxcpath>/<name>/command`, spoken in
 //! LXC 5.0's binary layout, so lxc-rs can tell that LXC's own tools run a container
 //! ([`LxcMonitor::find`]) and ask its state and init pid. It only asks; it never controls.
+//!
+//! [`lxc_server`] is the server side of the same protocol: lxc-rs's monitor listens on LXC's
+//! name too, so that LXC's own tools see and drive a container lxc-rs runs. [`LxcMonitor::find`]
+//! tells the two apart: a listener that also holds lxc-rs's socket is lxc-rs's monitor.
 
 pub mod body;
 mod client;
 pub mod lxc;
+pub mod lxc_server;
 mod proto;
 mod server;
 pub(crate) mod sys;
@@ -59,6 +64,7 @@ use std::time::Duration;
 
 pub use client::{call, call_with_fds, is_running, StateClient, DEFAULT_TIMEOUT};
 pub use lxc::LxcMonitor;
+pub use lxc_server::{LxcClients, LxcHost, LxcServer, Parked};
 pub use proto::{encode_request, Event, Request, Response, MAX_BODY, MAX_FDS, PROTOCOL_VERSION};
 pub use server::{Conn, Incoming, Server, IDLE_TIMEOUT, REQUEST_TIMEOUT};
 

@@ -263,3 +263,72 @@ pub(crate) fn send_with_own_creds(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<
         }
     }
 }
+
+/// Who sent a message, as SCM_CREDENTIALS said (pid, uid, gid).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MsgCred {
+    pub pid: i32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// Have the kernel attach the sender's credentials to every message read from `fd`, as LXC's
+/// monitor does on each command connection it accepts.
+pub(crate) fn set_passcred(fd: BorrowedFd<'_>) -> io::Result<()> {
+    Ok(socket::setsockopt(&fd, sockopt::PassCred, &true)?)
+}
+
+/// One non-blocking `recvmsg` that also returns the SCM_CREDENTIALS that came with the bytes
+/// (with SO_PASSCRED set, the kernel adds them). File descriptors sent along are closed: no
+/// request of LXC's protocol that is served here carries any.
+pub(crate) fn recv_with_creds(
+    fd: BorrowedFd<'_>,
+    buf: &mut [u8],
+) -> io::Result<(usize, Option<MsgCred>)> {
+    let mut cmsg = nix::cmsg_space!(libc::ucred, [RawFd; MAX_FDS]);
+    let mut iov = [IoSliceMut::new(buf)];
+    let msg = loop {
+        match socket::recvmsg::<UnixAddr>(
+            fd.as_raw_fd(),
+            &mut iov,
+            Some(&mut cmsg),
+            MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_CMSG_CLOEXEC,
+        ) {
+            Err(Errno::EINTR) => continue,
+            r => break r?,
+        }
+    };
+    let mut cred = None;
+    let bytes = msg.bytes;
+    for c in msg.cmsgs()? {
+        match c {
+            ControlMessageOwned::ScmCredentials(u) => {
+                cred = Some(MsgCred {
+                    pid: u.pid(),
+                    uid: u.uid(),
+                    gid: u.gid(),
+                })
+            }
+            ControlMessageOwned::ScmRights(received) => {
+                for raw in received {
+                    // SAFETY: the kernel has just installed `raw` for this message and
+                    // nothing else knows of it; taking ownership closes it on drop.
+                    drop(unsafe { OwnedFd::from_raw_fd(raw) });
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((bytes, cred))
+}
+
+/// A directory opened for `openat` and to be passed to another process (a cgroup directory),
+/// close-on-exec.
+pub(crate) fn open_dir(path: &std::path::Path) -> io::Result<OwnedFd> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(path)?;
+    Ok(OwnedFd::from(f))
+}

@@ -1,0 +1,8 @@
+//! The crate registers `mount_injection` when it is linked.
+
+use lxc_ext_mount_injection as _;
+
+#[test]
+fn registers_its_name() {
+    assert!(lxc_core::registry::has_api_extension("mount_injection"));
+}
