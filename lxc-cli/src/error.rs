@@ -4,7 +4,8 @@ use std::io;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
-    /// The command line is incomplete or contradictory: exit status 2, like clap's own errors.
+    /// The command line is incomplete or contradictory: exit status 1, as LXC's tools give any
+    /// usage error (clap's own are mapped to 1 in `main` too).
     #[error("{0}")]
     Usage(String),
 
@@ -38,11 +39,11 @@ impl CliError {
         }
     }
 
-    /// The exit status for this error (usage errors exit through clap with 2).
+    /// The exit status for this error: 1 unless the error says otherwise (LXC's tools exit 1
+    /// for usage errors too).
     pub fn exit_status(&self) -> u8 {
         match self {
             CliError::Failed { status, .. } => *status,
-            CliError::Usage(_) => 2,
             _ => 1,
         }
     }

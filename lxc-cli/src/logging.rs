@@ -5,6 +5,31 @@
 use crate::error::CliError;
 use crate::Global;
 
+/// The prefix of this run's log lines: the name of LXC's tool that does what the command
+/// does (`lxc-attach` for `attach`), so that a log file reads like LXC's, as
+/// `lxc-attach NAME 20261207123456.789 ERROR attach - FILE:FUNC:LINE - MESSAGE`; `lxc-rs`
+/// for the commands LXC has no tool for. `command` is the command's label (`config get`).
+pub fn prefix_for(command: &str) -> &'static str {
+    match command {
+        "ls" => "lxc-ls",
+        "create" => "lxc-create",
+        "destroy" => "lxc-destroy",
+        "start" => "lxc-start",
+        "execute" => "lxc-execute",
+        "stop" => "lxc-stop",
+        "wait" => "lxc-wait",
+        "info" => "lxc-info",
+        "freeze" => "lxc-freeze",
+        "unfreeze" => "lxc-unfreeze",
+        "cgroup" => "lxc-cgroup",
+        "attach" => "lxc-attach",
+        "console" => "lxc-console",
+        "checkconfig" => "lxc-checkconfig",
+        c if c.starts_with("device") => "lxc-device",
+        _ => "lxc-rs",
+    }
+}
+
 #[cfg(feature = "lxc_log")]
 mod imp {
     use std::path::PathBuf;
@@ -19,7 +44,7 @@ mod imp {
             .map_err(|e| e.to_string())
     }
 
-    pub fn init(g: &Global) -> Result<Option<Guard>, CliError> {
+    pub fn init(g: &Global, prefix: &str) -> Result<Option<Guard>, CliError> {
         let level = match g.log_priority.as_deref() {
             Some(p) => Some(
                 p.parse::<lxc::log::Priority>()
@@ -38,7 +63,7 @@ mod imp {
                 (None, None) => Some(PathBuf::from("none")),
             },
             level,
-            prefix: "lxc-rs".to_string(),
+            prefix: prefix.to_string(),
             quiet: g.quiet,
         };
         lxc::log::log_init(&opts)
@@ -77,7 +102,7 @@ mod imp {
         }
     }
 
-    pub fn init(_g: &Global) -> Result<Option<Guard>, CliError> {
+    pub fn init(_g: &Global, _prefix: &str) -> Result<Option<Guard>, CliError> {
         Ok(None)
     }
 
@@ -96,7 +121,7 @@ pub fn apply_container(c: &lxc::Container) -> Result<(), CliError> {
     imp::apply_container(c)
 }
 
-/// Set up the log for this run; keep the guard alive until the command is done.
-pub fn init(g: &Global) -> Result<Option<imp::Guard>, CliError> {
-    imp::init(g)
+/// Set up the log for `command` (its label); keep the guard alive until it is done.
+pub fn init(g: &Global, command: &str) -> Result<Option<imp::Guard>, CliError> {
+    imp::init(g, prefix_for(command))
 }

@@ -11,6 +11,7 @@
 mod cmd;
 mod error;
 mod logging;
+mod pidfile;
 mod sys;
 
 use std::path::PathBuf;
@@ -327,7 +328,7 @@ fn effective_global(cli: &Cli) -> Result<Global, CliError> {
 
 fn run(cli: &Cli, g: &Global) -> Result<ExitCode, CliError> {
     // lxc_log installs no thread: `start` may fork this process afterwards.
-    let _log = logging::init(g)?;
+    let _log = logging::init(g, cli.command.label())?;
     match &cli.command {
         Command::Extensions(a) => cmd::extensions::run(a),
         Command::Config(c) => cmd::config::run(c, g),
@@ -373,6 +374,7 @@ fn mount_options_spelling(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsStri
     let mut iter = args.into_iter();
     out.extend(iter.next());
     let mut in_mount = false;
+    let mut in_attach = false;
     let mut skip_value = false;
     for arg in iter.by_ref() {
         let text = arg.to_str().unwrap_or_default().to_string();
@@ -385,6 +387,7 @@ fn mount_options_spelling(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsStri
             skip_value = true;
         } else if !text.starts_with('-') {
             in_mount = text == "mount";
+            in_attach = text == "attach";
             out.push(arg);
             break;
         }
@@ -399,6 +402,11 @@ fn mount_options_spelling(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsStri
         match text.strip_prefix("-o") {
             Some("") if in_mount => out.push("--options".into()),
             Some(v) if in_mount && !v.starts_with('-') => out.push(format!("--options={v}").into()),
+            // lxc-attach's -e takes its value only attached (getopt's optional argument):
+            // `-eCAP` is `--elevated-privileges=CAP`, `-e CAP` runs CAP.
+            _ if in_attach && text.starts_with("-e") && text.len() > 2 => {
+                out.push(format!("--elevated-privileges={}", &text[2..]).into())
+            }
             _ => out.push(arg),
         }
     }
@@ -407,7 +415,10 @@ fn mount_options_spelling(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsStri
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse_from(mount_options_spelling(std::env::args_os().collect()));
+    let cli = match Cli::try_parse_from(mount_options_spelling(std::env::args_os().collect())) {
+        Ok(cli) => cli,
+        Err(e) => return clap_exit(&e),
+    };
     let (g, result) = match effective_global(&cli) {
         Ok(g) => {
             let r = run(&cli, &g);
@@ -418,7 +429,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(CliError::Usage(msg)) => {
-            // clap's own usage error for the subcommand: its usage line, exit status 2.
+            // Our own usage error for the subcommand: clap's form, with its usage line.
             let mut cmd = Cli::command();
             cmd.build();
             for word in cli.command.label().split(' ') {
@@ -426,26 +437,47 @@ fn main() -> ExitCode {
                     cmd = sub;
                 }
             }
-            cmd.error(clap::error::ErrorKind::MissingRequiredArgument, msg)
-                .exit();
+            clap_exit(&cmd.error(clap::error::ErrorKind::MissingRequiredArgument, msg))
         }
         // The reader went away (`lxc-rs ls | head -1`): nothing left to say to anyone.
         Err(CliError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::FAILURE,
         Err(e) => {
-            let label = cli.command.label();
-            let mut msg = e.user_message();
-            match cli.command.subject(&g) {
-                Some(s) => {
-                    // The core's messages often start with the container's name already.
-                    if let Some(rest) = msg.strip_prefix(&format!("{s}: ")) {
-                        msg = rest.to_string();
-                    }
-                    eprintln!("lxc-rs: {label} {s}: {msg}");
-                }
-                None => eprintln!("lxc-rs: {label}: {msg}"),
+            // As LXC's tools, whose errors are log lines: -q keeps them off stderr, and the
+            // exit status alone tells.
+            if !g.quiet {
+                eprintln!("{}", error_line(&cli.command, &g, &e));
             }
             ExitCode::from(e.exit_status())
         }
+    }
+}
+
+/// `lxc-rs: <command> <name>: <message>`.
+fn error_line(command: &Command, g: &Global, e: &CliError) -> String {
+    let label = command.label();
+    let mut msg = e.user_message();
+    match command.subject(g) {
+        Some(s) => {
+            // The core's messages often start with the container's name already.
+            if let Some(rest) = msg.strip_prefix(&format!("{s}: ")) {
+                msg = rest.to_string();
+            }
+            format!("lxc-rs: {label} {s}: {msg}")
+        }
+        None => format!("lxc-rs: {label}: {msg}"),
+    }
+}
+
+/// How a command line clap refused (or `--help`, `--version`) ends: help and version on
+/// stdout with status 0; every usage error on stderr with status 1, as LXC's tools
+/// (`lxc_arguments_parse` exits with EXIT_FAILURE for an unknown option or a missing value).
+/// Usage errors are printed even with `-q`, as LXC's tools print them.
+fn clap_exit(e: &clap::Error) -> ExitCode {
+    let _ = e.print();
+    if e.use_stderr() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

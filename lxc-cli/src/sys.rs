@@ -291,3 +291,58 @@ pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() == 0 }
 }
+
+/// The terminal's width as lxc-ls finds it: TIOCGWINSZ on stdout, else stderr, else stdin;
+/// 0 when none is a terminal (then lxc-ls puts each name on its own line).
+pub fn term_width() -> usize {
+    for fd in [libc::STDOUT_FILENO, libc::STDERR_FILENO, libc::STDIN_FILENO] {
+        let mut ws = libc::winsize {
+            ws_row: 0,
+            ws_col: 0,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCGWINSZ writes one `winsize` into the struct we own; a bad fd only fails.
+        if unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) } == 0 {
+            return usize::from(ws.ws_col);
+        }
+    }
+    0
+}
+
+/// A POSIX extended regular expression, as lxc-ls's FILTER (regcomp REG_EXTENDED|REG_NOSUB).
+pub struct Regex(Box<libc::regex_t>);
+
+impl Regex {
+    /// None when the pattern does not compile (lxc-ls then skips every name).
+    pub fn new(pattern: &str) -> Option<Regex> {
+        let pattern = std::ffi::CString::new(pattern).ok()?;
+        // SAFETY: regex_t is plain data that regcomp initialises; all zero is a valid start.
+        let mut re: Box<libc::regex_t> = Box::new(unsafe { std::mem::zeroed() });
+        // SAFETY: `re` points to a regex_t we own, `pattern` is NUL-terminated.
+        let rc = unsafe {
+            libc::regcomp(
+                &mut *re,
+                pattern.as_ptr(),
+                libc::REG_EXTENDED | libc::REG_NOSUB,
+            )
+        };
+        (rc == 0).then_some(Regex(re))
+    }
+
+    /// Whether `text` matches anywhere (regexec without anchors).
+    pub fn is_match(&self, text: &str) -> bool {
+        let Ok(text) = std::ffi::CString::new(text) else {
+            return false;
+        };
+        // SAFETY: `self.0` was compiled by regcomp; with REG_NOSUB no match array is used.
+        unsafe { libc::regexec(&*self.0, text.as_ptr(), 0, std::ptr::null_mut(), 0) == 0 }
+    }
+}
+
+impl Drop for Regex {
+    fn drop(&mut self) {
+        // SAFETY: compiled by regcomp in `new` and freed only here.
+        unsafe { libc::regfree(&mut *self.0) }
+    }
+}

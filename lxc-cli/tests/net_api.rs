@@ -147,7 +147,7 @@ fn interfaces_and_addresses_of_a_running_veth_container() {
     assert_eq!(c.ok(&["info", "-p", "-H"]).trim(), pid.to_string());
     let full = c.ok(&["info"]);
     assert!(
-        full.contains(&format!("PID:            {pid}\n{ip_lines}Cgroup:")),
+        full.contains(&format!("PID:            {pid}\n{ip_lines}CPU use:")),
         "{full}"
     );
     let json: Value = serde_json::from_str(&c.ok(&["info", "--json"])).expect("info --json");

@@ -154,14 +154,15 @@ fn check_fd_room(ctx: &HookCtx<'_>, ttys: usize) -> Result<(), lxc_core::Error> 
     Ok(())
 }
 
-/// Whether this start gives init a console at all (LXC's `wants_console`, and lxc-rs's
-/// foreground starts and execute, which keep the caller's stdio).
+/// Whether this start gives the container a console at all (LXC's `wants_console`; not
+/// lxc-rs's foreground starts, which keep the caller's stdio). Execute has one, as
+/// lxc-execute's container has, though its command keeps the caller's stdio.
 fn wants_console(ctx: &HookCtx<'_>) -> bool {
     let inherit = ctx
         .state
         .get::<StartInfo>()
         .is_none_or(|i| i.opts.inherit_stdio);
-    !inherit && console_path(ctx).as_deref() != Some("none")
+    (!inherit || ctx.mode == StartMode::Execute) && console_path(ctx).as_deref() != Some("none")
 }
 
 fn console_path(ctx: &HookCtx<'_>) -> Option<String> {

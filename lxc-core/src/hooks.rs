@@ -38,6 +38,17 @@ pub fn run_with(ctx: &HookCtx<'_>, kind: &str, extra: HookEnv<'_>) -> Result<(),
     }
     let version = version1(ctx.config);
     let vars = env(ctx);
+    // As LXC, the hooks the container's first process runs see `lxc.environment` and the
+    // hooks-only keys (set in its environment before its setup); the monitor's do not.
+    let config_env: Vec<(OsString, OsString)> = if ctx.phase.in_child() {
+        crate::start::spec::environment_entries(ctx.config, crate::start::spec::EnvScope::Hooks)
+            .iter()
+            .filter_map(|e| e.split_once('='))
+            .map(|(k, v)| (bytes::to_os(k), bytes::to_os(v)))
+            .collect()
+    } else {
+        Vec::new()
+    };
     for &(script, origin) in &scripts {
         let where_ = if origin.line == 0 {
             key.clone()
@@ -51,6 +62,7 @@ pub fn run_with(ctx: &HookCtx<'_>, kind: &str, extra: HookEnv<'_>) -> Result<(),
         };
         let mut cmd = Command::new("/bin/sh");
         cmd.arg("-c").arg(bytes::to_os(&line));
+        cmd.envs(config_env.iter().map(|(k, v)| (k, v)));
         cmd.envs(vars.iter().map(|(k, v)| (*k, v)));
         if version {
             cmd.env("LXC_HOOK_TYPE", kind)

@@ -202,6 +202,13 @@ pub fn run(
             return r.map(|()| Exit::Code(1));
         }
     };
+    if status.is_some() {
+        // As LXC's daemonized monitor: `ps` and scripts find `[lxc monitor] LXCPATH NAME`.
+        let title = format!("[lxc monitor] {} {name}", lxcpath.display());
+        if let Err(e) = set_process_title(&title) {
+            tracing::info!(error = %e, title, "cannot set the monitor's process title");
+        }
+    }
     let t = Target {
         name,
         lxcpath,
@@ -310,6 +317,13 @@ impl Monitor<'_> {
                 use std::os::fd::AsRawFd;
                 let mut buf = [0u8; 1];
                 let _ = sys::prctl(libc::PR_SET_NAME, c"lxc-rs cleanup".as_ptr() as u64);
+                // Not to be taken for the monitor, whose title a fork copies.
+                let title = format!(
+                    "[lxc-rs cleanup] {} {}",
+                    self.t.lxcpath.display(),
+                    self.t.name
+                );
+                let _ = set_process_title(&title);
                 // Our own pidfd of init (the monitor's copy is closed below): the monitor is
                 // alive, so the pid is still its child's.
                 let init = sys::pidfd_open(self.pid).ok();
@@ -1031,4 +1045,89 @@ pub fn state_of(lxcpath: &Path, name: &str) -> State {
         Ok((Response::State(s), _)) => s,
         _ => State::Stopped,
     }
+}
+
+/// The kernel's `struct prctl_mm_map` (include/uapi/linux/prctl.h).
+#[repr(C)]
+struct PrctlMmMap {
+    start_code: u64,
+    end_code: u64,
+    start_data: u64,
+    end_data: u64,
+    start_brk: u64,
+    brk: u64,
+    start_stack: u64,
+    arg_start: u64,
+    arg_end: u64,
+    env_start: u64,
+    env_end: u64,
+    auxv: u64,
+    auxv_size: u32,
+    exe_fd: u32,
+}
+
+/// Show `title` as this process's command line (`/proc/PID/cmdline`, `ps -o args`), as LXC's
+/// `setproctitle` does: the kernel is pointed at a new buffer holding the title, with
+/// PR_SET_MM_MAP (needs CAP_SYS_RESOURCE), since the original argv area may be shorter than
+/// the title. The process name (`comm`) stays. Only this process and children forked after it
+/// show the title; an exec replaces it.
+pub fn set_process_title(title: &str) -> std::io::Result<()> {
+    use std::io::{Error as IoError, ErrorKind};
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // Fields after the command name in parentheses, which may itself hold spaces: the first
+    // one here is field 3 of proc(5).
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .ok_or_else(|| IoError::new(ErrorKind::InvalidData, "/proc/self/stat: no ')'"))?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |n: usize| -> std::io::Result<u64> {
+        fields
+            .get(n - 3)
+            .and_then(|f| f.parse().ok())
+            .ok_or_else(|| {
+                IoError::new(
+                    ErrorKind::InvalidData,
+                    format!("/proc/self/stat: field {n}"),
+                )
+            })
+    };
+    let mut buf = title.as_bytes().to_vec();
+    buf.retain(|&b| b != 0);
+    buf.push(0);
+    // The kernel reads the title from here for the rest of the process's life.
+    let buf: &'static mut [u8] = Box::leak(buf.into_boxed_slice());
+    let arg_start = buf.as_ptr() as u64;
+    let map = PrctlMmMap {
+        start_code: field(26)?,
+        end_code: field(27)?,
+        start_stack: field(28)?,
+        start_data: field(45)?,
+        end_data: field(46)?,
+        start_brk: field(47)?,
+        // SAFETY: brk(0) changes nothing and returns the current program break.
+        brk: unsafe { libc::syscall(libc::SYS_brk, 0u64) } as u64,
+        arg_start,
+        arg_end: arg_start + buf.len() as u64,
+        env_start: field(50)?,
+        env_end: field(51)?,
+        auxv: 0,
+        auxv_size: 0,
+        exe_fd: u32::MAX,
+    };
+    // SAFETY: the kernel reads `size_of::<PrctlMmMap>()` bytes from `map`, which lives across
+    // the call; the addresses in it are this process's own (its title buffer is leaked above).
+    let ret = unsafe {
+        libc::prctl(
+            libc::PR_SET_MM,
+            libc::PR_SET_MM_MAP as libc::c_ulong,
+            &map as *const PrctlMmMap as libc::c_ulong,
+            std::mem::size_of::<PrctlMmMap>() as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    };
+    if ret < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }

@@ -35,6 +35,7 @@ use lxc_ext_cgroup2 as _;
 use lxc_ext_cgroup2_auto_mounting as _;
 use lxc_ext_cgroup_advanced_isolation as _;
 use lxc_ext_cgroup_relative as _;
+use lxc_ext_core_scheduling as _;
 use lxc_ext_time_namespace as _;
 
 // ---------------------------------------------------------------------------------------------

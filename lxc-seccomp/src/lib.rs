@@ -255,7 +255,7 @@ impl AttachApply for AttachFilter {
 /// As lxc-attach: the container's policy, unless the attach keeps the caller's mount
 /// namespace or is elevated (no LSM, which for LXC includes seccomp).
 fn prepare_attach(ctx: &AttachCtx<'_>) -> Result<Option<Box<dyn AttachApply>>, lxc_core::Error> {
-    if ctx.options.elevated_privileges {
+    if !ctx.options.applies_lsm() {
         return Ok(None);
     }
     if let Some(ns) = &ctx.options.namespaces {

@@ -26,8 +26,12 @@ use lxc_ext_cgroup_advanced_isolation as _;
 use lxc_ext_cgroup_relative as _;
 #[cfg(feature = "console_log")]
 pub use lxc_ext_console_log::console_log;
+#[cfg(feature = "core_scheduling")]
+use lxc_ext_core_scheduling as _;
 #[cfg(feature = "devpts_fd")]
 pub use lxc_ext_devpts_fd::devpts_fd;
+#[cfg(feature = "environment_runtime_hooks")]
+use lxc_ext_environment_runtime_hooks as _;
 #[cfg(feature = "idmapped_mounts")]
 use lxc_ext_idmapped_mounts as _;
 #[cfg(feature = "idmapped_mounts_v2")]

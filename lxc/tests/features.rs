@@ -64,6 +64,11 @@ fn extensions() -> Vec<(&'static str, bool)> {
         ),
         ("idmapped_mounts", cfg!(feature = "idmapped_mounts")),
         ("idmapped_mounts_v2", cfg!(feature = "idmapped_mounts_v2")),
+        ("core_scheduling", cfg!(feature = "core_scheduling")),
+        (
+            "environment_runtime_hooks",
+            cfg!(feature = "environment_runtime_hooks"),
+        ),
     ]
 }
 

@@ -49,8 +49,9 @@ pub struct AttachArgs {
     #[arg(long, value_name = "DIR")]
     pub cwd: Option<PathBuf>,
 
-    /// Keep the privileges the container's own processes do not have: no capability drop, no
-    /// cgroup join, no LSM. lxc-rs elevates all of CAP, CGROUP and LSM together
+    /// Keep privileges the container's own processes do not have, an OR'd list of CAP (no
+    /// capability drop), CGROUP (no cgroup join) and LSM (no LSM label, no seccomp policy);
+    /// all three when given without a value (-e or --elevated-privileges=CAP|CGROUP)
     #[arg(
         short = 'e',
         long = "elevated-privileges",
@@ -61,35 +62,58 @@ pub struct AttachArgs {
     )]
     pub elevated: Option<String>,
 
+    /// With -s and no MOUNT: mount /proc and /sys afresh in a mount namespace of the
+    /// command's own, so they show the namespaces it joined
+    #[arg(short = 'R', long = "remount-sys-proc")]
+    pub remount_sys_proc: bool,
+
+    /// Run the command with this architecture's personality instead of the container's
+    /// lxc.arch (e.g. i686 or linux32 for 32-bit)
+    #[arg(short = 'a', long = "arch", value_name = "ARCH")]
+    pub arch: Option<String>,
+
+    /// Also write the pty's output to FILE (appended; only when a pty is used)
+    #[arg(short = 'L', long = "pty-log", value_name = "FILE")]
+    pub pty_log: Option<PathBuf>,
+
+    /// Take the attach's config (lxc.environment, lxc.prlimit.*, lxc.proc.*, seccomp) from
+    /// FILE instead of the container's own config
+    #[arg(short = 'f', long = "rcfile", value_name = "FILE")]
+    pub rcfile: Option<PathBuf>,
+
     /// The command and its arguments, after `--` (default: the user's shell in the
     /// container, from its /etc/passwd, else /bin/sh)
     #[arg(trailing_var_arg = true, value_name = "COMMAND")]
     pub argv: Vec<String>,
 }
 
-/// `-e`'s value: an OR'd list of CAP, CGROUP and LSM. The core elevates them together, so
-/// anything but all of them is refused rather than silently widened.
-fn elevated(value: Option<&str>) -> Result<bool, CliError> {
-    let Some(v) = value else { return Ok(false) };
-    let mut seen = [false; 3];
-    for part in v.split('|').map(str::trim) {
-        match part.to_ascii_uppercase().as_str() {
-            "CAP" => seen[0] = true,
-            "CGROUP" => seen[1] = true,
-            "LSM" => seen[2] = true,
+/// What `-e` elevates.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Elevated {
+    capabilities: bool,
+    cgroup: bool,
+    lsm: bool,
+}
+
+/// `-e`'s value: an OR'd list of CAP, CGROUP and LSM, spelled exactly so (as LXC's
+/// `lxc_fill_elevated_privileges`).
+fn elevated(value: Option<&str>) -> Result<Elevated, CliError> {
+    let mut e = Elevated::default();
+    let Some(v) = value else { return Ok(e) };
+    for part in v.split('|').filter(|p| !p.is_empty()) {
+        match part {
+            "CAP" => e.capabilities = true,
+            "CGROUP" => e.cgroup = true,
+            "LSM" => e.lsm = true,
             _ => {
                 return Err(CliError::Usage(format!(
-                    "unknown privilege {part:?} in -e: expected an OR'd list of CAP, CGROUP, LSM"
+                    "invalid elevated privilege {part:?} in -e {v:?}: expected an OR'd list of \
+                     CAP, CGROUP, LSM"
                 )))
             }
         }
     }
-    if seen != [true; 3] {
-        return Err(CliError::Usage(format!(
-            "-e {v}: lxc-rs elevates CAP, CGROUP and LSM only together (give -e alone)"
-        )));
-    }
-    Ok(true)
+    Ok(e)
 }
 
 /// The login shell of `uid` in the container's /etc/passwd, read through init's root.
@@ -104,10 +128,37 @@ fn shell_of(init_pid: i32, uid: u32) -> Option<String> {
 pub fn attach(a: &AttachArgs, g: &Global) -> Result<ExitCode, CliError> {
     let mut c = super::handle(g)?;
     super::not_ours(&c, "lxc-attach")?;
-    // lxc.environment and the like come from the container's config.
-    if c.defined()? {
-        c.load_config(None)?;
+    // lxc.environment and the like come from the container's config, or from -f's file
+    // instead (lxc-attach clears the config and loads the file).
+    match &a.rcfile {
+        Some(f) => c.load_config(Some(f))?,
+        None if c.defined()? => c.load_config(None)?,
+        None => {}
     }
+    let elevate = elevated(a.elevated.as_deref())?;
+    let personality = match &a.arch {
+        Some(arch) => Some(
+            lxc::attach::personality_of_arch(arch)
+                .ok_or_else(|| CliError::Usage(format!("invalid architecture {arch:?} in -a")))?,
+        ),
+        None => None,
+    };
+    let pty_log = match &a.pty_log {
+        Some(p) => {
+            use std::os::unix::fs::OpenOptionsExt;
+            let f = std::fs::OpenOptions::new()
+                .read(true)
+                .append(true)
+                .create(true)
+                .mode(0o600)
+                .open(p)
+                .map_err(|e| {
+                    CliError::failed(format!("cannot open the pty log {}: {e}", p.display()))
+                })?;
+            Some(std::os::fd::OwnedFd::from(f))
+        }
+        None => None,
+    };
     let namespaces = a.namespaces.as_ref().map(|s| {
         s.split('|')
             .map(|n| n.trim().to_string())
@@ -117,7 +168,13 @@ pub fn attach(a: &AttachArgs, g: &Global) -> Result<ExitCode, CliError> {
     let opts = AttachOptions {
         // Like lxc-attach, -s implies -e: a process only partly inside must not be held to
         // the container's limits.
-        elevated_privileges: elevated(a.elevated.as_deref())? || namespaces.is_some(),
+        elevated_privileges: namespaces.is_some(),
+        elevate_capabilities: elevate.capabilities,
+        elevate_cgroup: elevate.cgroup,
+        elevate_lsm: elevate.lsm,
+        remount_proc_sys: a.remount_sys_proc,
+        personality,
+        pty_log,
         namespaces,
         env_policy: if a.clear_env {
             EnvPolicy::ClearEnv

@@ -65,7 +65,10 @@ pub struct GetArgs {
 pub struct SetArgs {
     /// The config key, e.g. lxc.tty.max
     pub key: String,
-    /// The value; an empty value clears the key, as in LXC. Any bytes, not only UTF-8
+    /// The value; an empty value clears the key, as in LXC. Any bytes, not only UTF-8. A
+    /// negative number needs no `--` (`config set -n web lxc.signal.stop -1` is refused by
+    /// the key, not by the command line)
+    #[arg(allow_negative_numbers = true)]
     pub value: std::ffi::OsString,
     #[command(flatten)]
     pub opts: ConfigOpts,

@@ -39,8 +39,12 @@ pub fn create(a: &CreateArgs, g: &Global) -> Result<ExitCode, CliError> {
     let mut c = super::handle(g)?;
     c.create(&lxc::CreateOptions {
         template: a.template.clone(),
-        // The merged -f: after the command, else before it.
-        config_file: g.rcfile.clone(),
+        // The merged -f: after the command, else before it; without one, as lxc-create, the
+        // file lxc.conf's lxc.default_config names (/etc/lxc/default.conf), when it exists.
+        config_file: g
+            .rcfile
+            .clone()
+            .or_else(lxc_core::template::default_config_file),
         idmap: a.idmap.clone(),
         extra_args: a.template_args.clone(),
     })?;

@@ -27,13 +27,24 @@ pub struct InfoArgs {
     #[arg(short = 'i', long)]
     pub ips: bool,
 
-    /// Show this config item (repeatable)
+    /// Show the usage stats: CPU, BlkIO, memory and kernel memory, and each network link's
+    /// bytes, as lxc-info -S prints them
+    #[arg(short = 'S', long)]
+    pub stats: bool,
+
+    /// Show this config item (repeatable); one that cannot be read is `KEY invalid` on stderr
     #[arg(short = 'c', long = "config", value_name = "KEY")]
     pub config: Vec<String>,
 
-    /// Print bare values when one thing is asked for (no `State:` label)
+    /// Print stats as raw numbers, and bare values when one thing is asked for (no `State:`
+    /// label)
     #[arg(short = 'H', long = "no-humanize")]
     pub no_humanize: bool,
+
+    /// Also show what lxc-info does not: who runs it (`Runtime:` for LXC), its cgroup
+    /// directories and its config file
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
 
     /// Print {"name", "state", "runtime", "pid", "ips", "cgroups", "config_file"} (and
     /// "config": {KEY: VALUE} with -c); runtime is "lxc-rs", "lxc" (LXC's own lxc-start runs
@@ -111,7 +122,7 @@ pub fn info(a: &InfoArgs, g: &Global) -> Result<ExitCode, CliError> {
             if_running(c.cgroup_paths())?.unwrap_or_default(),
         )
     };
-    let all = !a.state && !a.pid && !a.ips && a.config.is_empty();
+    let all = !a.state && !a.pid && !a.ips && !a.stats && a.config.is_empty();
     let ips = if state == lxc::State::Stopped || !(all || a.ips || a.json) {
         Vec::new()
     } else {
@@ -123,13 +134,19 @@ pub fn info(a: &InfoArgs, g: &Global) -> Result<ExitCode, CliError> {
         if c.defined()? {
             c.load_config(None)?;
         }
-        let mut items = Vec::new();
-        for key in &a.config {
-            items.push((key.clone(), c.get_config_item(key)?));
-        }
+        // None for a key that cannot be read: lxc-info's `KEY invalid`, not a failure.
+        let items: Vec<(String, Option<String>)> = a
+            .config
+            .iter()
+            .map(|key| (key.clone(), c.get_config_item(key).ok()))
+            .collect();
         Some(items)
     };
     let config_file = c.config_file_name().display().to_string();
+    // lxc-info says so on stderr and goes on; its exit status stays 0.
+    for (key, _) in config.iter().flatten().filter(|(_, v)| v.is_none()) {
+        eprintln!("{key} invalid");
+    }
 
     if a.json {
         super::print_json(&Info {
@@ -144,10 +161,10 @@ pub fn info(a: &InfoArgs, g: &Global) -> Result<ExitCode, CliError> {
             config: config.map(|items| {
                 items
                     .into_iter()
-                    .map(|(k, v)| {
+                    .filter_map(|(k, v)| {
                         let v =
-                            String::from_utf8_lossy(&lxc::config_bytes::encode(&v)).into_owned();
-                        (k, v)
+                            String::from_utf8_lossy(&lxc::config_bytes::encode(&v?)).into_owned();
+                        Some((k, v))
                     })
                     .collect()
             }),
@@ -155,7 +172,10 @@ pub fn info(a: &InfoArgs, g: &Global) -> Result<ExitCode, CliError> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let asked = usize::from(a.state) + usize::from(a.pid) + usize::from(a.ips) + a.config.len();
+    // lxc-info's rule: -H prints a bare value when exactly one thing is asked for (-S counts
+    // as five, its lines keep their labels).
+    let asked =
+        usize::from(a.state) + usize::from(a.pid) + usize::from(a.ips) + 5 * usize::from(a.stats);
     let bare = a.no_humanize && asked == 1;
     let mut out = String::new();
     let mut line = |label: &str, value: &str| {
@@ -169,14 +189,9 @@ pub fn info(a: &InfoArgs, g: &Global) -> Result<ExitCode, CliError> {
         line("Name:", c.name());
     }
     if all || a.state {
-        // A bare value stays the bare state, for scripts.
-        if bare {
-            line("State:", state.as_str());
-        } else {
-            line("State:", &state_text(state, runtime.as_ref()));
-        }
+        line("State:", state.as_str());
     }
-    if let (true, Some(lxc::Runtime::Lxc(m))) = (all, &runtime) {
+    if let (true, Some(lxc::Runtime::Lxc(m))) = (a.verbose, &runtime) {
         match m.pid {
             Some(p) => line("Runtime:", &format!("LXC (monitor pid {p})")),
             None => line("Runtime:", "LXC"),
@@ -190,22 +205,119 @@ pub fn info(a: &InfoArgs, g: &Global) -> Result<ExitCode, CliError> {
     for ip in &ips {
         line("IP:", ip);
     }
-    if all {
-        for p in &cgroups {
-            line("Cgroup:", p);
-        }
-        line("Config:", &config_file);
+    if (all || a.stats) && state != lxc::State::Stopped {
+        stats(&c, !a.no_humanize, &mut out);
     }
+    if a.verbose {
+        for p in &cgroups {
+            out.push_str(&format!("{:<15} {p}\n", "Cgroup:"));
+        }
+        out.push_str(&format!("{:<15} {config_file}\n", "Config:"));
+    }
+    let single = a.no_humanize && a.config.len() == 1;
     for (key, value) in config.iter().flatten() {
-        if bare {
-            out.push_str(&format!("{value}\n"));
-        } else {
-            out.push_str(&format!("{key} = {value}\n"));
+        match value {
+            Some(v) if single => out.push_str(&format!("{v}\n")),
+            Some(v) if v.is_empty() => out.push_str(&format!("{key} =\n")),
+            Some(v) => out.push_str(&format!("{key} = {v}\n")),
+            None => {}
         }
     }
     // Config values are printed as their bytes, which need not be UTF-8.
     super::print_bytes(&lxc::config_bytes::encode(&out))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// lxc-info's `size_humanize`: bytes, KiB, MiB or GiB with two decimals, rounded as it does.
+pub fn size_humanize(val: u64) -> String {
+    if val > 1 << 30 {
+        format!(
+            "{}.{:02} GiB",
+            val >> 30,
+            (val & ((1 << 30) - 1)) / 10_737_419
+        )
+    } else if val > 1 << 20 {
+        let x = val + 5243;
+        format!("{}.{:02} MiB", x >> 20, ((x & ((1 << 20) - 1)) * 100) >> 20)
+    } else if val > 1 << 10 {
+        let x = val + 5;
+        format!("{}.{:02} KiB", x >> 10, ((x & ((1 << 10) - 1)) * 100) >> 10)
+    } else {
+        format!("{val} bytes")
+    }
+}
+
+/// A cgroup or sysfs number as lxc-info shows it: humanized, or the text itself with -H. Text
+/// that is not a number humanizes to nothing, as there.
+fn size_text(text: &str, humanize: bool) -> String {
+    let text = text.trim_end();
+    if !humanize {
+        return text.to_string();
+    }
+    text.parse::<u64>().map(size_humanize).unwrap_or_default()
+}
+
+/// lxc-info's `print_stats` and `print_net_stats`: each line only when its file can be read.
+fn stats(c: &lxc::Container, humanize: bool, out: &mut String) {
+    let mut line = |label: &str, value: &str| out.push_str(&format!("{label:<15} {value}\n"));
+    if let Ok(v) = c.get_cgroup_item("cpuacct.usage") {
+        let v = v.trim_end();
+        if humanize {
+            // strtof, as lxc-info reads it.
+            let ns = v.parse::<f32>().unwrap_or(0.0);
+            line(
+                "CPU use:",
+                &format!("{:.2} seconds", f64::from(ns) / 1_000_000_000.0),
+            );
+        } else {
+            line("CPU use:", v);
+        }
+    }
+    if let Ok(v) = c.get_cgroup_item("blkio.throttle.io_service_bytes") {
+        if let Some(total) = v
+            .trim_end()
+            .lines()
+            .last()
+            .and_then(|l| l.strip_prefix("Total "))
+        {
+            line("BlkIO use:", &size_text(total, humanize));
+        }
+    }
+    for (label, file) in [
+        ("Memory use:", "memory.usage_in_bytes"),
+        ("KMem use:", "memory.kmem.usage_in_bytes"),
+    ] {
+        if let Ok(v) = c.get_cgroup_item(file) {
+            line(label, &size_text(&v, humanize));
+        }
+    }
+    for n in 0.. {
+        let Ok(kind) = c.get_running_config_item(&format!("lxc.net.{n}.type")) else {
+            break;
+        };
+        let key = if kind == "veth" {
+            format!("lxc.net.{n}.veth.pair")
+        } else {
+            format!("lxc.net.{n}.link")
+        };
+        let ifname = match c.get_running_config_item(&key) {
+            Ok(i) if !i.is_empty() => i,
+            _ => return,
+        };
+        line("Link:", &ifname);
+        let read = |what: &str| {
+            std::fs::read_to_string(format!("/sys/class/net/{ifname}/statistics/{what}")).ok()
+        };
+        // The host's rx is the container's tx: printed from the container's side.
+        let mut total = 0u64;
+        for (file, label) in [("rx_bytes", " TX bytes:"), ("tx_bytes", " RX bytes:")] {
+            if let Some(v) = read(file) {
+                total += v.trim().parse::<u64>().unwrap_or(0);
+                line(label, &size_text(&v, humanize));
+            }
+        }
+        line(" Total bytes:", &size_text(&total.to_string(), humanize));
+    }
 }
 
 /// The addresses `lxc-info` shows (liblxc's `get_ips(c, NULL, NULL, 0)`). A container that

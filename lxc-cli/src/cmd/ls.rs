@@ -26,13 +26,41 @@ pub struct LsArgs {
     #[arg(short = 'F', long = "fancy-format", value_name = "COLUMNS")]
     pub fancy_format: Option<String>,
 
-    /// Only the running containers
+    /// One name per line (without it, names fill the terminal's width in columns, as lxc-ls)
+    #[arg(short = '1', long = "line")]
+    pub line: bool,
+
+    /// Only the active containers: running or frozen
+    #[arg(long)]
+    pub active: bool,
+
+    /// Only the running containers (frozen ones too, as lxc-ls counts them)
     #[arg(long, conflicts_with = "stopped")]
     pub running: bool,
+
+    /// Only the frozen containers (with --active: every active one)
+    #[arg(long)]
+    pub frozen: bool,
 
     /// Only the stopped containers
     #[arg(long)]
     pub stopped: bool,
+
+    /// Only the defined containers (lxc-rs lists no others)
+    #[arg(long)]
+    pub defined: bool,
+
+    /// Only the containers in every one of these groups (comma separated, lxc.group)
+    #[arg(short = 'g', long = "groups", value_name = "GROUPS")]
+    pub groups: Option<String>,
+
+    /// Only the names this POSIX extended regular expression matches (FILTER, as lxc-ls)
+    #[arg(long = "filter", value_name = "REGEX", conflicts_with = "filter_arg")]
+    pub filter: Option<String>,
+
+    /// Same as --filter
+    #[arg(value_name = "FILTER")]
+    pub filter_arg: Option<String>,
 }
 
 /// A column of the fancy table, with lxc-ls's header (its narrowest width).
@@ -165,18 +193,49 @@ pub fn run(args: &LsArgs, g: &Global) -> Result<ExitCode, CliError> {
         None => None,
     };
     let lxcpath = super::lxcpath(g);
-    let names = lxc::list_defined_containers(&lxcpath)?;
-    let need_state = args.json || columns.is_some() || args.running || args.stopped;
-    if !need_state {
-        super::print(&names.iter().map(|n| format!("{n}\n")).collect::<String>())?;
-        return Ok(ExitCode::SUCCESS);
+    let mut names = lxc::list_defined_containers(&lxcpath)?;
+    // As lxc-ls: a pattern that does not compile matches no name.
+    if let Some(f) = args.filter.as_ref().or(args.filter_arg.as_ref()) {
+        let re = crate::sys::Regex::new(f);
+        names.retain(|n| re.as_ref().is_some_and(|re| re.is_match(n)));
     }
+    let must: Vec<&str> = args
+        .groups
+        .iter()
+        .flat_map(|g| g.split(','))
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+        .collect();
+    let by_state = args.active || args.running || args.frozen || args.stopped;
+    let need_state = args.json || columns.is_some() || by_state || !must.is_empty();
     let mut rows = Vec::new();
     for n in &names {
+        if !need_state {
+            rows.push(Row {
+                name: n.clone(),
+                state: String::new(),
+                runtime: None,
+                pid: None,
+                state_text: String::new(),
+                fancy: Fancy::default(),
+            });
+            continue;
+        }
         let (mut r, mut c) = row(n, &lxcpath)?;
         let stopped = r.state == lxc::State::Stopped.as_str();
-        if (args.running && stopped) || (args.stopped && !stopped) {
+        let frozen = r.state == lxc::State::Frozen.as_str();
+        // lxc-ls's filters, each one a further condition.
+        if ((args.active || args.running) && stopped)
+            || (args.frozen && !args.active && !frozen)
+            || (args.stopped && !stopped)
+        {
             continue;
+        }
+        if !must.is_empty() {
+            let has = groups(&mut c, &r);
+            if !must.iter().all(|m| has.iter().any(|h| h == m)) {
+                continue;
+            }
         }
         if let (Some(cols), false) = (&columns, args.json) {
             r.fancy = fancy(&mut c, &r, cols);
@@ -188,14 +247,62 @@ pub fn run(args: &LsArgs, g: &Global) -> Result<ExitCode, CliError> {
     } else if let Some(cols) = &columns {
         super::print(&table(&rows, cols))?;
     } else {
-        super::print(
-            &rows
-                .iter()
-                .map(|r| format!("{}\n", r.name))
-                .collect::<String>(),
-        )?;
+        let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+        let width = if args.line {
+            None
+        } else {
+            Some(crate::sys::term_width())
+        };
+        super::print(&names_text(&names, width))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// lxc-ls's name list: one per line with -1 (`width` None); else each name padded to the
+/// longest (at least 4, NAME's width) and as many per line as fit the terminal's `width`; with
+/// no terminal (0), one padded name per line.
+fn names_text(names: &[&str], width: Option<usize>) -> String {
+    let Some(term) = width else {
+        return names.iter().map(|n| format!("{n}\n")).collect();
+    };
+    let w = names.iter().map(|n| n.len()).max().unwrap_or(0).max(4);
+    let mut out = String::new();
+    let mut len = 0;
+    for n in names {
+        out.push_str(&format!("{n:<w$}"));
+        len += w;
+        if len + w >= term {
+            out.push('\n');
+            len = 0;
+        } else {
+            out.push(' ');
+            len += 1;
+        }
+    }
+    if len > 0 {
+        out.push('\n');
+    }
+    out
+}
+
+/// `lxc.group` of the container, the running config's when lxc-rs runs it (as lxc-ls asks
+/// the running container).
+fn groups(c: &mut lxc::Container, r: &Row) -> Vec<String> {
+    let running = r.state != lxc::State::Stopped.as_str();
+    let ours = r.runtime == Some(lxc::Runtime::LxcRs.as_str());
+    let text = if running && ours {
+        c.get_running_config_item("lxc.group").unwrap_or_default()
+    } else {
+        if c.load_config(None).is_err() {
+            return Vec::new();
+        }
+        c.get_config_item("lxc.group").unwrap_or_default()
+    };
+    text.lines()
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// The table's columns beyond the state, found as lxc-ls finds them: the config's

@@ -45,9 +45,17 @@ pub fn freeze(_a: &FreezeArgs, g: &Global) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// As lxc-unfreeze: a defined container that is not frozen is already thawed, stopped or not:
+/// exit 0. One that does not exist is still an error.
 pub fn unfreeze(_a: &FreezeArgs, g: &Global) -> Result<ExitCode, CliError> {
-    super::handle(g)?.unfreeze()?;
-    Ok(ExitCode::SUCCESS)
+    let c = super::handle(g)?;
+    match c.unfreeze() {
+        Err(lxc::Error::NotRunning { .. }) if c.defined()? => Ok(ExitCode::SUCCESS),
+        r => {
+            r?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 /// lxc-stop -r: the reboot signal, then (unless the timeout is 0) wait until a new init runs.

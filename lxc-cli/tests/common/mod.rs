@@ -19,6 +19,11 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_lxc-rs");
 
+/// The variable that names lxc.conf, and the tests' own (tests/data/lxc.conf), so that a
+/// `create` without `-f` does not take the host's /etc/lxc/default.conf.
+pub const GLOBAL_CONF_ENV: &str = "LXC_GLOBAL_CONF";
+pub const TEST_GLOBAL_CONF: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/lxc.conf");
+
 /// The lifecycle needs root (namespaces, cgroups, mounts); without it a test says so and passes.
 #[macro_export]
 macro_rules! require_root {
@@ -31,7 +36,11 @@ macro_rules! require_root {
 }
 
 pub fn lxc_rs(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("run lxc-rs")
+    Command::new(BIN)
+        .env(GLOBAL_CONF_ENV, TEST_GLOBAL_CONF)
+        .args(args)
+        .output()
+        .expect("run lxc-rs")
 }
 
 pub fn stdout(o: &Output) -> String {
@@ -94,6 +103,7 @@ impl TestContainer {
     pub fn lxc(&self, args: &[&str]) -> Output {
         let (command, rest) = args.split_first().expect("a command");
         Command::new(BIN)
+            .env(GLOBAL_CONF_ENV, TEST_GLOBAL_CONF)
             .arg(command)
             .args(["-n", &self.name, "-P", self.lxcpath_str()])
             .args(rest)

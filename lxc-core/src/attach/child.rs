@@ -50,6 +50,8 @@ pub enum Step {
     Report,
     /// A registered attach hook's apply step; `arg` is its index in the plan.
     Hook,
+    /// `--remount-sys-proc`; `arg` is 0 for the unshare, 1 for /proc, 2 for /sys.
+    RemountProcSys,
 }
 
 impl Step {
@@ -74,6 +76,7 @@ impl Step {
             Cloexec,
             Report,
             Hook,
+            RemountProcSys,
         ]
         .into_iter()
         .find(|s| *s as u32 == v)
@@ -99,6 +102,7 @@ impl Step {
             Step::Cloexec => "attach: mark fds close-on-exec",
             Step::Report => "attach: report to the caller",
             Step::Hook => "attach: a subsystem's attach step",
+            Step::RemountProcSys => "attach: remount /proc and /sys (--remount-sys-proc)",
         }
     }
 }
@@ -148,6 +152,8 @@ pub struct Plan {
     /// `cgroup.procs` of each of the container's cgroups, opened by the caller on the host.
     pub cgroup_procs: Vec<OwnedFd>,
     pub cwd: Option<CString>,
+    /// Mount /proc and /sys afresh in a mount namespace of the attached process's own.
+    pub remount_proc_sys: bool,
     pub personality: Option<libc::c_ulong>,
     pub prlimits: Vec<(i32, u64, u64)>,
     /// `lxc.proc.<name>`: /proc/self/<name> and the value.
@@ -306,6 +312,12 @@ fn attached(plan: &Plan, f: Option<super::AttachFn<'_>>) -> ! {
         pty_peer = Some(peer);
     }
 
+    // After the fork into the pid namespace, so that the new /proc shows it (as LXC does).
+    if plan.remount_proc_sys {
+        if let Err((what, e)) = remount_proc_sys() {
+            fail(sock, Step::RemountProcSys, what, e);
+        }
+    }
     if let Some(persona) = plan.personality {
         if let Err(e) = sys::personality(persona) {
             fail(sock, Step::Personality, 0, e);
@@ -414,6 +426,24 @@ fn attached(plan: &Plan, f: Option<super::AttachFn<'_>>) -> ! {
             exit_now(f())
         }
         (None, None) => exit_now(1),
+    }
+}
+
+/// LXC's `lxc_attach_remount_sys_proc`: a mount namespace of our own, cut from the
+/// propagation of the one we copied (so the caller's /proc and /sys stay), /proc mounted
+/// anew, /sys too when it was a mount point. The error says which step (0, 1, 2) failed.
+fn remount_proc_sys() -> Result<(), (i32, Errno)> {
+    sys::unshare_mount_ns().map_err(|e| (0, e))?;
+    // LXC only does this on a shared root and goes on when it fails; on a root that is not
+    // shared it changes nothing, so it is done always.
+    let _ = sys::mount_raw(None, c"/", None, libc::MS_SLAVE | libc::MS_REC);
+    sys::umount_detach(c"/proc").map_err(|e| (1, e))?;
+    sys::mount_raw(Some(c"none"), c"/proc", Some(c"proc"), 0).map_err(|e| (1, e))?;
+    match sys::umount_detach(c"/sys") {
+        Ok(()) => sys::mount_raw(Some(c"none"), c"/sys", Some(c"sysfs"), 0).map_err(|e| (2, e)),
+        // Not a mount point: left as it is.
+        Err(libc::EINVAL) => Ok(()),
+        Err(e) => Err((2, e)),
     }
 }
 

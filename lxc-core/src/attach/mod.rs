@@ -31,9 +31,14 @@
 //! the peer its controlling terminal and stdio, and sends the master to the caller, which
 //! copies between it and the caller's terminal in raw mode.
 //!
-//! Not done yet: seccomp (`lxc.seccomp.*` is not loaded into the attached process), LSM
-//! labels (this kernel has no AppArmor or SELinux), `--remount-sys-proc`, supplementary
-//! groups, core scheduling.
+//! `--elevated-privileges` comes in LXC's three parts (capabilities, cgroup, LSM), each
+//! skipping only its own step. `--remount-sys-proc` mounts /proc and /sys afresh in the
+//! attached process (after its fork into the pid namespace, as LXC), only when the mount
+//! namespace is not joined.
+//!
+//! The seccomp policy and the core-scheduling cookie come from attach hooks their crates
+//! register. Not done yet: LSM labels (this kernel has no AppArmor or SELinux),
+//! supplementary groups.
 
 mod child;
 mod pty;
@@ -93,8 +98,23 @@ pub struct AttachOptions {
     pub gid: Option<u32>,
     /// The initial directory (default: the caller's, or `/` if the container lacks it).
     pub cwd: Option<PathBuf>,
-    /// LXC's `--elevated-privileges`: no capability drop, no cgroup join, no LSM.
+    /// LXC's `--elevated-privileges` with every part: no capability drop, no cgroup join,
+    /// no LSM (which, as in LXC, includes the seccomp policy).
     pub elevated_privileges: bool,
+    /// `-e CAP`: keep the caller's bounding set instead of cutting it to init's.
+    pub elevate_capabilities: bool,
+    /// `-e CGROUP`: stay in the caller's cgroups instead of joining the container's.
+    pub elevate_cgroup: bool,
+    /// `-e LSM`: no LSM label change and no seccomp policy.
+    pub elevate_lsm: bool,
+    /// `--remount-sys-proc`: when the mount namespace is not joined (`namespaces` without
+    /// `mnt`), the attached process gets a mount namespace of its own with `/proc` and `/sys`
+    /// mounted afresh, so they show the namespaces it did join. Ignored otherwise, as in LXC.
+    pub remount_proc_sys: bool,
+    /// The personality (see [`personality_of_arch`]) instead of the container's `lxc.arch`.
+    pub personality: Option<libc::c_ulong>,
+    /// With a pty: a copy of everything the command writes to it (`lxc-attach -L`).
+    pub pty_log: Option<OwnedFd>,
     pub stdio: AttachStdio,
     /// The command's stdin instead of the caller's (with a pty: where the input comes from).
     pub stdin: Option<OwnedFd>,
@@ -102,6 +122,39 @@ pub struct AttachOptions {
     pub stdout: Option<OwnedFd>,
     /// The command's stderr instead of the caller's (unused with a pty).
     pub stderr: Option<OwnedFd>,
+}
+
+impl AttachOptions {
+    /// Whether the bounding set is cut to init's.
+    pub fn drops_capabilities(&self) -> bool {
+        !(self.elevated_privileges || self.elevate_capabilities)
+    }
+
+    /// Whether the attached process joins the container's cgroups.
+    pub fn moves_to_cgroup(&self) -> bool {
+        !(self.elevated_privileges || self.elevate_cgroup)
+    }
+
+    /// Whether the container's LSM confinement (and seccomp policy) applies.
+    pub fn applies_lsm(&self) -> bool {
+        !(self.elevated_privileges || self.elevate_lsm)
+    }
+
+    /// Whether `/proc` and `/sys` are mounted afresh: asked for, and the mount namespace is
+    /// not joined (LXC checks the namespaces asked for, not those that differ).
+    fn remounts_proc_sys(&self) -> bool {
+        self.remount_proc_sys
+            && self.namespaces.as_ref().is_some_and(|ns| {
+                !ns.iter()
+                    .any(|n| parse_ns(n).is_some_and(|ns| ns.flag == libc::CLONE_NEWNS))
+            })
+    }
+}
+
+/// The personality an `lxc.arch` (or `lxc-attach -a`) name selects, e.g. `linux32` or
+/// `i686` -> `PER_LINUX32`; `None` for a name LXC does not know.
+pub fn personality_of_arch(arch: &str) -> Option<libc::c_ulong> {
+    personality_of(arch)
 }
 
 /// The closure form: runs in the attached process, returns its exit code.
@@ -593,10 +646,10 @@ fn start(
     let uid = opts.uid.unwrap_or_else(|| setup_ids.map_or(0, |(u, _)| u));
     let gid = opts.gid.unwrap_or_else(|| setup_ids.map_or(0, |(_, g)| g));
 
-    let cgroup_dirs: Vec<String> = if opts.elevated_privileges {
-        Vec::new()
-    } else {
+    let cgroup_dirs: Vec<String> = if opts.moves_to_cgroup() {
         c.cgroup_paths()?
+    } else {
+        Vec::new()
     };
     let mut cgroup_procs = Vec::new();
     for dir in &cgroup_dirs {
@@ -615,12 +668,16 @@ fn start(
         .map(|p| cstring(name, p.as_os_str().as_bytes()))
         .transpose()?;
 
-    let personality = match c.get_running_config_item("lxc.arch") {
-        Ok(v) => personality_of(&v),
-        Err(e) => {
-            tracing::debug!(container = name, error = %e, "attach: lxc.arch unknown, personality unchanged");
-            None
-        }
+    // `-a` wins over the running container's lxc.arch (LXC_ATTACH_DETECT_PERSONALITY).
+    let personality = match opts.personality {
+        Some(p) => Some(p),
+        None => match c.get_running_config_item("lxc.arch") {
+            Ok(v) => personality_of(&v),
+            Err(e) => {
+                tracing::debug!(container = name, error = %e, "attach: lxc.arch unknown, personality unchanged");
+                None
+            }
+        },
     };
     let no_new_privs = c
         .get_running_config_item("lxc.no_new_privs")
@@ -640,10 +697,10 @@ fn start(
             ))
         })
         .collect::<Result<Vec<_>, Error>>()?;
-    let drop_caps = if opts.elevated_privileges {
-        Vec::new()
-    } else {
+    let drop_caps = if opts.drops_capabilities() {
         caps_to_drop(status.cap_bnd, crate::sys::caps::last_cap())
+    } else {
+        Vec::new()
     };
 
     // The fds the command would get, and so the caller's side of a pty session.
@@ -703,6 +760,7 @@ fn start(
         ns_flags,
         cgroup_procs,
         cwd,
+        remount_proc_sys: opts.remounts_proc_sys(),
         personality,
         prlimits,
         proc_writes,
@@ -823,10 +881,16 @@ fn start(
             } else {
                 container_master.take()
             };
+            let log = opts
+                .pty_log
+                .as_ref()
+                .map(|f| dup_fd(name, f.as_fd()))
+                .transpose()?;
             master.map(|master| pty::Session {
                 master,
                 input,
                 output,
+                log,
             })
         }
         None => None,
@@ -875,6 +939,15 @@ fn step_error(
             Step::DropCapability.describe(),
             io::Error::new(source.kind(), format!("capability {}: {source}", rec.arg)),
         ),
+        Some(Step::RemountProcSys) => {
+            let what = ["unshare the mount namespace", "/proc", "/sys"];
+            let what = what.get(rec.arg as usize).copied().unwrap_or("?");
+            sys_err(
+                name,
+                Step::RemountProcSys.describe(),
+                io::Error::new(source.kind(), format!("{what}: {source}")),
+            )
+        }
         Some(Step::TargetUid | Step::TargetGid | Step::SetupIds) => {
             let step = Step::from_u32(rec.step).unwrap_or(Step::TargetUid);
             sys_err(

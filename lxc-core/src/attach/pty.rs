@@ -13,6 +13,8 @@ pub struct Session {
     pub master: OwnedFd,
     pub input: OwnedFd,
     pub output: OwnedFd,
+    /// Where the command's output is copied too (`lxc-attach -L`).
+    pub log: Option<OwnedFd>,
 }
 
 /// How long the copy waits between window-size checks, and how long output may pause after
@@ -95,6 +97,12 @@ pub fn proxy(s: &Session, attached: BorrowedFd<'_>) -> io::Result<()> {
                 Ok(k) => {
                     if output_open && write_all(s.output.as_fd(), &buf[..k]).is_err() {
                         output_open = false;
+                    }
+                    // As LXC's terminal log: a failed write loses the log, not the session.
+                    if let Some(log) = &s.log {
+                        if let Err(e) = write_all(log.as_fd(), &buf[..k]) {
+                            tracing::warn!(error = %e, "attach: write to the pty log failed");
+                        }
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}

@@ -79,6 +79,39 @@ pub fn setns_raw(pidfd: RawFd, flags: i32) -> Result<(), Errno> {
     check(unsafe { libc::setns(pidfd, flags) }).map(drop)
 }
 
+/// Fork-safe: give this process a copy of its mount namespace.
+pub fn unshare_mount_ns() -> Result<(), Errno> {
+    // SAFETY: unshare takes a plain flag.
+    check(unsafe { libc::unshare(libc::CLONE_NEWNS) }).map(drop)
+}
+
+/// Fork-safe: mount(2) with no data; `source` and `fstype` may be absent.
+pub fn mount_raw(
+    source: Option<&CStr>,
+    target: &CStr,
+    fstype: Option<&CStr>,
+    flags: libc::c_ulong,
+) -> Result<(), Errno> {
+    let ptr = |c: Option<&CStr>| c.map_or(std::ptr::null(), CStr::as_ptr);
+    // SAFETY: NUL-terminated strings or NULL, as mount(2) allows for these flags.
+    check(unsafe {
+        libc::mount(
+            ptr(source),
+            target.as_ptr(),
+            ptr(fstype),
+            flags,
+            std::ptr::null(),
+        )
+    })
+    .map(drop)
+}
+
+/// Fork-safe.
+pub fn umount_detach(target: &CStr) -> Result<(), Errno> {
+    // SAFETY: a NUL-terminated path.
+    check(unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) }).map(drop)
+}
+
 /// Fork-safe.
 pub fn personality(persona: libc::c_ulong) -> Result<(), Errno> {
     // SAFETY: personality takes a plain integer.

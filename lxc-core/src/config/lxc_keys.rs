@@ -170,7 +170,7 @@ const LXC_KEYS: &[(&str, &str)] = &[
     ("lxc.prlimit.", "the core"),
     ("lxc.pty.max", "the lxc-console subsystem"),
     ("lxc.rootfs.", "the lxc-mount subsystem"),
-    ("lxc.sched.core", "the core"),
+    ("lxc.sched.core", "feature core_scheduling"),
     ("lxc.selinux.", "the core"),
     ("lxc.signal.", "the core"),
     ("lxc.start.", "the core"),

@@ -148,11 +148,6 @@ static CORE_KEYS: &[KeyDef] = &[
             "capabilities to keep, dropping all others; `none` drops all",
         )
     },
-    single(
-        "lxc.sched.core",
-        bool01,
-        "1: put the container in its own core-scheduling domain",
-    ),
     list(
         "lxc.environment",
         environment,

@@ -3,6 +3,7 @@
 //! status (128 + N for a signal death).
 
 use std::ffi::CString;
+use std::os::unix::fs::OpenOptionsExt;
 
 use super::sync::Channel;
 use crate::sys;
@@ -27,10 +28,25 @@ pub fn run(
     argv: &[CString],
     env: &[CString],
 ) -> Result<super::child::Never, String> {
+    // LXC 5.0's execute init shows as `init` in `ps`, not as the host's command line (which
+    // would show the host's paths and arguments inside the container).
+    if let Err(e) = crate::monitor::set_process_title("init") {
+        tracing::debug!(error = %e, "cannot set init's process title");
+    }
     let mut sigs = FORWARD.to_vec();
     sigs.push(libc::SIGCHLD);
     let old_mask = sys::block_signals(&sigs).map_err(|e| format!("block signals: {e}"))?;
     let app = sys::spawn(cmd, argv, env, &old_mask).map_err(|e| format!("exec {cmd}: {e}"))?;
+    // As LXC's init: its own messages go to the container's console, the command keeps the
+    // caller's stdio.
+    if let Ok(console) = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NOCTTY)
+        .open("/dev/console")
+    {
+        use std::os::fd::AsRawFd;
+        let _ = sys::dup2(console.as_raw_fd(), 2);
+    }
     // The command runs: closing our end of the sync channel tells the monitor so.
     let _ = chan;
     sys::close_from(3).ok();

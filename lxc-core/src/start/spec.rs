@@ -272,21 +272,62 @@ pub fn prlimits(config: &Config) -> Result<Vec<Prlimit>, Error> {
         .collect()
 }
 
+/// Who a variable of an environment key reaches (`lxc.environment` reaches both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvScope {
+    /// Init, and the processes `attach` starts in the container.
+    Init,
+    /// The hook scripts the container's first process runs (pre-mount, mount, autodev, start).
+    Hooks,
+}
+
+/// A config key of `NAME=VALUE` values that reach only `scope`, applied after
+/// `lxc.environment` (so the narrower key wins a name both set). Owned by the crate that
+/// registers the key (environment_runtime_hooks: `lxc.environment.runtime`, `.hooks`).
+pub struct EnvKey {
+    pub key: &'static str,
+    pub scope: EnvScope,
+}
+
+/// The environment keys linked in besides `lxc.environment`.
+#[linkme::distributed_slice]
+pub static ENV_KEYS: [EnvKey];
+
+/// `lxc.environment`, then the linked keys of `scope`, as `NAME=VALUE` in the order they
+/// apply (a bare `NAME` takes the caller's value; a later entry replaces an earlier one).
+pub fn environment_entries(config: &Config, scope: EnvScope) -> Vec<String> {
+    let mut keys: Vec<&str> = ENV_KEYS
+        .iter()
+        .filter(|k| k.scope == scope)
+        .map(|k| k.key)
+        .collect();
+    keys.sort_unstable();
+    let mut env: Vec<String> = Vec::new();
+    for key in std::iter::once("lxc.environment").chain(keys) {
+        for value in config.all(key) {
+            let entry = match value.split_once('=') {
+                Some(_) => value.to_string(),
+                // The caller's value as its bytes (see `config::bytes`).
+                None => match std::env::var_os(crate::config::bytes::to_os(value)) {
+                    Some(val) => format!("{value}={}", crate::config::bytes::from_os(&val)),
+                    None => continue,
+                },
+            };
+            let name = entry.split('=').next().unwrap_or_default().to_string();
+            env.retain(|e| e.split('=').next() != Some(name.as_str()));
+            env.push(entry);
+        }
+    }
+    env
+}
+
 /// The environment init starts with: LXC clears the caller's and sets `container=lxc` plus
-/// `lxc.environment` (a bare `NAME` takes the caller's value).
+/// `lxc.environment` and the init-only keys (`lxc.environment.runtime`).
 pub fn environment(config: &Config) -> Vec<String> {
     let mut env = vec!["container=lxc".to_string()];
-    for (name, value) in typed::environment(config) {
-        let entry = if config.all("lxc.environment").any(|v| v == name) {
-            // The caller's value as its bytes (see `config::bytes`).
-            match std::env::var_os(crate::config::bytes::to_os(&name)) {
-                Some(val) => format!("{name}={}", crate::config::bytes::from_os(&val)),
-                None => continue,
-            }
-        } else {
-            format!("{name}={value}")
-        };
-        env.retain(|e| e.split('=').next() != Some(name.as_str()));
+    for entry in environment_entries(config, EnvScope::Init) {
+        let name = entry.split('=').next().unwrap_or_default();
+        env.retain(|e| e.split('=').next() != Some(name));
         env.push(entry);
     }
     env

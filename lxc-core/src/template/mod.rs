@@ -34,6 +34,21 @@ pub struct CreateOptions {
     pub extra_args: Vec<String>,
 }
 
+/// The config `lxc-create` starts from when it is given no `-f`: the file lxc.conf's
+/// `lxc.default_config` names (`/etc/lxc/default.conf` by default), when it is there. LXC
+/// reads it into the new container's config ahead of the template's lines, as it does a `-f`
+/// file; a missing one is an empty config. Pass it as [`CreateOptions::config_file`].
+pub fn default_config_file() -> Option<PathBuf> {
+    let path = PathBuf::from(crate::global::get_global_config_item("lxc.default_config")?);
+    match fs::metadata(&path) {
+        Ok(_) => Some(path),
+        Err(e) => {
+            tracing::debug!(path = %path.display(), error = %e, "no default container config");
+            None
+        }
+    }
+}
+
 /// The templates built in.
 pub const TEMPLATES: &[&str] = &["busybox", "none"];
 

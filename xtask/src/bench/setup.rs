@@ -155,18 +155,18 @@ impl Workdir {
         self.root.join(rel)
     }
 
-    /// The lxc-rs container (`lxc-rs create -t busybox`), the LXC one (`lxc-create -t busybox`
-    /// with an empty config, so /etc/lxc/default.conf's network is not added; both templates
-    /// write the same config) and the OCI bundle over lxc-rs's rootfs.
+    /// The lxc-rs container (`lxc-rs create -t busybox`) and the LXC one (`lxc-create -t
+    /// busybox`), both with an empty config so /etc/lxc/default.conf's network is not added
+    /// (both templates write the same config), and the OCI bundle over lxc-rs's rootfs.
     pub fn prepare(&self) -> Result<()> {
         let rs = self.rs_name();
-        let mut create = Command::new(&self.lxc_rs);
-        create.args(["create", "-t", "busybox", "-n", &rs, "-P"]);
-        create.arg(&self.rs_path);
-        quiet(&mut create)?;
-
         let empty = self.path("empty.conf");
         write(&empty, "")?;
+        let mut create = Command::new(&self.lxc_rs);
+        create.args(["create", "-t", "busybox", "-n", &rs, "-f"]);
+        create.arg(&empty).arg("-P").arg(&self.rs_path);
+        quiet(&mut create)?;
+
         let mut create = Command::new("lxc-create");
         create
             .arg("-P")
