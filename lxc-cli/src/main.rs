@@ -11,6 +11,7 @@
 mod cmd;
 mod error;
 mod logging;
+mod lxc_names;
 mod pidfile;
 mod sys;
 
@@ -414,10 +415,26 @@ fn mount_options_spelling(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsStri
     out
 }
 
+/// The command line, and the name to give in messages: `lxc-rs`, or the LXC tool's name
+/// when this binary runs through a link named like one (`lxc-start`).
+fn parse_args() -> Result<(Cli, Option<&'static lxc_names::Tool>), ExitCode> {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(tool) = args.first().and_then(|a0| lxc_names::tool_for(a0)) {
+        return match lxc_names::parse(tool, args) {
+            lxc_names::Parsed::Run(cli) => Ok((*cli, Some(tool))),
+            lxc_names::Parsed::Exit(code) => Err(code),
+        };
+    }
+    match Cli::try_parse_from(mount_options_spelling(args)) {
+        Ok(cli) => Ok((cli, None)),
+        Err(e) => Err(clap_exit(&e)),
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse_from(mount_options_spelling(std::env::args_os().collect())) {
-        Ok(cli) => cli,
-        Err(e) => return clap_exit(&e),
+    let (cli, tool) = match parse_args() {
+        Ok(parsed) => parsed,
+        Err(code) => return code,
     };
     let (g, result) = match effective_global(&cli) {
         Ok(g) => {
@@ -437,6 +454,9 @@ fn main() -> ExitCode {
                     cmd = sub;
                 }
             }
+            if let Some(t) = tool {
+                cmd = lxc_names::command(t);
+            }
             clap_exit(&cmd.error(clap::error::ErrorKind::MissingRequiredArgument, msg))
         }
         // The reader went away (`lxc-rs ls | head -1`): nothing left to say to anyone.
@@ -445,16 +465,20 @@ fn main() -> ExitCode {
             // As LXC's tools, whose errors are log lines: -q keeps them off stderr, and the
             // exit status alone tells.
             if !g.quiet {
-                eprintln!("{}", error_line(&cli.command, &g, &e));
+                eprintln!("{}", error_line(&cli.command, &g, &e, tool.map(|t| t.name)));
             }
             ExitCode::from(e.exit_status())
         }
     }
 }
 
-/// `lxc-rs: <command> <name>: <message>`.
-fn error_line(command: &Command, g: &Global, e: &CliError) -> String {
-    let label = command.label();
+/// `lxc-rs: <command> <name>: <message>`, or under a tool's name `lxc-start: <name>: <message>`.
+fn error_line(command: &Command, g: &Global, e: &CliError, tool: Option<&str>) -> String {
+    let label = match tool {
+        Some(t) => t.to_string(),
+        None => format!("lxc-rs: {}", command.label()),
+    };
+    let sep = if tool.is_some() { ": " } else { " " };
     let mut msg = e.user_message();
     match command.subject(g) {
         Some(s) => {
@@ -462,9 +486,9 @@ fn error_line(command: &Command, g: &Global, e: &CliError) -> String {
             if let Some(rest) = msg.strip_prefix(&format!("{s}: ")) {
                 msg = rest.to_string();
             }
-            format!("lxc-rs: {label} {s}: {msg}")
+            format!("{label}{sep}{s}: {msg}")
         }
-        None => format!("lxc-rs: {label}: {msg}"),
+        None => format!("{label}: {msg}"),
     }
 }
 

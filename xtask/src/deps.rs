@@ -33,6 +33,10 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ),
     ("gcc", "compiles the seccomp tests' syscall probe"),
     (
+        "lxc-tests",
+        "LXC 5.0.2's own shell tests (/usr/bin/lxc-test-*), run through lxc-rs's tool-name links",
+    ),
+    (
         "lxc-dev",
         "liblxc.so.1 and its headers, loaded by the differential tests",
     ),

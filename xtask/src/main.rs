@@ -5,6 +5,7 @@ mod bench;
 mod demo;
 mod deps;
 mod fuzz;
+mod install;
 mod kernel;
 mod matrix;
 mod run;
@@ -45,6 +46,11 @@ tasks:
                        fuzz the config loader (include trees, FIFOs, devices, huge lines, bad
                        bytes) in a release build: default 20000 cases or 300 s; prints the seed
                        so a failure reproduces with --seed
+  install [--prefix DIR] [--lxc-names] [--force] [--debug]
+                       release build (debug with --debug) of lxc-rs and its network plugins,
+                       installed as DIR/bin/lxc-rs and DIR/lib/lxc-rs/net-plugins/ (DIR:
+                       /usr/local); --lxc-names adds links DIR/bin/lxc-start -> lxc-rs etc.;
+                       refuses /usr/bin, and a DIR/bin/lxc-* that is not a link unless --force
   help                 print this message
 
 Builds go to $CARGO_TARGET_DIR when it is set, else to target/.
@@ -66,6 +72,7 @@ fn main() -> ExitCode {
         "bench" => no_args(task, rest).and_then(|()| bench::run()),
         "new-extension" => scaffold::run(rest),
         "fuzz" => fuzz::run(rest),
+        "install" => install::run(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

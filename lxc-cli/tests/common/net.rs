@@ -492,8 +492,15 @@ pub fn monitor_pid(name: &str) -> i32 {
             let cmdline = fs::read(e.path().join("cmdline")).ok()?;
             let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
             let comm = fs::read_to_string(e.path().join("comm")).ok()?;
-            (cmdline.contains(name) && cmdline.contains(" start ") && !comm.contains("cleanup"))
-                .then_some(pid)
+            // A daemonized monitor is titled as LXC's, `[lxc monitor] LXCPATH NAME`; its
+            // watchdog `[lxc-rs cleanup] LXCPATH NAME`; a foreground one keeps its command line.
+            let titled = cmdline.starts_with("[lxc monitor] ")
+                && cmdline.trim_end().ends_with(&format!(" {name}"));
+            let foreground = cmdline.contains(name)
+                && cmdline.contains(" start ")
+                && !cmdline.contains("cleanup")
+                && !comm.contains("cleanup");
+            (titled || foreground).then_some(pid)
         })
         .min()
         .expect("the monitor")
