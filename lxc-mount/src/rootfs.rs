@@ -227,21 +227,7 @@ pub fn setup_rootfs_with(plan: &MountPlan, idmap: Option<&ChildIdmap<'_>>) -> Re
         // Opened only here: the monitor opens an idmapped rootfs, which the container's root
         // may have no right to reach (an unprivileged container's rootfs left owned by the
         // host's root, in a directory only the host's root may enter).
-        let src = sys::openat2(
-            None,
-            &source,
-            oflag::PATH | oflag::DIRECTORY,
-            0,
-            Resolve::Normal,
-        )
-        .map_err(|e| {
-            MountError::sys(
-                site,
-                format!("open rootfs {}", source.display()),
-                &source,
-                e,
-            )
-        })?;
+        let src = open_rootfs_dir(&source, site)?;
         sys::mount_fd_on_fd(src.as_fd(), dst.as_fd(), MsFlags::MS_BIND | MsFlags::MS_REC).map_err(
             |e| {
                 MountError::sys(
@@ -298,6 +284,19 @@ fn apply_rootfs_options(
             e,
         )
     })
+}
+
+/// An O_PATH handle on the rootfs directory `source` (what a bind or a clone of it starts
+/// from).
+pub fn open_rootfs_dir(source: &Path, site: &Site) -> Result<std::os::fd::OwnedFd> {
+    sys::openat2(
+        None,
+        source,
+        oflag::PATH | oflag::DIRECTORY,
+        0,
+        Resolve::Normal,
+    )
+    .map_err(|e| MountError::sys(site, format!("open rootfs {}", source.display()), source, e))
 }
 
 /// `MS_*` flags set/cleared, as the `MOUNT_ATTR_*` sets mount_setattr takes.

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use super::lxc::{lxc_socket_name, MSG_LEN};
 use super::sys::{self, MsgCred};
-use super::{display_name, Error, Request, Response, REQUEST_TIMEOUT};
+use super::{listen_abstract, Error, Request, Response, REQUEST_TIMEOUT};
 use crate::state::State;
 
 /// LXC 5.0's command numbers (`lxc_cmd_t`), for the requests this module knows by name.
@@ -193,24 +193,7 @@ impl LxcServer {
     /// [`Error::AlreadyRunning`] when something (LXC's monitor) listens there already.
     pub fn bind(lxcpath: &Path, name: &str) -> Result<LxcServer, Error> {
         let addr = lxc_socket_name(lxcpath, name);
-        let socket = display_name(&addr);
-        let io = |op, source| Error::Io {
-            op,
-            peer: format!("LXC's command socket {socket}"),
-            source,
-        };
-        let fd = sys::stream_socket(true).map_err(|e| io("create", e))?;
-        if let Err(e) = sys::bind_abstract(fd.as_fd(), &addr) {
-            if e.raw_os_error() == Some(libc::EADDRINUSE) {
-                return Err(Error::AlreadyRunning {
-                    name: name.to_owned(),
-                    lxcpath: PathBuf::from(lxcpath),
-                    socket,
-                });
-            }
-            return Err(io("bind", e));
-        }
-        sys::listen(fd.as_fd(), 128).map_err(|e| io("listen", e))?;
+        let (fd, socket) = listen_abstract(&addr, "LXC's command socket", lxcpath, name)?;
         tracing::debug!(socket = %socket, "LXC's command socket listening");
         Ok(LxcServer {
             fd,

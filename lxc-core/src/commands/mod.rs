@@ -104,6 +104,38 @@ fn display_name(name: &[u8]) -> String {
     format!("@{}", String::from_utf8_lossy(rest))
 }
 
+/// A listening, non-blocking socket bound to the abstract `addr` of container `name`, and
+/// the name as messages show it; `what` names the socket in errors ("command socket", "LXC's
+/// command socket"). A name in use is [`Error::AlreadyRunning`]: a monitor listens there.
+fn listen_abstract(
+    addr: &[u8],
+    what: &str,
+    lxcpath: &Path,
+    name: &str,
+) -> Result<(std::os::fd::OwnedFd, String), Error> {
+    const BACKLOG: i32 = 128;
+    use std::os::fd::AsFd;
+    let socket = display_name(addr);
+    let io = |op, source| Error::Io {
+        op,
+        peer: format!("{what} {socket}"),
+        source,
+    };
+    let fd = sys::stream_socket(true).map_err(|e| io("create", e))?;
+    if let Err(e) = sys::bind_abstract(fd.as_fd(), addr) {
+        if e.raw_os_error() == Some(libc::EADDRINUSE) {
+            return Err(Error::AlreadyRunning {
+                name: name.to_owned(),
+                lxcpath: PathBuf::from(lxcpath),
+                socket,
+            });
+        }
+        return Err(io("bind", e));
+    }
+    sys::listen(fd.as_fd(), BACKLOG).map_err(|e| io("listen", e))?;
+    Ok((fd, socket))
+}
+
 /// The command socket's errors. Every variant says which socket or which peer.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

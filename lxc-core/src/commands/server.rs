@@ -2,12 +2,12 @@
 //! threaded poll loop. Nothing here waits for a client longer than [`REQUEST_TIMEOUT`].
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::proto::{encode, send_frame, FrameReader, Kind, Read};
 use super::sys::{self, PeerCred};
-use super::{display_name, socket_name, Error, Event, Request, Response};
+use super::{listen_abstract, socket_name, Error, Event, Request, Response};
 
 /// How long a client may take to deliver the rest of a request once the first byte arrived,
 /// and to make room for a response.
@@ -18,8 +18,6 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(crate) const PERMISSION_DENIED: &str = "permission denied";
-
-const BACKLOG: i32 = 128;
 
 /// A container's listening command socket: non-blocking and close-on-exec, for the monitor to
 /// poll for readability and then [`accept`](Server::accept).
@@ -36,24 +34,7 @@ impl Server {
     /// [`Error::AlreadyRunning`] if a monitor for the container already listens.
     pub fn bind(lxcpath: &Path, name: &str, owner_uid: u32) -> Result<Server, Error> {
         let addr = socket_name(lxcpath, name);
-        let socket = display_name(&addr);
-        let io = |op, source| Error::Io {
-            op,
-            peer: format!("command socket {socket}"),
-            source,
-        };
-        let fd = sys::stream_socket(true).map_err(|e| io("create", e))?;
-        if let Err(e) = sys::bind_abstract(fd.as_fd(), &addr) {
-            if e.raw_os_error() == Some(libc::EADDRINUSE) {
-                return Err(Error::AlreadyRunning {
-                    name: name.to_owned(),
-                    lxcpath: PathBuf::from(lxcpath),
-                    socket,
-                });
-            }
-            return Err(io("bind", e));
-        }
-        sys::listen(fd.as_fd(), BACKLOG).map_err(|e| io("listen", e))?;
+        let (fd, socket) = listen_abstract(&addr, "command socket", lxcpath, name)?;
         tracing::debug!(socket = %socket, owner_uid, "command socket listening");
         Ok(Server {
             fd,

@@ -26,7 +26,7 @@ use lxc_core::registry::{
     EntryKind, PhaseHook, Registration, StartRequestDef, REGISTRY, START_REQUESTS,
 };
 use lxc_mount::idmap::{self, ChildIdmap, RootfsIdmapper, ROOTFS_IDMAPPERS};
-use lxc_mount::sys::{self, oflag, Resolve};
+use lxc_mount::sys;
 use lxc_mount::{parse_mount_options, MountError, MountPlan, RootfsSpec, Site};
 use nix::mount::MsFlags;
 
@@ -136,21 +136,7 @@ fn detached_rootfs(ctx: &HookCtx<'_>) -> Result<OwnedFd, MountError> {
     })?;
     let source = lxc_mount::rootfs::rootfs_dir(spec)?;
     let ns = idmap::open_userns(userns, pid, site)?;
-    let dir = sys::openat2(
-        None,
-        &source,
-        oflag::PATH | oflag::DIRECTORY,
-        0,
-        Resolve::Normal,
-    )
-    .map_err(|e| {
-        MountError::sys(
-            site,
-            format!("open rootfs {}", source.display()),
-            &source,
-            e,
-        )
-    })?;
+    let dir = lxc_mount::rootfs::open_rootfs_dir(&source, site)?;
     let mnt = sys::open_tree_clone(dir.as_fd(), true).map_err(|e| {
         MountError::sys(
             site,
