@@ -774,8 +774,10 @@ fn cgroup_mount(mountinfo: &str) -> Option<(String, String, bool)> {
         })
 }
 
-/// One form under lxc-rs (`execute`), and under LXC's `lxc-execute` when `lxc` is given.
-fn mount_for(t: &TestContainer, form: &str, lxc: Option<&[&str]>) -> Vec<String> {
+/// One form under lxc-rs (`execute`), and under LXC's `lxc-execute` when `lxc` is given:
+/// each shows cgroup2 at /sys/fs/cgroup with the container's own cgroup as its root,
+/// read-only when `ro`.
+fn assert_cgroup2_root_mount(t: &TestContainer, form: &str, ro: bool, lxc: Option<&[&str]>) {
     let set = format!("lxc.mount.auto={form}");
     let ours = t.lxc(&["execute", "-s", &set, "--", "cat", "/proc/self/mountinfo"]);
     assert!(ours.status.success(), "{form}: {}", show(&ours));
@@ -800,7 +802,13 @@ fn mount_for(t: &TestContainer, form: &str, lxc: Option<&[&str]>) -> Vec<String>
         assert!(o.status.success(), "lxc-execute {form}: {}", show(&o));
         seen.push(format!("{form}: {:?}", cgroup_mount(&common::stdout(&o))));
     }
-    seen
+    let want = format!(
+        "{form}: {:?}",
+        Some(("cgroup2".to_string(), "/".to_string(), ro))
+    );
+    for s in &seen {
+        assert_eq!(s, &want);
+    }
 }
 
 /// Each cgroup form: cgroup2 at /sys/fs/cgroup showing the container's own cgroup as its root,
@@ -831,9 +839,10 @@ fn every_cgroup_form_mounts_the_containers_own_cgroup2() {
         ("cgroup2:ro:force", true),
     ];
     for (form, ro) in forms {
-        let seen = mount_for(
+        assert_cgroup2_root_mount(
             &t,
             form,
+            ro,
             lxc.then_some(
                 &[
                     "-s",
@@ -843,13 +852,6 @@ fn every_cgroup_form_mounts_the_containers_own_cgroup2() {
                 ][..],
             ),
         );
-        let want = format!(
-            "{form}: {:?}",
-            Some(("cgroup2".to_string(), "/".to_string(), ro))
-        );
-        for s in &seen {
-            assert_eq!(s, &want);
-        }
     }
     prune_named(&format!("{}-pivot", t.name));
     t.assert_nothing_left();
@@ -884,14 +886,7 @@ fn cgroup2_forms_mount_the_unified_hierarchy_on_any_host() {
         ("cgroup2:force", false),
         ("cgroup2:ro:force", true),
     ] {
-        let seen = mount_for(&t, form, lxc.then_some(&common::LXC_START_HERE[..]));
-        let want = format!(
-            "{form}: {:?}",
-            Some(("cgroup2".to_string(), "/".to_string(), ro))
-        );
-        for s in &seen {
-            assert_eq!(s, &want);
-        }
+        assert_cgroup2_root_mount(&t, form, ro, lxc.then_some(&common::LXC_START_HERE[..]));
     }
     prune_named(&format!("{}-pivot", t.name));
     // What it shows is the container's own cgroup: its processes, as its pid namespace
