@@ -25,6 +25,7 @@ pub mod state;
 pub mod sys;
 pub mod template;
 pub mod timing;
+mod wire;
 
 pub use config::Config;
 pub use container::{list_defined_containers, Container};

@@ -1,9 +1,9 @@
 //! The crate's raw kernel calls, one small wrapper each. The rest of the crate never calls
 //! `libc` directly; file descriptors are `OwnedFd` from the moment they exist, opened CLOEXEC.
 
-use std::ffi::{CString, OsStr};
+use std::ffi::{CStr, CString, OsStr};
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -289,6 +289,7 @@ pub mod attr {
     pub const NOATIME: u64 = 0x0000_0010;
     pub const STRICTATIME: u64 = 0x0000_0020;
     pub const NODIRATIME: u64 = 0x0000_0080;
+    pub const NOSYMFOLLOW: u64 = 0x0020_0000;
     /// Idmap the mount through the user namespace in `userns_fd`.
     pub const IDMAP: u64 = 0x0010_0000;
 }
@@ -361,34 +362,111 @@ const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;
 /// tree below it when `recursive`), attached nowhere until [`move_mount`] puts it somewhere,
 /// and gone with its last fd.
 pub fn open_tree_clone(fd: BorrowedFd<'_>, recursive: bool) -> io::Result<OwnedFd> {
-    let mut flags =
-        OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | libc::AT_EMPTY_PATH as libc::c_uint;
+    let mut extra = libc::AT_EMPTY_PATH as libc::c_uint;
     if recursive {
-        flags |= libc::AT_RECURSIVE as libc::c_uint;
+        extra |= libc::AT_RECURSIVE as libc::c_uint;
     }
-    // SAFETY: the path is an empty NUL-terminated string used with AT_EMPTY_PATH on a live fd.
-    let ret = unsafe { libc::syscall(libc::SYS_open_tree, fd.as_raw_fd(), c"".as_ptr(), flags) };
-    if ret < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: the kernel returned a new descriptor that nobody else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(ret as libc::c_int) })
+    open_tree_clone_at(fd.as_raw_fd(), c"", extra)
+}
+
+/// [`open_tree_clone`] of `path` below `dirfd` (`AT_FDCWD` or a directory), with `extra`
+/// flags (`AT_RECURSIVE`, `AT_EMPTY_PATH`, `AT_SYMLINK_NOFOLLOW`). It does not allocate, so
+/// a child forked from a threaded caller may use it.
+pub fn open_tree_clone_at(dirfd: RawFd, path: &CStr, extra: libc::c_uint) -> io::Result<OwnedFd> {
+    let flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | extra;
+    // SAFETY: a NUL-terminated path and plain flags; the result is a new fd.
+    owned(unsafe { libc::syscall(libc::SYS_open_tree, dirfd, path.as_ptr(), flags) })
 }
 
 /// move_mount(2) of the detached (or attached) mount `from` onto what `to` refers to.
 pub fn move_mount(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> io::Result<()> {
-    // SAFETY: both paths are empty NUL-terminated strings used with the EMPTY_PATH flags on
-    // live fds.
-    let ret = unsafe {
+    move_mount_at(from, to.as_raw_fd(), c"")
+}
+
+/// [`move_mount`] onto `to_path` below `to` (`to` itself when `to_path` is empty). It does not
+/// allocate.
+pub fn move_mount_at(from: BorrowedFd<'_>, to: RawFd, to_path: &CStr) -> io::Result<()> {
+    let mut flags = MOVE_MOUNT_F_EMPTY_PATH;
+    if to_path.is_empty() {
+        flags |= MOVE_MOUNT_T_EMPTY_PATH;
+    }
+    // SAFETY: live fds and NUL-terminated paths, the empty one with its EMPTY_PATH flag.
+    cvt_unit(unsafe {
         libc::syscall(
             libc::SYS_move_mount,
             from.as_raw_fd(),
             c"".as_ptr(),
-            to.as_raw_fd(),
-            c"".as_ptr(),
-            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+            to,
+            to_path.as_ptr(),
+            flags,
         )
+    })
+}
+
+/// fsopen(2), fsconfig(2) and fsmount(2) flags (linux/mount.h).
+const FSOPEN_CLOEXEC: libc::c_uint = 1;
+const FSMOUNT_CLOEXEC: libc::c_uint = 1;
+const FSCONFIG_SET_FLAG: libc::c_uint = 0;
+const FSCONFIG_SET_STRING: libc::c_uint = 1;
+const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+
+/// fsopen(2): a filesystem context for a new instance of `fstype`.
+pub fn fsopen(fstype: &CStr) -> io::Result<OwnedFd> {
+    // SAFETY: a NUL-terminated name and plain flags; the result is a new fd.
+    owned(unsafe { libc::syscall(libc::SYS_fsopen, fstype.as_ptr(), FSOPEN_CLOEXEC) })
+}
+
+/// fsconfig(2) `FSCONFIG_SET_STRING` (`value` given) or `FSCONFIG_SET_FLAG`.
+pub fn fsconfig_set(fs: BorrowedFd<'_>, key: &CStr, value: Option<&CStr>) -> io::Result<()> {
+    let (cmd, v) = match value {
+        Some(v) => (FSCONFIG_SET_STRING, v.as_ptr()),
+        None => (FSCONFIG_SET_FLAG, std::ptr::null()),
     };
+    // SAFETY: a filesystem context fd, a NUL-terminated key and a NUL-terminated value or
+    // NULL for a flag, as fsconfig(2) takes them.
+    cvt_unit(unsafe { libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), cmd, key.as_ptr(), v, 0) })
+}
+
+/// fsconfig(2) `FSCONFIG_CMD_CREATE`: make the superblock.
+pub fn fsconfig_create(fs: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: a filesystem context fd; the command takes no key or value.
+    cvt_unit(unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fs.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_void>(),
+            0,
+        )
+    })
+}
+
+/// fsmount(2): a detached mount of the superblock, with [`attr`] bits `attrs`.
+pub fn fsmount(fs: BorrowedFd<'_>, attrs: u64) -> io::Result<OwnedFd> {
+    // SAFETY: a filesystem context fd and plain flags; the result is a new fd.
+    owned(unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, attrs) })
+}
+
+/// What the kernel logged about a failed filesystem context (`e tmpfs: Bad value for
+/// 'size'`), read into `buf`: its length.
+pub fn fs_log(fs: BorrowedFd<'_>, buf: &mut [u8]) -> usize {
+    // SAFETY: reading into a buffer of the length given.
+    let n = unsafe { libc::read(fs.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    usize::try_from(n).unwrap_or(0)
+}
+
+/// A syscall that returns a new fd.
+fn owned(ret: libc::c_long) -> io::Result<OwnedFd> {
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel just returned this descriptor; nobody else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(ret as RawFd) })
+}
+
+/// A syscall that returns 0 or -1.
+fn cvt_unit(ret: libc::c_long) -> io::Result<()> {
     if ret < 0 {
         Err(io::Error::last_os_error())
     } else {

@@ -12,84 +12,46 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use crate::request::MAX_DEPTH;
 use crate::sys;
 
-/// Where the child stopped. The numbers travel in the report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u32)]
-pub enum Step {
-    Done = 0,
-    DieWithParent,
-    /// Drop supplementary groups before entering the user namespace.
-    Groups,
-    JoinUser,
-    SetIds,
-    JoinMount,
-    /// The locking detour of a bind into a user namespace (see [`lock_for_userns`]).
-    StageNs,
-    StagePrivate,
-    StageFs,
-    StageAttach,
-    StagePoint,
-    StageMove,
-    StageChdir,
-    LockNs,
-    LockClone,
-    /// A new filesystem.
-    FsOpen,
-    FsSource,
-    /// `index`: which option.
-    FsOption,
-    /// `index`: which superblock flag.
-    FsFlag,
-    FsCreate,
-    FsMount,
-    /// `index`: the component of the target whose directory could not be opened.
-    Resolve,
-    /// `index`: the missing directory that could not be made.
-    Mkdir,
-    CreateTarget,
-    OpenTarget,
-    /// `index` 1: the target is a directory and the mount is not; 2: the reverse.
-    TargetType,
-    Move,
-    Chdir,
-    Umount,
-}
-
-impl Step {
-    fn from_u32(v: u32) -> Option<Step> {
-        use Step::*;
-        const ALL: [Step; 29] = [
-            Done,
-            DieWithParent,
-            Groups,
-            JoinUser,
-            SetIds,
-            JoinMount,
-            StageNs,
-            StagePrivate,
-            StageFs,
-            StageAttach,
-            StagePoint,
-            StageMove,
-            StageChdir,
-            LockNs,
-            LockClone,
-            FsOpen,
-            FsSource,
-            FsOption,
-            FsFlag,
-            FsCreate,
-            FsMount,
-            Resolve,
-            Mkdir,
-            CreateTarget,
-            OpenTarget,
-            TargetType,
-            Move,
-            Chdir,
-            Umount,
-        ];
-        ALL.into_iter().find(|s| *s as u32 == v)
+lxc_core::wire_enum! {
+    /// Where the child stopped. The numbers travel in the report.
+    pub enum Step {
+        Done = 0,
+        DieWithParent,
+        /// Drop supplementary groups before entering the user namespace.
+        Groups,
+        JoinUser,
+        SetIds,
+        JoinMount,
+        /// The locking detour of a bind into a user namespace (see [`lock_for_userns`]).
+        StageNs,
+        StagePrivate,
+        StageFs,
+        StageAttach,
+        StagePoint,
+        StageMove,
+        StageChdir,
+        LockNs,
+        LockClone,
+        /// A new filesystem.
+        FsOpen,
+        FsSource,
+        /// `index`: which option.
+        FsOption,
+        /// `index`: which superblock flag.
+        FsFlag,
+        FsCreate,
+        FsMount,
+        /// `index`: the component of the target whose directory could not be opened.
+        Resolve,
+        /// `index`: the missing directory that could not be made.
+        Mkdir,
+        CreateTarget,
+        OpenTarget,
+        /// `index` 1: the target is a directory and the mount is not; 2: the reverse.
+        TargetType,
+        Move,
+        Chdir,
+        Umount,
     }
 }
 
@@ -326,7 +288,7 @@ fn lock_for_userns(plan: &Plan, tree: &OwnedFd, is_dir: bool) -> Result<OwnedFd,
     sys::fchdir(scratch.as_raw_fd()).map_err(|e| at(Step::StageChdir, e))?;
     join_userns(plan.pidfd.as_raw_fd())?;
     sys::unshare(libc::CLONE_NEWNS).map_err(|e| at(Step::LockNs, e))?;
-    let locked = sys::open_tree_clone(libc::AT_FDCWD, point, sys::consts::AT_RECURSIVE)
+    let locked = sys::open_tree_clone(libc::AT_FDCWD, point, libc::AT_RECURSIVE as u32)
         .map_err(|e| at(Step::LockClone, e))?;
     sys::setns(plan.pidfd.as_raw_fd(), libc::CLONE_NEWNS).map_err(|e| at(Step::JoinMount, e))?;
     Ok(locked)

@@ -120,7 +120,7 @@ fn do_mount(c: &Container, req: &MountRequest<'_>) -> Result<()> {
             let shown = format!("source {}", source.display());
             let path = cstring(&shown, source.as_os_str().as_bytes())?;
             let extra = if *recursive {
-                sys::consts::AT_RECURSIVE
+                libc::AT_RECURSIVE as u32
             } else {
                 0
             };
@@ -136,8 +136,14 @@ fn do_mount(c: &Container, req: &MountRequest<'_>) -> Result<()> {
                 });
             }
             if attrs.set != 0 || attrs.clr != 0 {
-                sys::mount_setattr(tree.as_fd(), *recursive, attrs.set, attrs.clr)
-                    .map_err(|e| InjectError::sys(&shown, "set the mount flags", e))?;
+                lxc_mount::sys::mount_setattr(
+                    tree.as_fd(),
+                    *recursive,
+                    attrs.set,
+                    attrs.clr,
+                    nix::mount::MsFlags::empty(),
+                )
+                .map_err(|e| InjectError::sys(&shown, "set the mount flags", e))?;
             }
             Work::Bind { tree, is_dir }
         }

@@ -9,7 +9,7 @@ use std::path::{Component, Path, PathBuf};
 use lxc_core::inject::MountRequest;
 
 use crate::error::{InjectError, Result};
-use crate::sys::consts::*;
+use lxc_mount::sys::attr;
 
 /// The deepest target taken (components below the container's root).
 pub const MAX_DEPTH: usize = 128;
@@ -127,12 +127,12 @@ const PROPAGATION: u64 = libc::MS_SHARED | libc::MS_PRIVATE | libc::MS_SLAVE | l
 fn attrs_of(flags: u64, atime_default: bool) -> Attrs {
     let mut a = Attrs::default();
     for (ms, attr) in [
-        (libc::MS_RDONLY, MOUNT_ATTR_RDONLY),
-        (libc::MS_NOSUID, MOUNT_ATTR_NOSUID),
-        (libc::MS_NODEV, MOUNT_ATTR_NODEV),
-        (libc::MS_NOEXEC, MOUNT_ATTR_NOEXEC),
-        (libc::MS_NODIRATIME, MOUNT_ATTR_NODIRATIME),
-        (libc::MS_NOSYMFOLLOW, MOUNT_ATTR_NOSYMFOLLOW),
+        (libc::MS_RDONLY, attr::RDONLY),
+        (libc::MS_NOSUID, attr::NOSUID),
+        (libc::MS_NODEV, attr::NODEV),
+        (libc::MS_NOEXEC, attr::NOEXEC),
+        (libc::MS_NODIRATIME, attr::NODIRATIME),
+        (libc::MS_NOSYMFOLLOW, attr::NOSYMFOLLOW),
     ] {
         if flags & ms != 0 {
             a.set |= attr;
@@ -140,17 +140,17 @@ fn attrs_of(flags: u64, atime_default: bool) -> Attrs {
     }
     // mount(2)'s order: noatime wins over strictatime, which wins over relatime.
     let atime = if flags & libc::MS_NOATIME != 0 {
-        Some(MOUNT_ATTR_NOATIME)
+        Some(attr::NOATIME)
     } else if flags & libc::MS_STRICTATIME != 0 {
-        Some(MOUNT_ATTR_STRICTATIME)
+        Some(attr::STRICTATIME)
     } else if flags & libc::MS_RELATIME != 0 || atime_default {
-        Some(MOUNT_ATTR_RELATIME)
+        Some(attr::RELATIME)
     } else {
         None
     };
     if let Some(at) = atime {
         a.set |= at;
-        a.clr |= MOUNT_ATTR__ATIME;
+        a.clr |= attr::ATIME_MASK;
     }
     a
 }
@@ -416,7 +416,7 @@ mod tests {
                 source: Path::new("/srv"),
                 recursive: true,
                 attrs: Attrs {
-                    set: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID,
+                    set: attr::RDONLY | attr::NOSUID,
                     clr: 0
                 },
             }
@@ -431,10 +431,7 @@ mod tests {
         .unwrap() else {
             panic!("a bind")
         };
-        assert_eq!(
-            (attrs.set, attrs.clr),
-            (MOUNT_ATTR_NOATIME, MOUNT_ATTR__ATIME)
-        );
+        assert_eq!((attrs.set, attrs.clr), (attr::NOATIME, attr::ATIME_MASK));
 
         let e = classify(&req(
             Some("/srv"),
@@ -473,10 +470,7 @@ mod tests {
         assert_eq!(source.as_deref(), Some("tmpfs"));
         assert_eq!(sb_flags, vec!["ro", "lazytime"]);
         // relatime is what mount(2) gives a new mount by default (its bits are 0).
-        assert_eq!(
-            attrs,
-            MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_RELATIME
-        );
+        assert_eq!(attrs, attr::RDONLY | attr::NODEV | attr::RELATIME);
         assert_eq!(options.len(), 4);
         assert_eq!(options[0].value.as_deref(), Some("1m"));
         assert_eq!(options[3].key, "noswap");

@@ -4,49 +4,21 @@
 
 use std::ffi::CStr;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
-/// `linux/mount.h`, not in every libc this builds with.
-pub mod consts {
-    pub const OPEN_TREE_CLONE: u32 = 1;
-    pub const OPEN_TREE_CLOEXEC: u32 = libc::O_CLOEXEC as u32;
-    pub const AT_RECURSIVE: u32 = 0x8000;
-    pub const AT_EMPTY_PATH: u32 = libc::AT_EMPTY_PATH as u32;
-
-    pub const MOVE_MOUNT_F_EMPTY_PATH: u32 = 0x04;
-    pub const MOVE_MOUNT_T_EMPTY_PATH: u32 = 0x40;
-
-    pub const FSOPEN_CLOEXEC: u32 = 1;
-    pub const FSMOUNT_CLOEXEC: u32 = 1;
-    pub const FSCONFIG_SET_FLAG: u32 = 0;
-    pub const FSCONFIG_SET_STRING: u32 = 1;
-    pub const FSCONFIG_CMD_CREATE: u32 = 6;
-
-    pub const MOUNT_ATTR_RDONLY: u64 = 0x01;
-    pub const MOUNT_ATTR_NOSUID: u64 = 0x02;
-    pub const MOUNT_ATTR_NODEV: u64 = 0x04;
-    pub const MOUNT_ATTR_NOEXEC: u64 = 0x08;
-    pub const MOUNT_ATTR__ATIME: u64 = 0x70;
-    pub const MOUNT_ATTR_RELATIME: u64 = 0x00;
-    pub const MOUNT_ATTR_NOATIME: u64 = 0x10;
-    pub const MOUNT_ATTR_STRICTATIME: u64 = 0x20;
-    pub const MOUNT_ATTR_NODIRATIME: u64 = 0x80;
-    pub const MOUNT_ATTR_NOSYMFOLLOW: u64 = 0x0020_0000;
-
+/// `linux/openat2.h`, not in every libc this builds with.
+mod consts {
     pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
     pub const RESOLVE_BENEATH: u64 = 0x08;
 }
 
 use consts::*;
 
-/// `struct mount_attr` (linux/mount.h, MOUNT_ATTR_SIZE_VER0).
-#[repr(C)]
-struct MountAttr {
-    attr_set: u64,
-    attr_clr: u64,
-    propagation: u64,
-    userns_fd: u64,
-}
+// The new mount API's calls allocate nothing, so the child uses lxc-mount's.
+pub use lxc_mount::sys::{
+    fs_log, fsconfig_create, fsconfig_set, fsmount, fsopen, move_mount_at as move_mount,
+    open_tree_clone_at as open_tree_clone,
+};
 
 /// `struct open_how` (linux/openat2.h).
 #[repr(C)]
@@ -104,110 +76,6 @@ pub fn wait_child(pid: libc::pid_t) -> io::Result<libc::c_int> {
             Err(e) => return Err(e),
         }
     }
-}
-
-/// open_tree(2) with `OPEN_TREE_CLONE`: a detached copy of the mount at `path` (below
-/// `dirfd`, or the file `dirfd` itself with an empty path and `AT_EMPTY_PATH`), attached
-/// nowhere until [`move_mount`] puts it somewhere.
-pub fn open_tree_clone(dirfd: RawFd, path: &CStr, extra: u32) -> io::Result<OwnedFd> {
-    let flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | extra;
-    // SAFETY: a NUL-terminated path and plain flags; the result is a new fd.
-    owned(unsafe { libc::syscall(libc::SYS_open_tree, dirfd, path.as_ptr(), flags) })
-}
-
-/// move_mount(2) of the detached (or attached) mount `from` onto what `to` refers to (with
-/// `to_path` below it, or `to` itself when `to_path` is empty).
-pub fn move_mount(from: BorrowedFd<'_>, to: RawFd, to_path: &CStr) -> io::Result<()> {
-    let mut flags = MOVE_MOUNT_F_EMPTY_PATH;
-    if to_path.is_empty() {
-        flags |= MOVE_MOUNT_T_EMPTY_PATH;
-    }
-    // SAFETY: valid fds and NUL-terminated paths.
-    cvt(unsafe {
-        libc::syscall(
-            libc::SYS_move_mount,
-            from.as_raw_fd(),
-            c"".as_ptr(),
-            to,
-            to_path.as_ptr(),
-            flags,
-        )
-    })
-    .map(drop)
-}
-
-/// mount_setattr(2) on the mount `fd` is the root of (and below it when `recursive`).
-pub fn mount_setattr(fd: BorrowedFd<'_>, recursive: bool, set: u64, clr: u64) -> io::Result<()> {
-    let attr = MountAttr {
-        attr_set: set,
-        attr_clr: clr,
-        propagation: 0,
-        userns_fd: 0,
-    };
-    let mut flags = AT_EMPTY_PATH;
-    if recursive {
-        flags |= AT_RECURSIVE;
-    }
-    // SAFETY: a valid fd, an empty path with AT_EMPTY_PATH, and a mount_attr of the size given.
-    cvt(unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            fd.as_raw_fd(),
-            c"".as_ptr(),
-            flags,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    })
-    .map(drop)
-}
-
-/// fsopen(2): a filesystem context for a new instance of `fstype`.
-pub fn fsopen(fstype: &CStr) -> io::Result<OwnedFd> {
-    // SAFETY: a NUL-terminated name and plain flags; the result is a new fd.
-    owned(unsafe { libc::syscall(libc::SYS_fsopen, fstype.as_ptr(), FSOPEN_CLOEXEC) })
-}
-
-/// fsconfig(2) `FSCONFIG_SET_STRING` (`value` given) or `FSCONFIG_SET_FLAG`.
-pub fn fsconfig_set(fs: BorrowedFd<'_>, key: &CStr, value: Option<&CStr>) -> io::Result<()> {
-    let (cmd, v) = match value {
-        Some(v) => (FSCONFIG_SET_STRING, v.as_ptr()),
-        None => (FSCONFIG_SET_FLAG, std::ptr::null()),
-    };
-    // SAFETY: a filesystem context fd, a NUL-terminated key and a NUL-terminated value or
-    // NULL for a flag, as fsconfig(2) takes them.
-    cvt(unsafe { libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), cmd, key.as_ptr(), v, 0) })
-        .map(drop)
-}
-
-/// fsconfig(2) `FSCONFIG_CMD_CREATE`: make the superblock.
-pub fn fsconfig_create(fs: BorrowedFd<'_>) -> io::Result<()> {
-    // SAFETY: a filesystem context fd; the command takes no key or value.
-    cvt(unsafe {
-        libc::syscall(
-            libc::SYS_fsconfig,
-            fs.as_raw_fd(),
-            FSCONFIG_CMD_CREATE,
-            std::ptr::null::<libc::c_char>(),
-            std::ptr::null::<libc::c_void>(),
-            0,
-        )
-    })
-    .map(drop)
-}
-
-/// fsmount(2): a detached mount of the superblock, with `MOUNT_ATTR_*` `attrs`.
-pub fn fsmount(fs: BorrowedFd<'_>, attrs: u64) -> io::Result<OwnedFd> {
-    // SAFETY: a filesystem context fd and plain flags; the result is a new fd.
-    owned(unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, attrs) })
-}
-
-/// What the kernel logged about a failed filesystem context (`e tmpfs: Bad value for
-/// 'size'`), read into `buf`: its length.
-pub fn fs_log(fs: BorrowedFd<'_>, buf: &mut [u8]) -> usize {
-    // SAFETY: reading into a buffer of the length given.
-    let n = unsafe { libc::read(fs.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-    usize::try_from(n).unwrap_or(0)
 }
 
 /// openat2(2) of `path` below `dir`, never leaving it (`RESOLVE_BENEATH`: a `..` above it, an
