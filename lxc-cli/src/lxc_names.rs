@@ -58,7 +58,10 @@ pub const COMMON: &[Flag] = &[
     f('n', "name"),
     noted(f('h', "help"), "clap's help text; `-?` is taken as `-h`"),
     noted(l("usage"), "taken as `--help`"),
-    noted(l("version"), "prints lxc-rs's version, not LXC's"),
+    noted(
+        l("version"),
+        "prints the LXC release the tools follow (5.0.2), as LXC's; `lxc-rs --version` prints lxc-rs's",
+    ),
     f('q', "quiet"),
     f('o', "logfile"),
     f('l', "logpriority"),
@@ -227,6 +230,57 @@ pub const TOOLS: &[Tool] = &[
         ],
     },
     Tool {
+        name: "lxc-copy",
+        command: "copy",
+        common: true,
+        flags: &[
+            f('N', "newname"),
+            f('p', "newpath"),
+            f('R', "rename"),
+            f('s', "snapshot"),
+            f('a', "allowrunning"),
+            f('F', "foreground"),
+            f('d', "daemon"),
+            f('e', "ephemeral"),
+            f('m', "mount"),
+            f('B', "backingstorage"),
+            f('L', "fssize"),
+            f('D', "keepdata"),
+            f('K', "keepname"),
+            f('M', "keepmac"),
+            f('t', "tmpfs"),
+        ],
+    },
+    Tool {
+        name: "lxc-snapshot",
+        command: "snapshot",
+        common: true,
+        flags: &[
+            f('L', "list"),
+            f('r', "restore"),
+            f('N', "newname"),
+            f('d', "destroy"),
+            f('c', "comment"),
+            f('C', "showcomments"),
+        ],
+    },
+    Tool {
+        name: "lxc-checkpoint",
+        command: "checkpoint",
+        common: true,
+        flags: &[
+            f('D', "checkpoint-dir"),
+            f('A', "action-script"),
+            f('s', "stop"),
+            f('v', "verbose"),
+            f('r', "restore"),
+            f('d', "daemon"),
+            f('F', "foreground"),
+            f('p', "pre-dump"),
+            l("predump-dir"),
+        ],
+    },
+    Tool {
         name: "lxc-destroy",
         command: "destroy",
         common: true,
@@ -245,12 +299,99 @@ pub const TOOLS: &[Tool] = &[
         flags: &[],
     },
     Tool {
+        name: "lxc-autostart",
+        command: "autostart",
+        common: true,
+        flags: &[
+            f('k', "kill"),
+            f('L', "list"),
+            f('r', "reboot"),
+            f('s', "shutdown"),
+            f('a', "all"),
+            f('A', "ignore-auto"),
+            f('g', "groups"),
+            f('t', "timeout"),
+        ],
+    },
+    Tool {
+        name: "lxc-monitor",
+        command: "monitor",
+        common: true,
+        flags: &[
+            f('Q', "quit"),
+            noted(
+                f('P', "lxcpath"),
+                "one lxcpath; LXC's lxc-monitor takes `-P` several times",
+            ),
+        ],
+    },
+    Tool {
+        name: "lxc-top",
+        command: "top",
+        common: true,
+        flags: &[
+            f('d', "delay"),
+            f('b', "batch"),
+            f('s', "sort"),
+            f('r', "reverse"),
+            noted(
+                f('P', "lxcpath"),
+                "one lxcpath; LXC's lxc-top takes `-P` several times (and reads only the first)",
+            ),
+        ],
+    },
+    Tool {
         name: "lxc-checkconfig",
         command: "checkconfig",
         common: false,
         flags: &[],
     },
+    Tool {
+        name: "lxc-unshare",
+        command: "unshare",
+        common: true,
+        flags: &[
+            f('s', "namespaces"),
+            f('u', "user"),
+            f('H', "hostname"),
+            f('i', "ifname"),
+            f('d', "daemon"),
+            noted(
+                f('M', "remount"),
+                "mounts /proc, /dev/shm, /dev/mqueue afresh (LXC 5.0.2 only unmounts those mounted)",
+            ),
+        ],
+    },
+    Tool {
+        name: "lxc-usernsexec",
+        command: "usernsexec",
+        common: false,
+        flags: &[f('m', "-m"), f('s', "-s"), f('h', "help")],
+    },
+    Tool {
+        name: "lxc-update-config",
+        command: "update-config",
+        common: false,
+        flags: &[f('c', "config"), f('h', "help")],
+    },
 ];
+
+/// The tool this process runs as (its argv[0]'s name), if it runs under one of LXC's names:
+/// for the few outputs that are LXC's only under LXC's name.
+pub fn invoked() -> Option<&'static Tool> {
+    tool_for(&std::env::args_os().next()?)
+}
+
+/// How this run's own warnings begin, as its error lines do (see `main`'s `error_line`):
+/// `lxc-attach: NAME` under LXC's tool name, else `lxc-rs: attach NAME`.
+pub fn speaker(command: &str, subject: Option<&str>) -> String {
+    match (invoked(), subject) {
+        (Some(t), Some(s)) => format!("{}: {s}", t.name),
+        (Some(t), None) => t.name.to_string(),
+        (None, Some(s)) => format!("lxc-rs: {command} {s}"),
+        (None, None) => format!("lxc-rs: {command}"),
+    }
+}
 
 /// The tool whose name argv[0] ends in, if any.
 pub fn tool_for(argv0: &OsStr) -> Option<&'static Tool> {
@@ -295,6 +436,20 @@ pub fn parse(tool: &'static Tool, args: Vec<OsString>) -> Parsed {
         .collect();
     if tool.name == "lxc-config" {
         return Parsed::Exit(lxc_config(&argv0, &rest));
+    }
+    // A shell script in LXC: no options, its report read from the kernel's config.
+    if tool.name == "lxc-checkconfig" {
+        return Parsed::Exit(crate::cmd::checkconfig::run_lxc_form(&argv0));
+    }
+    // LXC's tools print the LXC release they belong to, bare.
+    if tool.common
+        && rest
+            .iter()
+            .take_while(|a| *a != "--")
+            .any(|a| a == "--version")
+    {
+        println!("{}", lxc::LXC_VERSION);
+        return Parsed::Exit(ExitCode::SUCCESS);
     }
     let mut cmd = command(tool);
     let tail = std::iter::once(OsString::from(tool.name)).chain(rest.iter().cloned());
@@ -443,7 +598,8 @@ pub fn status_table() -> String {
         for fl in flags(tool) {
             any = true;
             let spelled = match (fl.short, fl.long) {
-                (Some(s), "-l") => format!("`-{s}`"),
+                // Short-only options (no getopt_long): the long name is the short one.
+                (Some(s), long) if long.starts_with('-') => format!("`-{s}`"),
                 (Some(s), long) => format!("`-{s}`, `--{long}`"),
                 (None, long) => format!("`--{long}`"),
             };
@@ -451,7 +607,8 @@ pub fn status_table() -> String {
                 || matches!(fl.long, "help" | "version")
                 || fl.long == "usage"
                 || cmd.get_arguments().any(|a| {
-                    a.get_long() == Some(fl.long)
+                    (a.get_long() == Some(fl.long)
+                        || (fl.long.starts_with('-') && a.get_long().is_none()))
                         && (fl.short.is_none() || a.get_short() == fl.short)
                 });
             let status = match (has, fl.note) {
@@ -546,6 +703,6 @@ mod tests {
             Some("start")
         );
         assert!(tool_for(OsStr::new("lxc-rs")).is_none());
-        assert!(tool_for(OsStr::new("lxc-copy")).is_none());
+        assert!(tool_for(OsStr::new("lxc-no-such-tool")).is_none());
     }
 }

@@ -146,6 +146,27 @@ pub enum Command {
     #[command(after_help = "Example:\n  lxc-rs destroy -n web --force")]
     Destroy(cmd::create::DestroyArgs),
 
+    /// Copy, snapshot-clone or rename a container, or start an ephemeral copy (like lxc-copy)
+    #[command(
+        after_help = "Examples:\n  lxc-rs copy -n web -N web2\n  lxc-rs copy -n web -N web-snap -s\n  \
+                      lxc-rs copy -n web -e -m bind=/srv/data:/data"
+    )]
+    Copy(cmd::copy::CopyArgs),
+
+    /// Take, list, restore and destroy snapshots (like lxc-snapshot)
+    #[command(
+        after_help = "Examples:\n  lxc-rs snapshot -n web -c note.txt\n  lxc-rs snapshot -n web -L -C\n  \
+                      lxc-rs snapshot -n web -r snap1 -N web-old"
+    )]
+    Snapshot(cmd::snapshot::SnapshotArgs),
+
+    /// Checkpoint a running container with CRIU, or restore it (like lxc-checkpoint)
+    #[command(
+        after_help = "Examples:\n  lxc-rs checkpoint -n web -D /srv/ckpt/web -s\n  \
+                      lxc-rs checkpoint -n web -D /srv/ckpt/web -r"
+    )]
+    Checkpoint(cmd::checkpoint::CheckpointArgs),
+
     /// Start a container, in the background unless -F (like lxc-start)
     #[command(after_help = "Examples:\n  lxc-rs start -n web\n  \
                       lxc-rs start -n web -F -s lxc.tty.max=0 -- /bin/sh")]
@@ -250,6 +271,47 @@ pub enum Command {
         after_help = "Examples:\n  lxc-rs console-log -n web\n  lxc-rs console-log -n web --clear --max 4096"
     )]
     ConsoleLog(cmd::console::ConsoleLogArgs),
+
+    /// Run a command in new namespaces, outside any container (like lxc-unshare); exit
+    /// status 0 when it exited 0, else 1
+    #[command(
+        after_help = "Examples:\n  lxc-rs unshare -s 'UTSNAME|PID|MOUNT' -H box -M -- /bin/sh\n  \
+                      lxc-rs unshare -s 'USER' -u nobody -- id"
+    )]
+    Unshare(cmd::unshare::UnshareArgs),
+
+    /// Run a command as root of a new user namespace with id maps (like lxc-usernsexec);
+    /// exit status: the command's
+    #[command(
+        after_help = "Examples:\n  lxc-rs usernsexec -m b:0:100000:65536 -- id\n  \
+                      lxc-rs usernsexec -s -- /bin/sh   (maps from /etc/subuid, and yourself)"
+    )]
+    Usernsexec(cmd::usernsexec::UsernsexecArgs),
+
+    /// Rewrite an LXC 2.0 config's legacy keys (lxc.network.*, lxc.utsname, lxc.rootfs, ...)
+    /// into LXC 3's, keeping the original in FILE.backup (like lxc-update-config)
+    #[command(
+        name = "update-config",
+        after_help = "Example:\n  lxc-rs update-config -c /var/lib/lxc/web/config"
+    )]
+    UpdateConfig(cmd::update_config::UpdateConfigArgs),
+
+    /// Start (or stop, kill, reboot, list) the containers marked lxc.start.auto, by group and
+    /// lxc.start.order (like lxc-autostart); exit status 2 when some failed, 1 when all did
+    #[command(after_help = "Examples:\n  lxc-rs autostart -P /srv/lxc\n  \
+                      lxc-rs autostart -L -g onboot,   (the onboot group, then those with no group)\n  \
+                      lxc-rs autostart -s -t 30 -a")]
+    Autostart(cmd::autostart::AutostartArgs),
+
+    /// Print the state changes of the containers of an lxcpath as they happen (like
+    /// lxc-monitor); -n takes a regular expression
+    #[command(after_help = "Examples:\n  lxc-rs monitor -P /srv/lxc\n  \
+                      lxc-rs monitor -n 'web[0-9]+'\n  lxc-rs monitor -Q   (stop the relay)")]
+    Monitor(cmd::monitor::MonitorArgs),
+
+    /// Show the CPU, block I/O and memory use of the running containers (like lxc-top)
+    #[command(after_help = "Examples:\n  lxc-rs top -s m\n  lxc-rs top -b -d 10 > usage.csv")]
+    Top(cmd::top::TopArgs),
 }
 
 impl Command {
@@ -262,6 +324,9 @@ impl Command {
             Command::Ls(_) => "ls",
             Command::Create(_) => "create",
             Command::Destroy(_) => "destroy",
+            Command::Copy(_) => "copy",
+            Command::Snapshot(_) => "snapshot",
+            Command::Checkpoint(_) => "checkpoint",
             Command::Start(_) => "start",
             Command::Execute(_) => "execute",
             Command::Stop(_) => "stop",
@@ -275,9 +340,15 @@ impl Command {
             Command::Attach(_) => "attach",
             Command::Console(_) => "console",
             Command::ConsoleLog(_) => "console-log",
+            Command::Autostart(_) => "autostart",
+            Command::Monitor(_) => "monitor",
+            Command::Top(_) => "top",
             Command::Device(d) => d.label(),
             Command::Mount(_) => "mount",
             Command::Umount(_) => "umount",
+            Command::Unshare(_) => "unshare",
+            Command::Usernsexec(_) => "usernsexec",
+            Command::UpdateConfig(_) => "update-config",
         }
     }
 
@@ -286,7 +357,14 @@ impl Command {
         match self {
             Command::Config(c) => c.subject(g),
             // These act on no one container; their errors name their paths themselves.
-            Command::Extensions(_) | Command::Checkconfig(_) | Command::Ls(_) => None,
+            Command::Extensions(_)
+            | Command::Checkconfig(_)
+            | Command::Ls(_)
+            | Command::Unshare(_)
+            | Command::Usernsexec(_)
+            | Command::UpdateConfig(_) => None,
+            // The fleet commands act on an lxcpath; monitor's -n is a pattern.
+            Command::Autostart(_) | Command::Monitor(_) | Command::Top(_) => None,
             _ => g.name.clone(),
         }
     }
@@ -337,6 +415,9 @@ fn run(cli: &Cli, g: &Global) -> Result<ExitCode, CliError> {
         Command::Ls(a) => cmd::ls::run(a, g),
         Command::Create(a) => cmd::create::create(a, g),
         Command::Destroy(a) => cmd::create::destroy(a, g),
+        Command::Copy(a) => cmd::copy::copy(a, g),
+        Command::Snapshot(a) => cmd::snapshot::snapshot(a, g),
+        Command::Checkpoint(a) => cmd::checkpoint::checkpoint(a, g),
         Command::Start(a) => cmd::start::start(a, g),
         Command::Execute(a) => cmd::start::execute(a, g),
         Command::Stop(a) => cmd::stop::stop(a, g),
@@ -350,9 +431,15 @@ fn run(cli: &Cli, g: &Global) -> Result<ExitCode, CliError> {
         Command::Attach(a) => cmd::attach::attach(a, g),
         Command::Console(a) => cmd::console::console(a, g),
         Command::ConsoleLog(a) => cmd::console::console_log(a, g),
+        Command::Autostart(a) => cmd::autostart::autostart(a, g),
+        Command::Monitor(a) => cmd::monitor::monitor(a, g),
+        Command::Top(a) => cmd::top::top(a, g),
         Command::Device(d) => cmd::device::run(d, g),
         Command::Mount(a) => cmd::mount::mount(a, g),
         Command::Umount(a) => cmd::mount::umount(a, g),
+        Command::Unshare(a) => cmd::unshare::unshare(a),
+        Command::Usernsexec(a) => cmd::usernsexec::usernsexec(a),
+        Command::UpdateConfig(a) => cmd::update_config::run(a),
     }
 }
 

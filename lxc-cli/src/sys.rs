@@ -7,7 +7,7 @@
 use std::fs::File;
 use std::io::{self, Read};
 use std::mem::size_of;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use libc::{c_int, c_long, pid_t};
 
@@ -147,61 +147,20 @@ pub fn userns_with_map(map: &str) -> io::Result<OwnedFd> {
     Ok(OwnedFd::from(ns))
 }
 
-const FSOPEN_CLOEXEC: libc::c_uint = 1;
-const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
-const FSMOUNT_CLOEXEC: libc::c_uint = 1;
-const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
-
 /// A fresh tmpfs as a detached mount (fsopen + fsmount): it is in no mount table, and it is
 /// gone when the fd is closed.
 pub fn detached_tmpfs() -> io::Result<OwnedFd> {
-    // SAFETY: the name is a NUL-terminated string that outlives the call.
-    let fs = owned(unsafe { libc::syscall(libc::SYS_fsopen, c"tmpfs".as_ptr(), FSOPEN_CLOEXEC) })?;
-    // SAFETY: `fs` is an open fs context; CMD_CREATE takes no key or value.
-    cvt(unsafe {
-        libc::syscall(
-            libc::SYS_fsconfig,
-            fs.as_raw_fd(),
-            FSCONFIG_CMD_CREATE,
-            std::ptr::null::<libc::c_char>(),
-            std::ptr::null::<libc::c_void>(),
-            0,
-        )
-    })?;
-    // SAFETY: `fs` is a created fs context; no mount attributes.
-    owned(unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, 0) })
-}
-
-/// `struct mount_attr`, MOUNT_ATTR_SIZE_VER0.
-#[repr(C)]
-struct MountAttr {
-    attr_set: u64,
-    attr_clr: u64,
-    propagation: u64,
-    userns_fd: u64,
+    use lxc::mount::sys;
+    let fs = sys::fsopen(c"tmpfs")?;
+    sys::fsconfig_create(fs.as_fd())?;
+    sys::fsmount(fs.as_fd(), 0)
 }
 
 /// Make the detached mount `mnt` idmapped through the user namespace `userns`.
 pub fn mount_setattr_idmap(mnt: BorrowedFd<'_>, userns: BorrowedFd<'_>) -> io::Result<()> {
-    let attr = MountAttr {
-        attr_set: MOUNT_ATTR_IDMAP,
-        attr_clr: 0,
-        propagation: 0,
-        userns_fd: userns.as_raw_fd() as u64,
-    };
-    // SAFETY: `attr` is a valid mount_attr of the size passed; the path is an empty C string
-    // used with AT_EMPTY_PATH, so the call acts on `mnt` itself.
-    cvt(unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            mnt.as_raw_fd(),
-            c"".as_ptr(),
-            libc::AT_EMPTY_PATH,
-            &attr as *const MountAttr,
-            size_of::<MountAttr>(),
-        )
-    })
-    .map(drop)
+    use lxc::mount::sys;
+    let none = nix::mount::MsFlags::empty();
+    sys::mount_setattr_userns(mnt, false, sys::attr::IDMAP, 0, none, Some(userns))
 }
 
 /// `pidfd_open(getpid(), 0)`.

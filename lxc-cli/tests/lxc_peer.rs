@@ -1,13 +1,14 @@
 //! Containers that LXC itself runs: a busybox container defined under an lxcpath (by
 //! `lxc-rs create -t busybox`) and started with LXC's own `lxc-start` (Debian's LXC 5.0.2).
 //! lxc-rs must see it on LXC's command socket, refuse what would break it (a second start over
-//! the same rootfs, destroy, rewriting its config) and, for what controls a running container,
-//! name LXC's tool rather than say "not running".
+//! the same rootfs, destroy, rewriting its config), drive it as LXC's own tools do (stop,
+//! freeze, attach, cgroup, wait, console, reboot, through LXC's command protocol), and for
+//! what LXC's protocol cannot do, name LXC's tool rather than say "not running".
 
 mod common;
 
 use std::fs;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixListener};
 use std::os::unix::process::CommandExt;
@@ -311,30 +312,219 @@ fn state_info_and_ls_show_a_container_lxc_runs() {
     assert_eq!(t.state(), "RUNNING (LXC)");
 }
 
+/// lxc-rs's tools drive a container LXC's monitor runs, through LXC's command protocol, and
+/// LXC's tools see what they did: info, ls, wait, attach, freeze and unfreeze (LXC's state
+/// clients told), cgroup get and set, and stop -k.
 #[test]
-fn controls_of_a_container_lxc_runs_name_lxcs_tools() {
+fn lxc_rs_tools_drive_a_container_lxc_runs() {
     require_lxc!();
-    let run = LxcRun::busybox("peer-control");
+    let run = LxcRun::busybox("peer-drive");
     let t = run.t();
     let init = run.lxc_init_pid();
 
-    for (args, tool) in [
-        (&["stop"][..], "lxc-stop"),
-        (&["stop", "-k"][..], "lxc-stop"),
-        (&["stop", "-r"][..], "lxc-stop -r"),
-        (&["reboot", "-t", "5"][..], "lxc-stop -r"),
-        (&["freeze"][..], "lxc-freeze"),
-        (&["unfreeze"][..], "lxc-unfreeze"),
-        (&["attach", "--", "/bin/true"][..], "lxc-attach"),
-        (&["attach"][..], "lxc-attach"),
-        (&["cgroup", "memory.limit_in_bytes"][..], "lxc-cgroup"),
-        (&["wait", "-s", "STOPPED", "-t", "5"][..], "lxc-wait"),
-    ] {
-        let o = t.lxc(args);
-        assert_lxc_refusal(&o, args[0], &run, tool, false);
-    }
+    // info: the same state and pid as lxc-info's.
+    assert_eq!(t.ok(&["info", "-p", "-H"]), format!("{init}\n"));
+    // liblxc's may_control: LXC's monitor answers root, so root may control it.
+    let c = lxc::Container::new(&t.name, Some(&t.lxcpath)).expect("handle");
+    assert!(c.may_control(), "may_control of a container LXC runs");
+    let o = common::lxc_tool("lxc-info", t, &["-s", "-p"]);
+    assert_eq!(
+        t.ok(&["info", "-s", "-p"]),
+        stdout(&o),
+        "lxc-rs info against lxc-info"
+    );
+
+    // ls --fancy --running lists it as running.
+    let fancy = stdout(&common::lxc_rs(&[
+        "ls",
+        "-P",
+        t.lxcpath_str(),
+        "--fancy",
+        "--running",
+    ]));
+    let row: Vec<&str> = fancy
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        row.get(..2),
+        Some(&[t.name.as_str(), "RUNNING"][..]),
+        "{fancy}"
+    );
+
+    // wait: a state it is in returns at once; one it does not reach times out (status 1).
+    t.ok(&["wait", "-s", "RUNNING", "-t", "5"]);
+    let o = t.lxc(&["wait", "-s", "FROZEN", "-t", "1"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+
+    // attach: a command in the container's namespaces, with its exit status.
+    assert_eq!(t.ok(&["attach", "--", "hostname"]), format!("{}\n", t.name));
+    let o = t.lxc(&["attach", "--", "/bin/sh", "-c", "exit 7"]);
+    assert_eq!(o.status.code(), Some(7), "{}", show(&o));
+    // The same cgroups as lxc-attach's process.
+    let cat = ["--", "/bin/cat", "/proc/self/cgroup"];
+    let theirs = common::lxc_tool("lxc-attach", t, &cat);
+    assert!(theirs.status.success(), "lxc-attach: {}", show(&theirs));
+    assert_eq!(t.ok(&[&["attach"][..], &cat].concat()), stdout(&theirs));
+
+    // freeze / unfreeze: LXC's state, and LXC's own lxc-wait hears the change.
+    let lxc_wait = Command::new("lxc-wait")
+        .args([
+            "-n",
+            &t.name,
+            "-P",
+            t.lxcpath_str(),
+            "-s",
+            "FROZEN",
+            "-t",
+            "30",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // lxc-wait registers before the freeze, or finds FROZEN when it asks: both end at 0.
+    t.ok(&["freeze"]);
+    assert_eq!(run.lxc_state(), "FROZEN");
+    assert_eq!(t.state(), "FROZEN (LXC)");
+    let o = lxc_wait.wait_with_output().unwrap();
+    assert!(o.status.success(), "lxc-wait -s FROZEN: {}", show(&o));
+    t.ok(&["wait", "-s", "FROZEN", "-t", "5"]);
+    t.ok(&["unfreeze"]);
     assert_eq!(run.lxc_state(), "RUNNING");
+    // Thawing a thawed container is no error, as lxc-unfreeze's.
+    t.ok(&["unfreeze"]);
+
+    // cgroup: the value lxc-cgroup reads; a value set shows in lxc-cgroup.
+    let key = "memory.limit_in_bytes";
+    let ours = t.ok(&["cgroup", key]);
+    let theirs = stdout(&common::lxc_tool("lxc-cgroup", t, &[key]));
+    assert_eq!(
+        ours.trim(),
+        theirs.trim(),
+        "lxc-rs cgroup against lxc-cgroup"
+    );
+    t.ok(&["cgroup", key, "268435456"]);
+    let theirs = stdout(&common::lxc_tool("lxc-cgroup", t, &[key]));
+    assert_eq!(theirs.trim(), "268435456");
+    let o = t.lxc(&["cgroup", "nosuchcontroller.file"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+
+    // start and destroy still refuse; the container ran on with the same init.
+    let o = t.lxc(&["start"]);
+    assert_lxc_refusal(&o, "start", &run, "lxc-stop", true);
     assert_eq!(run.lxc_init_pid(), init);
+
+    // stop -k: LXC_CMD_STOP; LXC's monitor is gone when it returns.
+    t.ok(&["stop", "-k"]);
+    assert_eq!(run.lxc_state(), "STOPPED");
+    assert!(!lxc_socket_listed(t), "LXC's monitor outlived stop -k");
+    let o = t.lxc(&["stop", "-k"]);
+    assert_eq!(o.status.code(), Some(2), "not running: {}", show(&o));
+}
+
+/// A clean stop (lxc.signal.halt through init's pidfd) and a reboot (lxc.signal.reboot,
+/// waited for as liblxc's reboot2) of a container LXC runs; `wait -s STOPPED` sees the stop.
+#[test]
+fn lxc_rs_reboots_and_stops_a_container_lxc_runs() {
+    require_lxc!();
+    let run = LxcRun::busybox("peer-reboot");
+    let t = run.t();
+    let init = run.lxc_init_pid();
+
+    t.ok(&["reboot", "-t", "60"]);
+    assert_eq!(run.lxc_state(), "RUNNING");
+    let new = run.lxc_init_pid();
+    assert_ne!(new, init, "reboot: init is the same");
+
+    let waiter = Command::new(common::BIN)
+        .args([
+            "wait",
+            "-n",
+            &t.name,
+            "-P",
+            t.lxcpath_str(),
+            "-s",
+            "STOPPED",
+        ])
+        .args(["-t", "60"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A shutdown that does not end in time is killed: -t 60 gives busybox's init the time.
+    t.ok(&["stop", "-t", "60"]);
+    assert_eq!(run.lxc_state(), "STOPPED");
+    let o = waiter.wait_with_output().unwrap();
+    assert!(o.status.success(), "wait -s STOPPED: {}", show(&o));
+}
+
+/// `lxc-rs console` on a container LXC runs: its console through a pty of the test's, a
+/// command typed into busybox's shell there, and `Ctrl+a q` to detach.
+#[test]
+fn lxc_rs_console_reaches_a_container_lxc_runs() {
+    require_lxc!();
+    let run = LxcRun::busybox("peer-console");
+    let t = run.t();
+    let pty = nix::pty::openpty(None, None).expect("openpty");
+    let mut client = Command::new(common::BIN)
+        .args(["console", "-n", &t.name, "-P", t.lxcpath_str(), "-t", "0"])
+        .stdin(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stderr(Stdio::from(pty.slave))
+        .spawn()
+        .expect("run lxc-rs console");
+    nix::fcntl::fcntl(
+        &pty.master,
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+    )
+    .unwrap();
+    let mut term = fs::File::from(pty.master);
+    let mut screen = Vec::new();
+    let mut until = |term: &mut fs::File, want: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut buf = [0u8; 1024];
+        while !String::from_utf8_lossy(&screen).contains(want) {
+            assert!(
+                Instant::now() < deadline,
+                "no {want:?} in {:?}",
+                String::from_utf8_lossy(&screen)
+            );
+            match term.read(&mut buf) {
+                Ok(n) if n > 0 => screen.extend_from_slice(&buf[..n]),
+                _ => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    };
+    until(&mut term, "Connected to tty 0");
+    term.write_all(b"\recho lxcrs-$((6*7))-ok\r").unwrap();
+    until(&mut term, "lxcrs-42-ok");
+    term.write_all(b"\x01q").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = client.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = client.kill();
+            panic!("the console did not detach");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+    assert_eq!(run.lxc_state(), "RUNNING");
+}
+
+/// What LXC's command protocol has no request for (the console ring buffer of lxc-rs's
+/// console_log here) still names LXC's tool, clearly, rather than "not running".
+#[test]
+fn what_lxcs_monitor_cannot_do_names_lxcs_tool() {
+    require_lxc!();
+    let run = LxcRun::busybox("peer-cannot");
+    let o = run.t().lxc(&["console-log"]);
+    assert_lxc_refusal(&o, "console-log", &run, "lxc-console", false);
 }
 
 /// An lxcpath long enough that LXC hashes its socket name: lxc-rs must find the same name.

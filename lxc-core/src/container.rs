@@ -15,6 +15,10 @@ pub struct Container {
     lxcpath: PathBuf,
     config_file: PathBuf,
     config: Config,
+    /// `set_timeout`: how long a request to the monitor may take (`None`: no limit).
+    timeout: Option<std::time::Duration>,
+    /// `want_close_all_fds`: a foreground start closes the fds this process inherited.
+    close_all_fds: bool,
 }
 
 /// Check a container name the way a path component must be: it names a directory.
@@ -53,6 +57,8 @@ impl Container {
             lxcpath,
             config_file,
             config: Config::new(),
+            timeout: Some(crate::lifecycle::COMMAND_TIMEOUT),
+            close_all_fds: false,
         };
         if c.defined()? {
             c.load_config(None)?;
@@ -72,6 +78,8 @@ impl Container {
             config_file: lxcpath.join(name).join("config"),
             lxcpath,
             config: Config::new(),
+            timeout: Some(crate::lifecycle::COMMAND_TIMEOUT),
+            close_all_fds: false,
         })
     }
 
@@ -197,6 +205,45 @@ impl Container {
         self.config.clear(key)
     }
 
+    /// `clear_config`: forget the loaded config, as liblxc frees its `lxc_conf`; the file is
+    /// untouched, and `load_config` or `set_config_item` start again from nothing.
+    pub fn clear_config(&mut self) {
+        self.config = Config::new();
+    }
+
+    /// `set_timeout`: how long each request to the container's monitor may take, `None` for no
+    /// limit (liblxc's -1). The default is [`COMMAND_TIMEOUT`](crate::lifecycle::COMMAND_TIMEOUT).
+    /// A zero timeout is refused, as liblxc refuses 0.
+    pub fn set_timeout(&mut self, timeout: Option<std::time::Duration>) -> Result<()> {
+        if timeout == Some(std::time::Duration::ZERO) {
+            return Err(Error::InvalidValue {
+                key: "timeout".into(),
+                value: "0".into(),
+                origin: crate::error::Origin::api(),
+                expected: "a positive duration, or none for no limit".into(),
+            });
+        }
+        self.timeout = timeout;
+        Ok(())
+    }
+
+    /// The timeout [`set_timeout`](Self::set_timeout) gave.
+    pub fn timeout(&self) -> Option<std::time::Duration> {
+        self.timeout
+    }
+
+    /// `want_close_all_fds`: whether [`start_foreground`](Self::start_foreground) closes the
+    /// fds this process inherited through exec (as `StartOptions::close_all_fds`, `lxc-start
+    /// -C`). A daemonised start always closes every fd of the caller's.
+    pub fn want_close_all_fds(&mut self, state: bool) {
+        self.close_all_fds = state;
+    }
+
+    /// The setting [`want_close_all_fds`](Self::want_close_all_fds) made.
+    pub fn close_all_fds(&self) -> bool {
+        self.close_all_fds
+    }
+
     /// `get_keys`: with no prefix, every key this build supports; with `lxc.net.N`, the
     /// network keys for that interface.
     pub fn get_keys(&self, prefix: Option<&str>) -> Vec<String> {
@@ -219,7 +266,8 @@ impl Container {
     }
 }
 
-/// `list_defined_containers`: names under `lxcpath` that have a config file, sorted.
+/// `list_defined_containers`: names under `lxcpath` that have a config file, sorted. The running
+/// ones and both together: [`crate::list`].
 pub fn list_defined_containers(lxcpath: &Path) -> Result<Vec<String>> {
     let rd = match fs::read_dir(lxcpath) {
         Ok(rd) => rd,
@@ -228,6 +276,8 @@ pub fn list_defined_containers(lxcpath: &Path) -> Result<Vec<String>> {
     };
     let mut names: Vec<String> = rd
         .filter_map(|e| e.ok())
+        // As liblxc: hidden entries are never containers.
+        .filter(|e| !e.file_name().as_encoded_bytes().starts_with(b"."))
         .filter(|e| e.path().join("config").is_file())
         .filter_map(|e| e.file_name().to_str().map(str::to_string))
         .collect();

@@ -241,6 +241,16 @@ pub enum Error {
         errno: i32,
     },
 
+    /// Clone, rename, snapshot or storage work (`manage`) refused or failed: `what` says
+    /// what was attempted on container `name`.
+    #[error("{name}: {what}: {message}")]
+    Manage {
+        name: String,
+        what: String,
+        message: String,
+        errno: i32,
+    },
+
     #[error(
         "phase {phase}: {owner}{}: {}",
         key_suffix(.key, .message),
@@ -260,8 +270,8 @@ pub enum LxcAdvice {
     /// The operation (start, destroy, rename, saving its config) was refused while LXC runs
     /// the container: stop it with LXC first.
     StopFirst,
-    /// The operation controls a running container, which lxc-rs cannot do for LXC's: use
-    /// LXC's tool.
+    /// The operation needs what LXC's command protocol has no request for (the console ring
+    /// buffer, mount injection): use LXC's tool.
     UseTool,
 }
 
@@ -358,7 +368,8 @@ impl Error {
             Error::AlreadyRunning { .. } => libc::EEXIST,
             Error::Command { errno, .. }
             | Error::DeviceNode { errno, .. }
-            | Error::Mount { errno, .. } => *errno,
+            | Error::Mount { errno, .. }
+            | Error::Manage { errno, .. } => *errno,
             Error::RunByLxc { .. } => libc::EBUSY,
         }
     }

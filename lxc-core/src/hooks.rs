@@ -25,6 +25,20 @@ pub fn run(ctx: &HookCtx<'_>, kind: &str) -> Result<(), Error> {
 }
 
 pub fn run_with(ctx: &HookCtx<'_>, kind: &str, extra: HookEnv<'_>) -> Result<(), Error> {
+    run_scripts(ctx, kind, extra, &env(ctx), &[])
+}
+
+/// [`run_with`] with the caller's `LXC_*` variables instead of [`env()`]'s, and `args` added to
+/// every hook's command line (as LXC adds them: after the standard ones, through the shell).
+/// Clone hooks need both: LXC gives them only the variables its clone sets, and the arguments
+/// given to `lxc-copy` after `--`.
+pub fn run_scripts(
+    ctx: &HookCtx<'_>,
+    kind: &str,
+    extra: HookEnv<'_>,
+    vars: &[(&'static str, OsString)],
+    args: &[String],
+) -> Result<(), Error> {
     let key = format!("lxc.hook.{kind}");
     // Each script with the line it came from, so a failure names it.
     let scripts: Vec<(&str, &crate::error::Origin)> = ctx
@@ -37,7 +51,6 @@ pub fn run_with(ctx: &HookCtx<'_>, kind: &str, extra: HookEnv<'_>) -> Result<(),
         return Ok(());
     }
     let version = version1(ctx.config);
-    let vars = env(ctx);
     // As LXC, the hooks the container's first process runs see `lxc.environment` and the
     // hooks-only keys (set in its environment before its setup); the monitor's do not.
     let config_env: Vec<(OsString, OsString)> = if ctx.phase.in_child() {
@@ -55,11 +68,15 @@ pub fn run_with(ctx: &HookCtx<'_>, kind: &str, extra: HookEnv<'_>) -> Result<(),
         } else {
             format!("{key} ({origin})")
         };
-        let line = if version {
+        let mut line = if version {
             format!("exec {script}")
         } else {
             format!("exec {script} {} lxc {kind}", ctx.name)
         };
+        for a in args {
+            line.push(' ');
+            line.push_str(a);
+        }
         let mut cmd = Command::new("/bin/sh");
         cmd.arg("-c").arg(bytes::to_os(&line));
         cmd.envs(config_env.iter().map(|(k, v)| (k, v)));

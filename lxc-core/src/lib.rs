@@ -3,6 +3,7 @@
 
 pub mod atomic;
 pub mod attach;
+pub mod autostart;
 pub mod check;
 pub mod commands;
 pub mod config;
@@ -12,19 +13,25 @@ pub mod error;
 pub mod fds;
 pub mod global;
 pub mod hooks;
+pub mod idmap;
 pub mod inject;
 pub mod keys;
 pub mod lifecycle;
+pub mod list;
 pub mod lock;
+pub mod manage;
 pub mod monitor;
 pub mod phase;
 pub mod reactor;
 pub mod registry;
 pub mod start;
 pub mod state;
+pub mod statemsg;
 pub mod sys;
 pub mod template;
 pub mod timing;
+pub mod unshare;
+pub mod version;
 mod wire;
 
 pub use config::Config;
@@ -36,6 +43,7 @@ pub use registry::{config_item_is_supported, has_api_extension};
 pub use start::StartOptions;
 pub use state::State;
 pub use sys::Exit;
+pub use version::lxc_get_version;
 
 /// Re-exported so that extension crates register with the same `linkme` the core uses.
 pub use linkme;

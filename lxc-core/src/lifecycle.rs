@@ -13,8 +13,18 @@ use crate::start::StartOptions;
 use crate::state::State;
 use crate::sys::{self, Exit};
 
-/// How long a client waits for the monitor to answer one request.
+/// How long a client waits for the monitor to answer one request, unless
+/// [`Container::set_timeout`] says otherwise.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a stop of a container LXC runs waits for LXC's monitor to report it gone.
+const LXC_STOP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a freeze of a container LXC runs waits for the freezer (LXC's own waits forever).
+const LXC_FREEZE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `set_timeout(None)`, no limit: a deadline no request outlives (136 years).
+const NO_LIMIT: Duration = Duration::from_secs(u32::MAX as u64);
 
 pub(crate) fn cmd_err(name: &str, request: &str, e: commands::Error) -> Error {
     // A monitor that closes the connection before answering is on its way out.
@@ -37,7 +47,7 @@ pub(crate) fn cmd_err(name: &str, request: &str, e: commands::Error) -> Error {
 pub enum Runtime {
     /// lxc-rs's own monitor.
     LxcRs,
-    /// LXC's monitor (`lxc-start`, liblxc): lxc-rs sees it, but does not control it.
+    /// LXC's monitor (`lxc-start`, liblxc): lxc-rs controls it through LXC's command socket.
     Lxc(LxcMonitor),
 }
 
@@ -79,18 +89,6 @@ impl Container {
         match self.lxc_monitor() {
             Some(m) => Err(Error::run_by_lxc(&m, "lxc-stop", LxcAdvice::StopFirst)),
             None => Ok(()),
-        }
-    }
-
-    /// A "not running" from lxc-rs's socket becomes "run by LXC, use `tool`" when LXC's
-    /// monitor is there.
-    fn not_ours(&self, e: Error, tool: &'static str) -> Error {
-        match e {
-            Error::NotRunning { .. } => match self.lxc_monitor() {
-                Some(m) => Error::run_by_lxc(&m, tool, LxcAdvice::UseTool),
-                None => e,
-            },
-            e => e,
         }
     }
 
@@ -140,14 +138,101 @@ impl Container {
             });
         }
         self.refuse_if_run_by_lxc()?;
-        crate::template::destroy(self.config_path(), self.name())
+        // LXC's rules: refused while snapshots or dependants exist; the storage goes too.
+        crate::manage::destroy_container(self)
     }
 
-    /// A request to the monitor; a container LXC runs gives [`Error::RunByLxc`] with LXC's
-    /// tool for the request.
+    /// A request to the monitor: lxc-rs's, else LXC's own, in LXC's protocol (see
+    /// [`commands::lxc`]). A request LXC's monitor has no counterpart for gives
+    /// [`Error::RunByLxc`] with LXC's tool for it.
     fn call(&self, req: Request) -> Result<(Response, Vec<OwnedFd>), Error> {
-        let tool = lxc_tool(&req);
-        self.call_ours(req).map_err(|e| self.not_ours(e, tool))
+        match self.call_ours(req.clone()) {
+            Err(Error::NotRunning { .. }) => match self.lxc_monitor() {
+                Some(m) => self.call_lxc(&m, req),
+                None => Err(Error::NotRunning {
+                    name: self.name().to_string(),
+                }),
+            },
+            r => r,
+        }
+    }
+
+    /// `req` done on a container LXC's monitor runs, the way liblxc does it.
+    fn call_lxc(&self, m: &LxcMonitor, req: Request) -> Result<(Response, Vec<OwnedFd>), Error> {
+        let what = match &req {
+            Request::Ext { name, .. } => name.clone(),
+            other => format!("LXC {}", other.name()),
+        };
+        let err = |e: commands::Error| cmd_err(self.name(), &what, e);
+        let ok = |r: Response| Ok((r, Vec::new()));
+        match req {
+            Request::GetState => ok(Response::State(m.state().map_err(err)?)),
+            Request::GetInitPid => ok(Response::InitPid(m.init_pid().map_err(err)?)),
+            Request::GetInitPidfd => Ok((Response::InitPidfd, vec![m.init_pidfd().map_err(err)?])),
+            Request::GetConfigItem { key } => {
+                ok(Response::ConfigItem(m.config_item(&key).map_err(err)?))
+            }
+            Request::GetCgroupPaths => ok(Response::CgroupPaths(m.cgroup_dirs().map_err(err)?)),
+            Request::Stop { .. } => {
+                m.stop(Some(LXC_STOP_TIMEOUT)).map_err(err)?;
+                ok(Response::Ok)
+            }
+            Request::Shutdown => {
+                m.signal(m.configured_signal("halt")).map_err(err)?;
+                ok(Response::Ok)
+            }
+            Request::Reboot => {
+                m.signal(m.configured_signal("reboot")).map_err(err)?;
+                ok(Response::Ok)
+            }
+            Request::Freeze | Request::Unfreeze => {
+                let freeze = matches!(req, Request::Freeze);
+                // liblxc leaves a container alone that is already there.
+                let frozen = m.state().map_err(err)? == State::Frozen;
+                if frozen != freeze {
+                    m.freeze(freeze, LXC_FREEZE_TIMEOUT).map_err(err)?;
+                }
+                ok(Response::Ok)
+            }
+            Request::Ext { name, body } if name == "cgroup.get" => {
+                let key: String =
+                    commands::body::decode(&body).map_err(|e| self.body_err(&name, e))?;
+                let v = m.cgroup_get(&key).map_err(err)?;
+                let b = commands::body::encode(&v).map_err(|e| self.body_err(&name, e))?;
+                ok(Response::Ext(b))
+            }
+            Request::Ext { name, body } if name == "cgroup.set" => {
+                let (key, value): (String, String) =
+                    commands::body::decode(&body).map_err(|e| self.body_err(&name, e))?;
+                m.cgroup_set(&key, &value).map_err(err)?;
+                ok(Response::Ext(Vec::new()))
+            }
+            // LXC's client sets the pty's size itself; its monitor is not told.
+            Request::Ext { name, .. } if name == "console.winsize" => ok(Response::Ext(Vec::new())),
+            other => Err(Error::run_by_lxc(m, lxc_tool(&other), LxcAdvice::UseTool)),
+        }
+    }
+
+    /// The timeout of one request to the monitor ([`Container::set_timeout`]).
+    fn command_timeout(&self) -> Duration {
+        self.timeout().unwrap_or(NO_LIMIT)
+    }
+
+    /// `may_control`: whether this process may control the container, as liblxc's
+    /// `lxc_try_cmd` answers it: true when no monitor runs it, or when its monitor (lxc-rs's,
+    /// or LXC's, which lxc-rs drives through LXC's protocol) answers a request; false only when
+    /// the monitor refuses this caller (neither root nor the owner of `<lxcpath>/<name>`).
+    pub fn may_control(&self) -> bool {
+        let refused = |errno: i32| matches!(errno, libc::EACCES | libc::EPERM);
+        match self.call_ours(Request::GetInitPid) {
+            Ok(_) => true,
+            Err(Error::NotRunning { .. }) => match self.lxc_monitor() {
+                None => true,
+                Some(m) => !m.init_pid().is_err_and(|e| refused(e.errno())),
+            },
+            // A monitor that does not behave: liblxc says true, as the caller was not denied.
+            Err(e) => !refused(e.errno()),
+        }
     }
 
     /// A request to lxc-rs's monitor only.
@@ -157,7 +242,8 @@ impl Container {
             Request::Ext { name, .. } => name.clone(),
             other => other.name().to_string(),
         };
-        match commands::call(self.config_path(), self.name(), &req, COMMAND_TIMEOUT) {
+        let timeout = self.command_timeout();
+        match commands::call(self.config_path(), self.name(), &req, timeout) {
             Ok((Response::Error { message, errno }, _)) => Err(Error::Command {
                 name: self.name().to_string(),
                 request: what,
@@ -205,6 +291,15 @@ impl Container {
     /// Forks this process, so call it before starting other threads (the `lxc-rs` tool does);
     /// a multi-threaded program can run `lxc-rs start` instead.
     pub fn start(&self, opts: &StartOptions) -> Result<(), Error> {
+        self.start_with(opts, crate::start::restore::Launch::Clone)
+    }
+
+    /// [`start`](Self::start), with the init cloned or handed over by a restorer (CRIU).
+    pub fn start_with(
+        &self,
+        opts: &StartOptions,
+        launch: crate::start::restore::Launch,
+    ) -> Result<(), Error> {
         self.check_startable(opts)?;
         let name = self.name().to_string();
         let sys_err = |op: &'static str| {
@@ -273,13 +368,14 @@ impl Container {
                 });
                 let code = match detached {
                     Ok(()) => {
-                        match monitor::run(
+                        match monitor::run_with(
                             self.name(),
                             self.config_path(),
                             self.config_file_name(),
                             self.config(),
                             opts,
                             Some(StatusPipe(wr)),
+                            launch,
                         ) {
                             Ok(exit) => exit.status(),
                             Err(_) => 1,
@@ -301,8 +397,18 @@ impl Container {
     /// inherited through exec (those without close-on-exec). The container's init never gets
     /// any fd of the caller's, with or without it.
     pub fn start_foreground(&self, opts: &StartOptions) -> Result<Exit, Error> {
+        self.start_foreground_with(opts, crate::start::restore::Launch::Clone)
+    }
+
+    /// [`start_foreground`](Self::start_foreground), with the init cloned or handed over by a
+    /// restorer (CRIU).
+    pub fn start_foreground_with(
+        &self,
+        opts: &StartOptions,
+        launch: crate::start::restore::Launch,
+    ) -> Result<Exit, Error> {
         self.check_startable(opts)?;
-        if opts.close_all_fds {
+        if opts.close_all_fds || self.close_all_fds() {
             match crate::fds::close_inherited() {
                 Ok(closed) => {
                     for fd in closed {
@@ -314,13 +420,14 @@ impl Container {
                 }
             }
         }
-        monitor::run(
+        monitor::run_with(
             self.name(),
             self.config_path(),
             self.config_file_name(),
             self.config(),
             opts,
             None,
+            launch,
         )
     }
 
@@ -516,8 +623,8 @@ impl Container {
             name: name.into(),
             body,
         };
-        let tool = lxc_tool(&req);
-        match commands::call_with_fds(self.config_path(), self.name(), &req, fds, COMMAND_TIMEOUT) {
+        let timeout = self.command_timeout();
+        match commands::call_with_fds(self.config_path(), self.name(), &req, fds, timeout) {
             Ok((Response::Ext(b), f)) => Ok((b, f)),
             Ok((Response::Error { message, errno }, _)) => Err(Error::Command {
                 name: self.name().to_string(),
@@ -526,7 +633,34 @@ impl Container {
                 errno,
             }),
             Ok((other, _)) => Err(self.unexpected(name, other)),
-            Err(e) => Err(self.not_ours(cmd_err(self.name(), name, e), tool)),
+            Err(e) if e.is_not_running() => match self.lxc_monitor() {
+                Some(m) if name == "console" => {
+                    // `(tty, rows, cols)` and the session's watch fd, as the console crate
+                    // sends them; LXC's client sizes the pty itself.
+                    let (tty, _, _): (i32, u16, u16) = commands::body::decode(match &req {
+                        Request::Ext { body, .. } => body,
+                        _ => &[],
+                    })
+                    .map_err(|e| self.body_err(name, e))?;
+                    let watch = fds.first().ok_or_else(|| Error::Command {
+                        name: self.name().to_string(),
+                        request: name.to_string(),
+                        message: "no session fd to hold the tty with".into(),
+                        errno: libc::EINVAL,
+                    })?;
+                    let (master, num) = m
+                        .tty_session(tty, *watch)
+                        .map_err(|e| cmd_err(self.name(), "LXC GET_TTY_FD", e))?;
+                    let b = commands::body::encode(&num).map_err(|e| self.body_err(name, e))?;
+                    Ok((b, vec![master]))
+                }
+                Some(m) => match self.call_lxc(&m, req)? {
+                    (Response::Ext(b), f) => Ok((b, f)),
+                    (other, _) => Err(self.unexpected(name, other)),
+                },
+                None => Err(cmd_err(self.name(), name, e)),
+            },
+            Err(e) => Err(cmd_err(self.name(), name, e)),
         }
     }
 
@@ -584,8 +718,16 @@ impl Container {
     /// Register as a state client of the monitor: the current state now, then one event per
     /// change into one of `states` (see [`StateClient::wait`]).
     pub fn state_client(&self, states: &[State]) -> Result<(StateClient, State), Error> {
-        StateClient::new(self.config_path(), self.name(), states)
-            .map_err(|e| self.not_ours(cmd_err(self.name(), "AddStateClient", e), "lxc-wait"))
+        let timeout = self.command_timeout();
+        match StateClient::with_timeout(self.config_path(), self.name(), states, timeout) {
+            // LXC's monitor tells only the first change (see [`StateClient::lxc`]).
+            Err(e) if e.is_not_running() => match self.lxc_monitor() {
+                Some(m) => StateClient::lxc(&m, states, false)
+                    .map_err(|e| cmd_err(self.name(), "LXC ADD_STATE_CLIENT", e)),
+                None => Err(cmd_err(self.name(), "AddStateClient", e)),
+            },
+            r => r.map_err(|e| cmd_err(self.name(), "AddStateClient", e)),
+        }
     }
 
     fn wait_on(

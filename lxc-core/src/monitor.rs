@@ -20,6 +20,7 @@ use crate::phase::{
 };
 use crate::reactor::{FdHandler, MonitorHandlers, Next, ReactorCtx};
 use crate::registry;
+use crate::start::restore::Launch;
 use crate::start::{self, spec, StartOptions, Started, Target};
 use crate::state::State;
 use crate::sys::{self, Exit};
@@ -144,6 +145,27 @@ pub fn run(
     opts: &StartOptions,
     status: Option<StatusPipe>,
 ) -> Result<Exit, Error> {
+    run_with(
+        name,
+        lxcpath,
+        config_file,
+        config,
+        opts,
+        status,
+        Launch::Clone,
+    )
+}
+
+/// [`run`], with the init cloned or handed over by a restorer ([`Launch`]).
+pub fn run_with(
+    name: &str,
+    lxcpath: &Path,
+    config_file: &Path,
+    config: &Config,
+    opts: &StartOptions,
+    status: Option<StatusPipe>,
+    launch: Launch,
+) -> Result<Exit, Error> {
     let owner_uid = std::fs::metadata(lxcpath.join(name))
         .map(|m| m.uid())
         .unwrap_or(0);
@@ -215,9 +237,13 @@ pub fn run(
         config_file: config_file.to_path_buf(),
         config,
     };
+    crate::statemsg::publish_state(lxcpath, name, State::Starting);
     let started = {
         let _span = tracing::info_span!("start", container = name).entered();
-        start::start(&t, opts)
+        match launch {
+            Launch::Clone => start::start(&t, opts),
+            Launch::Restore(mut r) => start::restore::restore(&t, opts, r.as_mut()),
+        }
     };
     let Started {
         pid,
@@ -231,6 +257,7 @@ pub fn run(
             // must find no monitor, not one on its way out.
             drop(lxc);
             drop(server);
+            crate::statemsg::publish_state(lxcpath, name, State::Stopped);
             let r = Err(e);
             if let Some(s) = status {
                 s.report(&r);
@@ -262,12 +289,15 @@ pub fn run(
     m.watchdog = m.spawn_watchdog();
     if let Err(e) = m.enter_running() {
         m.abort_running();
+        crate::statemsg::publish_state(lxcpath, name, State::Stopped);
         let r = Err(e);
         if let Some(s) = status {
             s.report(&r);
         }
         return r.map(|()| Exit::Code(1));
     }
+    // Before the caller hears OK: a `monitor` watching it sees RUNNING before `start` returns.
+    crate::statemsg::publish_state(lxcpath, name, State::Running);
     if let Some(s) = status {
         s.report(&Ok(()));
     }
@@ -375,6 +405,10 @@ impl Monitor<'_> {
         }
         tracing::info!(container = self.t.name, state = %s, "state change");
         self.state = s;
+        // LXC's monitor announces STOPPING once init has exited: see `stop` and `restart`.
+        if s != State::Stopping {
+            crate::statemsg::publish_state(self.t.lxcpath, self.t.name, s);
+        }
         self.lxc_clients.notify(self.t.name, s);
         self.waiters.retain_mut(|(c, states)| {
             if states.contains(&s) {
@@ -899,6 +933,7 @@ impl Monitor<'_> {
     /// clients, and run the start sequence again.
     fn restart(&mut self) -> Result<(), Error> {
         tracing::info!(container = self.t.name, "rebooting");
+        crate::statemsg::publish_state(self.t.lxcpath, self.t.name, State::Stopping);
         self.set_state(State::Stopping);
         self.teardown("reboot");
         self.set_state(State::Starting);
@@ -986,10 +1021,13 @@ impl Monitor<'_> {
     /// Init exited for good: tear down and tell the state clients.
     fn stop(mut self, exit: Exit) -> Exit {
         tracing::info!(container = self.t.name, ?exit, "init exited");
+        crate::statemsg::publish_exit(self.t.lxcpath, self.t.name, exit);
+        crate::statemsg::publish_state(self.t.lxcpath, self.t.name, State::Stopping);
         self.set_state(State::Stopping);
         self.teardown("stop");
         self.server = None;
         self.lxc = None;
+        crate::manage::ephemeral_stop(self.t.config, self.t.lxcpath, self.t.name);
         self.set_state(State::Stopped);
         exit
     }

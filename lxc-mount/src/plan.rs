@@ -131,20 +131,28 @@ impl MountPlan {
         mode: StartMode,
     ) -> Result<MountPlan> {
         let rootfs = match last_of(config, "lxc.rootfs.path") {
-            Some((p, site)) if !p.is_empty() => Some(RootfsSpec {
-                storage: config
+            Some((p, site)) if !p.is_empty() => {
+                let storage = config
                     .entries()
                     .rfind(|e| e.key == "lxc.rootfs.path")
                     .and_then(|e| e.raw.split_once(':'))
-                    .map(|(t, _)| t.to_string()),
-                // The core's parser drops the storage type; drop it here if it did not.
-                path: to_path(p.split_once(':').map_or(p.as_str(), |(_, rest)| rest)),
-                site,
-                mount: last_of(config, "lxc.rootfs.mount")
-                    .filter(|(m, _)| !m.is_empty())
-                    .map(|(m, s)| (to_path(&m), s)),
-                options: last_of(config, "lxc.rootfs.options").filter(|(o, _)| !o.is_empty()),
-            }),
+                    .map(|(t, _)| t.to_string());
+                // The core's parser drops the storage type; drop it here if it did not (only
+                // the type: an overlay's value is `LOWER:UPPER`).
+                let path = match (&storage, p.split_once(':')) {
+                    (Some(t), Some((head, rest))) if head == t => to_path(rest),
+                    _ => to_path(&p),
+                };
+                Some(RootfsSpec {
+                    storage,
+                    path,
+                    site,
+                    mount: last_of(config, "lxc.rootfs.mount")
+                        .filter(|(m, _)| !m.is_empty())
+                        .map(|(m, s)| (to_path(&m), s)),
+                    options: last_of(config, "lxc.rootfs.options").filter(|(o, _)| !o.is_empty()),
+                })
+            }
             _ => None,
         };
 

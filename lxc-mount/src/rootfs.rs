@@ -169,6 +169,50 @@ pub fn rootfs_dir(spec: &RootfsSpec) -> Result<PathBuf> {
     Ok(spec.path.clone())
 }
 
+/// A rootfs in a storage backend other than a directory (`overlay:`, `btrfs:`, `loop:`, or a
+/// plain path naming an image file), mounted detached by lxc-storage with the data options of
+/// `lxc.rootfs.options`, with the directory that stands for it (overlay's lower layer, the
+/// subvolume, `<dir>/rootfs` beside a loop image). None for a directory rootfs.
+fn mount_backend(spec: &RootfsSpec) -> Result<Option<(lxc_storage::Mounted, PathBuf)>> {
+    let site = &spec.site;
+    let value = match spec.storage.as_deref() {
+        None if spec.path.is_file() => spec.path.display().to_string(),
+        None | Some("dir") => return Ok(None),
+        Some(kind) => format!("{kind}:{}", spec.path.display()),
+    };
+    let storage_err = |e: lxc_storage::StorageError| match e {
+        lxc_storage::StorageError::Io { op, path, source } => MountError::Sys {
+            site: site.clone(),
+            op,
+            path,
+            source,
+        },
+        other => MountError::Unsupported {
+            site: site.clone(),
+            what: format!("the rootfs {value:?}"),
+            why: other.to_string(),
+        },
+    };
+    let storage = lxc_storage::Storage::parse(&value).map_err(storage_err)?;
+    let data = match &spec.options {
+        Some((o, osite)) => {
+            parse_mount_options(o)
+                .map_err(|e| e.at(osite.clone()))?
+                .data
+        }
+        None => None,
+    };
+    let dir = match storage.kind() {
+        lxc_storage::Kind::Loop => Path::new(storage.path())
+            .parent()
+            .map(|p| p.join("rootfs"))
+            .unwrap_or_default(),
+        _ => PathBuf::from(storage.rootfs_dir().map_err(storage_err)?),
+    };
+    let mounted = storage.mount(data.as_deref()).map_err(storage_err)?;
+    Ok(Some((mounted, dir)))
+}
+
 /// The default for `lxc.rootfs.mount`: LXC's compiled-in directory if this host has it,
 /// else the rootfs itself.
 pub fn default_rootfs_mount(source: &Path) -> PathBuf {
@@ -195,7 +239,19 @@ pub fn setup_rootfs_with(plan: &MountPlan, idmap: Option<&ChildIdmap<'_>>) -> Re
             .map_err(|e| MountError::sys(&Site::key("lxc.rootfs.path"), "open /", "/", e));
     };
     let site = &spec.site;
-    let source = rootfs_dir(spec)?;
+    // overlay, btrfs and loop rootfs come mounted (detached) from lxc-storage.
+    let backend = mount_backend(spec)?;
+    if let (Some(_), Some((_, osite))) = (&backend, crate::idmap::rootfs_userns(spec)?) {
+        return Err(MountError::Unsupported {
+            site: osite,
+            what: "an idmapped rootfs on a storage backend".into(),
+            why: "lxc-rs idmaps directory rootfs only (dir:/path or a plain path)".into(),
+        });
+    }
+    let source = match &backend {
+        Some((_, dir)) => dir.clone(),
+        None => rootfs_dir(spec)?,
+    };
     let mount = match &spec.mount {
         Some((m, _)) => m.clone(),
         None => default_rootfs_mount(&source),
@@ -222,8 +278,21 @@ pub fn setup_rootfs_with(plan: &MountPlan, idmap: Option<&ChildIdmap<'_>>) -> Re
         )
     })?;
     // An idmapped rootfs comes with its options applied (in the call that idmaps it).
-    let idmapped = crate::idmap::mount_rootfs(idmap, spec, dst.as_fd(), &mount)?;
-    if !idmapped {
+    let idmapped = match &backend {
+        Some((m, _)) => {
+            sys::move_mount(m.root(), dst.as_fd()).map_err(|e| {
+                MountError::sys(
+                    site,
+                    format!("mount rootfs on {}", mount.display()),
+                    &mount,
+                    e,
+                )
+            })?;
+            false
+        }
+        None => crate::idmap::mount_rootfs(idmap, spec, dst.as_fd(), &mount)?,
+    };
+    if !idmapped && backend.is_none() {
         // Opened only here: the monitor opens an idmapped rootfs, which the container's root
         // may have no right to reach (an unprivileged container's rootfs left owned by the
         // host's root, in a directory only the host's root may enter).

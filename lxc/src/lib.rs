@@ -90,11 +90,24 @@ pub use lxc_core::container::{list_defined_containers, Container};
 pub use lxc_core::error::{Error, LxcAdvice, Origin, Result};
 pub use lxc_core::global::{default_lxcpath, get_global_config_item};
 pub use lxc_core::lifecycle::Runtime;
+pub use lxc_core::list::{self, list_active_containers, list_all_containers};
 pub use lxc_core::lock::{self, ContainerLock};
+pub use lxc_core::manage::{
+    self, Snapshot, CLONE_ALLOW_RUNNING, CLONE_KEEPBDEVTYPE, CLONE_KEEPMACADDR, CLONE_KEEPNAME,
+    CLONE_MAYBE_SNAPSHOT, CLONE_SNAPSHOT,
+};
 pub use lxc_core::registry::{api_extensions, has_api_extension};
 pub use lxc_core::state::State;
 pub use lxc_core::template::CreateOptions;
+pub use lxc_core::version::{
+    lxc_get_version, LXCRS_VERSION, LXC_VERSION, LXC_VERSION_ABI, LXC_VERSION_MAJOR,
+    LXC_VERSION_MICRO, LXC_VERSION_MINOR,
+};
 pub use lxc_core::{attach, check, global, registry, Exit, Phase, StartMode, StartOptions};
+pub use lxc_core::{autostart, statemsg};
+pub use lxc_core::{idmap, unshare};
+/// Checkpoint / restore / migrate through CRIU: `use lxc::criu::CriuExt` for the methods.
+pub use lxc_criu as criu;
 
 /// `lxc_config_item_is_supported`: true exactly for keys whose code is linked into this build.
 pub fn config_item_is_supported(key: &str) -> bool {

@@ -45,6 +45,26 @@ const APT_PACKAGES: &[(&str, &str)] = &[
         "iproute2",
         "`ip`, which the network tests use to inspect links",
     ),
+    (
+        "rsync",
+        "LXC's lxc-copy / lxc-snapshot copy rootfs with it (the storage differential tests)",
+    ),
+    (
+        "uidmap",
+        "newuidmap / newgidmap, the path usernsexec and unshare take for a map (and LXC's tools)",
+    ),
+    (
+        "btrfs-progs",
+        "mkfs.btrfs, for the btrfs storage tests' own filesystem on a loop device",
+    ),
+    (
+        "criu",
+        "checkpoint / restore (lxc-rs checkpoint) drives CRIU; its tests run in the qemu guest",
+    ),
+    (
+        "iptables",
+        "CRIU locks a dumped container's network with iptables-restore",
+    ),
 ];
 
 /// Install the missing packages of [`APT_PACKAGES`] with apt-get (as root), or explain what to

@@ -111,13 +111,35 @@ const GUEST_TESTS: &[GuestTest] = &[
     ),
     required("lxc-ext-cgroup2-devices", Target::Test("bpf"), &[]),
     required("lxc-cgroup", Target::Test("cgroup"), &[]),
+    // CRIU fails on this machine's kernel (vdso): checkpoint / restore runs here.
+    required("lxc-cli", Target::Test("checkpoint"), &[]),
 ];
 
 /// Modules the guest loads before it mounts its root (9p over virtio-pci, the overlay), then
 /// the ones the tests' link types need; their dependencies are found with depmod.
 const BOOT_MODULES: &[&str] = &["virtio_pci", "9pnet_virtio", "9p", "overlay"];
 const TEST_MODULES: &[&str] = &[
-    "veth", "bridge", "macvlan", "ipvlan", "8021q", "dummy", "loop", "tun",
+    "veth",
+    "bridge",
+    "macvlan",
+    "ipvlan",
+    "8021q",
+    "dummy",
+    "loop",
+    "tun",
+    // CRIU: `criu check` probes nftables and the socket diag modules before any dump
+    // (libcrc32c, which nf_tables needs, finds its crc32c only if that is loaded first).
+    "crc32c_generic",
+    "nf_tables",
+    "unix_diag",
+    "inet_diag",
+    "tcp_diag",
+    "udp_diag",
+    "netlink_diag",
+    "af_packet_diag",
+    "nft_compat",
+    "xt_mark",
+    "nf_conntrack_netlink",
 ];
 
 /// Host tools this task runs itself (the tests' own packages come from deps.rs's list).

@@ -76,6 +76,12 @@ pub struct AttachArgs {
     #[arg(short = 'L', long = "pty-log", value_name = "FILE")]
     pub pty_log: Option<PathBuf>,
 
+    /// Run the command under this LSM context (AppArmor profile or SELinux label) instead of
+    /// the container's. With no LSM on the host, as here, it is accepted and changes nothing,
+    /// as lxc-attach's LSM driver `nop` does
+    #[arg(short = 'c', long = "context", value_name = "CONTEXT")]
+    pub context: Option<String>,
+
     /// Take the attach's config (lxc.environment, lxc.prlimit.*, lxc.proc.*, seccomp) from
     /// FILE instead of the container's own config
     #[arg(short = 'f', long = "rcfile", value_name = "FILE")]
@@ -116,6 +122,28 @@ fn elevated(value: Option<&str>) -> Result<Elevated, CliError> {
     Ok(e)
 }
 
+/// `-c CONTEXT`: with no LSM on the host LXC's `nop` driver takes the context and sets
+/// nothing, and so does lxc-rs; with AppArmor or SELinux enabled lxc-rs cannot set it yet and
+/// says so rather than run the command unconfined.
+fn lsm_context(ctx: &str) -> Result<(), CliError> {
+    let enabled = |lsm: &str| {
+        std::fs::read_to_string("/sys/kernel/security/lsm")
+            .is_ok_and(|l| l.trim().split(',').any(|m| m == lsm))
+    };
+    match ["apparmor", "selinux"].into_iter().find(|l| enabled(l)) {
+        Some(lsm) => Err(CliError::failed(format!(
+            "-c {ctx}: setting a {lsm} context is not supported by lxc-rs yet"
+        ))),
+        None => {
+            tracing::info!(
+                context = ctx,
+                "no LSM on this host (LSM driver nop): context not set"
+            );
+            Ok(())
+        }
+    }
+}
+
 /// The login shell of `uid` in the container's /etc/passwd, read through init's root.
 fn shell_of(init_pid: i32, uid: u32) -> Option<String> {
     let passwd = std::fs::read_to_string(format!("/proc/{init_pid}/root/etc/passwd")).ok()?;
@@ -127,7 +155,6 @@ fn shell_of(init_pid: i32, uid: u32) -> Option<String> {
 
 pub fn attach(a: &AttachArgs, g: &Global) -> Result<ExitCode, CliError> {
     let mut c = super::handle(g)?;
-    super::not_ours(&c, "lxc-attach")?;
     // lxc.environment and the like come from the container's config, or from -f's file
     // instead (lxc-attach clears the config and loads the file).
     match &a.rcfile {
@@ -136,6 +163,9 @@ pub fn attach(a: &AttachArgs, g: &Global) -> Result<ExitCode, CliError> {
         None => {}
     }
     let elevate = elevated(a.elevated.as_deref())?;
+    if let Some(ctx) = &a.context {
+        lsm_context(ctx)?;
+    }
     let personality = match &a.arch {
         Some(arch) => Some(
             lxc::attach::personality_of_arch(arch)
@@ -203,7 +233,8 @@ pub fn attach(a: &AttachArgs, g: &Global) -> Result<ExitCode, CliError> {
             lxc::attach::AttachWarning::CwdFallback { .. } => a.cwd.is_some(),
         };
         if asked {
-            eprintln!("lxc-rs: attach {}: warning: {w}", c.name());
+            let who = crate::lxc_names::speaker("attach", Some(c.name()));
+            eprintln!("{who}: warning: {w}");
         }
     }
     let status = attached.run_wait(&opts)?;

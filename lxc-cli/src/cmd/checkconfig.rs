@@ -676,3 +676,317 @@ fn title(ns: &str) -> String {
         other => other.into(),
     }
 }
+
+/// `lxc-checkconfig` under LXC's name: the report Debian's LXC 5.0.2 script prints, read from
+/// the kernel's config (`$CONFIG`, else /proc/config.gz, else the headers' or /boot's), line
+/// for line as the script prints it, coloured only when stdout is a terminal. `argv0` is how
+/// this run was called (its usage line names it).
+pub fn run_lxc_form(argv0: &str) -> ExitCode {
+    let color = io::stdout().is_terminal();
+    let mut out = String::new();
+    let mut err = String::new();
+    let code = lxc_form(argv0, color, &mut out, &mut err);
+    // The report as far as it got, then the error lines, as the script's streams.
+    let _ = super::print(&out);
+    eprint!("{err}");
+    code
+}
+
+/// The kernel config's text: gzip'ed ones through `gzip -dc`, as the script's `zcat`.
+fn kernel_config_text(path: &std::path::Path) -> Option<String> {
+    let bytes = std::fs::read(path).ok()?;
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let o = std::process::Command::new("gzip")
+            .arg("-dc")
+            .arg(path)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        return Some(String::from_utf8_lossy(&o.stdout).into_owned());
+    }
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The kernel's major and minor version from the config's `# Linux... Kernel Configuration`
+/// line (`6.18.44` gives 6 and 18; a one-digit major, as the script reads it).
+fn config_version(text: &str) -> Option<(u32, u32)> {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("# Linux") && l.contains("Kernel Configuration"))?;
+    line.split(' ').find_map(|w| {
+        let mut parts = w.split('.');
+        let major = parts.next().filter(|m| m.len() == 1)?.parse().ok()?;
+        let minor: &str = parts.next().filter(|m| (1..=3).contains(&m.len()))?;
+        let micro = parts.next()?;
+        let digits = micro.bytes().take_while(u8::is_ascii_digit).count();
+        (digits > 0).then_some(())?;
+        Some((major, minor.parse().ok()?))
+    })
+}
+
+fn lxc_form(argv0: &str, color: bool, out: &mut String, err: &mut String) -> ExitCode {
+    let base = std::path::Path::new(argv0)
+        .file_name()
+        .map_or_else(|| argv0.to_string(), |b| b.to_string_lossy().into_owned());
+    let paint = |code: &str, text: &str| {
+        if color {
+            format!("\x1b[{code}m{text}\x1b[0;39m")
+        } else {
+            text.to_string()
+        }
+    };
+    out.push_str(&format!("LXC version {}\n", lxc::LXC_VERSION));
+
+    let mut config = std::path::PathBuf::from(
+        std::env::var_os("CONFIG")
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| "/proc/config.gz".into()),
+    );
+    if !config.is_file() {
+        out.push_str(&format!(
+            "Kernel configuration not found at {}; searching...\n",
+            config.display()
+        ));
+        let kver = read_trim("/proc/sys/kernel/osrelease").unwrap_or_default();
+        let headers = std::path::PathBuf::from(format!("/lib/modules/{kver}/build/.config"));
+        let boot = std::path::PathBuf::from(format!("/boot/config-{kver}"));
+        for candidate in [headers, boot] {
+            if candidate.is_file() {
+                config = candidate;
+            }
+        }
+        if !config.is_file() {
+            err.push_str(&format!(
+                "{base}: unable to retrieve kernel configuration\n\n"
+            ));
+            let module = std::path::Path::new("/lib/modules")
+                .join(&kver)
+                .join("kernel/kernel/configs.ko");
+            if module.exists() {
+                err.push_str("Try modprobe configs module, or\n");
+            }
+            err.push_str(
+                "Try recompiling with IKCONFIG_PROC, installing the kernel headers,\n\
+                 or specifying the kernel configuration path with:\n",
+            );
+            err.push_str(&format!("  CONFIG=<path> {base}\n"));
+            return ExitCode::FAILURE;
+        }
+        out.push_str(&format!(
+            "Kernel configuration found at {}\n",
+            config.display()
+        ));
+    }
+    let text = kernel_config_text(&config).unwrap_or_default();
+    let (major, minor) = match config_version(&text) {
+        Some(v) => v,
+        None => {
+            out.push_str(
+                "WARNING: Unable to detect version from configuration, assuming latest\n\n",
+            );
+            (100, 0)
+        }
+    };
+    // The script's `grep "OPT=[y|m]"`: anywhere on a line.
+    let set = |opt: &str| {
+        ["y", "m", "|"]
+            .iter()
+            .any(|v| text.contains(&format!("{opt}={v}")))
+    };
+    let shown = |ok: bool, mandatory: bool| match (ok, mandatory) {
+        (true, _) => paint("1;32", "enabled"),
+        (false, true) => paint("1;31", "required"),
+        (false, false) => paint("1;33", "missing"),
+    };
+    // Loaded modules, as the script greps lsmod's output (nothing without /proc/modules).
+    let modules = std::fs::read_to_string("/proc/modules").ok();
+    let probed = |module: &str| match &modules {
+        None => String::new(),
+        Some(m) if m.contains(module) => ", loaded".to_string(),
+        Some(_) => ", not loaded".to_string(),
+    };
+    let row = |label: &str, opt: &str, mandatory: bool| {
+        format!("{label}: {}\n", shown(set(opt), mandatory))
+    };
+    let probe_row = |label: &str, opt: &str, module: &str| {
+        let ok = set(opt);
+        let loaded = if ok { probed(module) } else { String::new() };
+        format!("{label}: {}{loaded}\n", shown(ok, false))
+    };
+
+    out.push_str("\n--- Namespaces ---\n");
+    out.push_str(&row("Namespaces", "CONFIG_NAMESPACES", true));
+    out.push_str(&row("Utsname namespace", "CONFIG_UTS_NS", false));
+    out.push_str(&row("Ipc namespace", "CONFIG_IPC_NS", true));
+    out.push_str(&row("Pid namespace", "CONFIG_PID_NS", true));
+    out.push_str(&row("User namespace", "CONFIG_USER_NS", false));
+    if set("CONFIG_USER_NS") {
+        for tool in ["newuidmap", "newgidmap"] {
+            match which(tool) {
+                Some(p) if !is_setuid(&p) => {
+                    out.push_str(&format!("Warning: {tool} is not setuid-root\n"))
+                }
+                Some(_) => {}
+                None => out.push_str(&format!("{tool} is not installed\n")),
+            }
+        }
+    }
+    out.push_str(&row("Network namespace", "CONFIG_NET_NS", false));
+    if major < 4 || (major == 4 && minor < 7) {
+        out.push_str(&row(
+            "Multiple /dev/pts instances",
+            "DEVPTS_MULTIPLE_INSTANCES",
+            false,
+        ));
+    }
+    out.push('\n');
+
+    out.push_str("--- Control groups ---\n");
+    out.push_str(&row("Cgroups", "CONFIG_CGROUPS", false));
+    let cgroup_ns = std::path::Path::new("/proc/self/ns/cgroup").is_file();
+    out.push_str(&format!("Cgroup namespace: {}\n", shown(cgroup_ns, false)));
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    let points = |fstype: &str| -> Vec<String> {
+        mounts
+            .lines()
+            .filter(|l| !l.split(' ').next().unwrap_or("").contains('#'))
+            .filter(|l| l.split(' ').nth(2) == Some(fstype))
+            .filter_map(|l| l.split(' ').nth(1).map(str::to_string))
+            .collect()
+    };
+    let (v1, v2) = (points("cgroup"), points("cgroup2"));
+    out.push_str("Cgroup v1 mount points: \n");
+    for m in &v1 {
+        out.push_str(&format!(" - {m}\n"));
+    }
+    out.push_str("Cgroup v2 mount points: \n");
+    for m in &v2 {
+        out.push_str(&format!(" - {m}\n"));
+    }
+    if v2.join("\n") != "/sys/fs/cgroup" {
+        for (ctrl, label) in [
+            ("/systemd", "Cgroup v1 systemd controller"),
+            ("/freezer", "Cgroup v1 freezer controller"),
+        ] {
+            if !v1.iter().any(|m| m.contains(ctrl)) {
+                out.push_str(&format!("{label}: {}\n", paint("1;31", "missing")));
+            }
+        }
+        let first = v1.first().map(String::as_str).unwrap_or("");
+        if std::path::Path::new(&format!("{first}/cgroup.clone_children")).is_file() {
+            // The script's colour ends after the line's newline.
+            let text = paint("1;32", "enabled\n");
+            out.push_str(&format!("Cgroup v1 clone_children flag: {text}"));
+        }
+    }
+    out.push_str(&row("Cgroup device", "CONFIG_CGROUP_DEVICE", false));
+    out.push_str(&row("Cgroup sched", "CONFIG_CGROUP_SCHED", false));
+    out.push_str(&row("Cgroup cpu account", "CONFIG_CGROUP_CPUACCT", false));
+    if (major >= 3 && minor >= 6) || major > 3 {
+        out.push_str(&row("Cgroup memory controller", "CONFIG_MEMCG", false));
+    } else {
+        out.push_str(&row(
+            "Cgroup memory controller",
+            "CONFIG_CGROUP_MEM_RES_CTLR",
+            false,
+        ));
+    }
+    if set("CONFIG_SMP") {
+        // The script ends this line only when cpusets are there; the blank line after it
+        // ends it otherwise.
+        let ok = set("CONFIG_CPUSETS");
+        out.push_str(&format!("Cgroup cpuset: {}", shown(ok, false)));
+        if ok {
+            out.push('\n');
+        }
+    }
+    out.push('\n');
+
+    out.push_str("--- Misc ---\n");
+    out.push_str(&probe_row("Veth pair device", "CONFIG_VETH", "veth"));
+    out.push_str(&probe_row("Macvlan", "CONFIG_MACVLAN", "macvlan"));
+    out.push_str(&probe_row("Vlan", "CONFIG_VLAN_8021Q", "8021q"));
+    out.push_str(&probe_row("Bridges", "CONFIG_BRIDGE", "bridge"));
+    out.push_str(&probe_row(
+        "Advanced netfilter",
+        "CONFIG_NETFILTER_ADVANCED",
+        "nf_tables",
+    ));
+    if major > 3 && minor > 6 && major < 5 {
+        out.push_str(&probe_row(
+            "CONFIG_NF_NAT_IPV4",
+            "CONFIG_NF_NAT_IPV4",
+            "nf_nat_ipv4",
+        ));
+        out.push_str(&probe_row(
+            "CONFIG_NF_NAT_IPV6",
+            "CONFIG_NF_NAT_IPV6",
+            "nf_nat_ipv6",
+        ));
+    }
+    for (opt, module) in [
+        ("CONFIG_IP_NF_TARGET_MASQUERADE", "nf_nat_masquerade_ipv4"),
+        ("CONFIG_IP6_NF_TARGET_MASQUERADE", "nf_nat_masquerade_ipv6"),
+        ("CONFIG_NETFILTER_XT_TARGET_CHECKSUM", "xt_CHECKSUM"),
+        ("CONFIG_NETFILTER_XT_MATCH_COMMENT", "xt_comment"),
+    ] {
+        out.push_str(&probe_row(opt, opt, module));
+    }
+    out.push_str(&probe_row(
+        "FUSE (for use with lxcfs)",
+        "CONFIG_FUSE_FS",
+        "fuse",
+    ));
+    out.push('\n');
+
+    out.push_str("--- Checkpoint/Restore ---\n");
+    out.push_str(&row(
+        "checkpoint restore",
+        "CONFIG_CHECKPOINT_RESTORE",
+        false,
+    ));
+    for opt in [
+        "CONFIG_FHANDLE",
+        "CONFIG_EVENTFD",
+        "CONFIG_EPOLL",
+        "CONFIG_UNIX_DIAG",
+        "CONFIG_INET_DIAG",
+        "CONFIG_PACKET_DIAG",
+        "CONFIG_NETLINK_DIAG",
+    ] {
+        out.push_str(&row(opt, opt, false));
+    }
+    if major == 2 && minor < 33 {
+        out.push_str(&row(
+            "File capabilities",
+            "CONFIG_SECURITY_FILE_CAPABILITIES",
+            false,
+        ));
+    } else {
+        out.push_str(&format!(
+            "File capabilities: {}",
+            paint("1;32", "enabled\n")
+        ));
+    }
+    out.push_str(&format!(
+        "\nNote : Before booting a new kernel, you can check its configuration\n\
+         usage : CONFIG=/path/to/config {argv0}\n\n"
+    ));
+    ExitCode::SUCCESS
+}
+
+/// `command -v TOOL`: the first executable of that name in PATH.
+fn which(tool: &str) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(tool))
+        .find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+fn is_setuid(p: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o4000 != 0)
+}

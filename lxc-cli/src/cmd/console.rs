@@ -25,6 +25,10 @@ pub struct ConsoleArgs {
     /// The escape prefix: `<PREFIX> q` detaches, `<PREFIX> <PREFIX>` sends PREFIX itself
     #[arg(short = 'e', long, value_name = "PREFIX", default_value = "^a")]
     pub escape: String,
+
+    /// Accepted, as lxc-console accepts it, and not read
+    #[command(flatten)]
+    pub rc: super::running::Rcfile,
 }
 
 #[derive(Debug, Args)]
@@ -45,8 +49,7 @@ pub fn console(a: &ConsoleArgs, g: &Global) -> Result<ExitCode, CliError> {
         return Err(CliError::Usage(format!("invalid tty {}", a.tty)));
     }
     let c = super::handle(g)?;
-    super::not_ours(&c, "lxc-console")?;
-    if !c.is_running() {
+    if !super::running::is_active(&c) {
         return Err(CliError::failed(format!("{} is not running", c.name())));
     }
     let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());

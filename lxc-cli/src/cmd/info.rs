@@ -51,6 +51,9 @@ pub struct InfoArgs {
     /// it) or null, pid is null and ips and cgroups empty when it is not running
     #[arg(long)]
     pub json: bool,
+
+    #[command(flatten)]
+    pub rc: super::running::Rcfile,
 }
 
 /// `info --json`: a stable shape for scripts.
@@ -109,14 +112,22 @@ fn if_running<T>(r: Result<T, lxc::Error>) -> Result<Option<T>, CliError> {
 }
 
 pub fn info(a: &InfoArgs, g: &Global) -> Result<ExitCode, CliError> {
-    let mut c = existing(g)?;
+    let mut c = match existing(g) {
+        // lxc-info's own words for it, bare on stderr.
+        Err(CliError::Lxc(lxc::Error::NotDefined { name, .. }))
+            if crate::lxc_names::invoked().is_some() =>
+        {
+            eprintln!("{name} doesn't exist");
+            return Ok(ExitCode::FAILURE);
+        }
+        r => r?,
+    };
+    a.rc.load(&mut c)?;
     let (state, runtime) = c.status()?;
     let (pid, cgroups) = if state == lxc::State::Stopped {
         (None, Vec::new())
-    } else if let Some(lxc::Runtime::Lxc(m)) = &runtime {
-        // LXC's monitor answers the pid; its cgroups are LXC's business.
-        (m.init_pid().ok(), Vec::new())
     } else {
+        // lxc-rs's monitor or LXC's: both are asked (LXC's in its own protocol).
         (
             if_running(c.init_pid())?,
             if_running(c.cgroup_paths())?.unwrap_or_default(),
@@ -131,7 +142,7 @@ pub fn info(a: &InfoArgs, g: &Global) -> Result<ExitCode, CliError> {
     let config = if a.config.is_empty() {
         None
     } else {
-        if c.defined()? {
+        if a.rc.rcfile.is_none() && c.defined()? {
             c.load_config(None)?;
         }
         // None for a key that cannot be read: lxc-info's `KEY invalid`, not a failure.
@@ -330,7 +341,8 @@ fn ips_of(c: &lxc::Container, asked: bool) -> Result<Vec<String>, CliError> {
         Err(e) if asked => Err(super::device::net_error(e)),
         Err(e) => {
             let why = super::device::net_error(e).user_message();
-            eprintln!("lxc-rs: info {}: warning: IP addresses: {why}", c.name());
+            let who = crate::lxc_names::speaker("info", Some(c.name()));
+            eprintln!("{who}: warning: IP addresses: {why}");
             Ok(Vec::new())
         }
     }

@@ -1,9 +1,10 @@
 //! `lxc-rs ls`: the containers defined under an lxcpath, like `lxc-ls`.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::CliError;
 use crate::Global;
@@ -61,6 +62,23 @@ pub struct LsArgs {
     /// Same as --filter
     #[arg(value_name = "FILTER")]
     pub filter_arg: Option<String>,
+
+    /// Also list the containers inside the containers, NUM levels deep (default 5): from
+    /// inside a running one, under a stopped one's rootfs; `PARENT/NAME` in the list, `\NAME`
+    /// indented in the table
+    #[arg(
+        long,
+        value_name = "NUM",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "5",
+        allow_hyphen_values = true
+    )]
+    pub nesting: Option<String>,
+
+    /// Accepted, as lxc-ls accepts it, and not read
+    #[command(flatten)]
+    pub rc: super::running::Rcfile,
 }
 
 /// A column of the fancy table, with lxc-ls's header (its narrowest width).
@@ -150,13 +168,16 @@ struct Row {
     /// STATE of the table.
     #[serde(skip)]
     state_text: String,
+    /// How deep it is nested (`--nesting`): 0 for the lxcpath's own.
+    #[serde(skip)]
+    nest: u32,
     /// The table's other columns, filled only for a table.
     #[serde(skip)]
     fancy: Fancy,
 }
 
 /// What lxc-ls --fancy shows beyond the state; `None` prints as `-`.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct Fancy {
     autostart: bool,
     groups: Option<String>,
@@ -180,10 +201,39 @@ fn row(name: &str, lxcpath: &std::path::Path) -> Result<(Row, lxc::Container), C
         state: state.to_string(),
         runtime: runtime.as_ref().map(lxc::Runtime::as_str),
         pid,
-        state_text: super::info::state_text(state, runtime.as_ref()),
+        // lxc-ls says RUNNING whoever runs it; lxc-rs's own ls tells LXC's apart.
+        state_text: match crate::lxc_names::invoked() {
+            Some(_) => state.to_string(),
+            None => super::info::state_text(state, runtime.as_ref()),
+        },
+        nest: 0,
         fancy: Fancy::default(),
     };
     Ok((row, c))
+}
+
+/// lxc-ls's default depth for `--nesting` without a number (its MAX_NESTLVL).
+const NESTING_DEFAULT: u32 = 5;
+
+/// `--nesting[=NUM]` as lxc-ls reads it: a number that does not parse (or is negative) is
+/// the default depth.
+fn nesting_depth(value: Option<&str>) -> u32 {
+    match value {
+        None => 0,
+        Some(v) if v.starts_with('-') => NESTING_DEFAULT,
+        Some(v) => v.parse().unwrap_or(NESTING_DEFAULT),
+    }
+}
+
+/// What one listing asks, at every level of nesting.
+struct Query<'a> {
+    args: &'a LsArgs,
+    columns: Option<Vec<Column>>,
+    /// The lxcpath as given: at every level, the containers under this path (inside a
+    /// running container, or below a stopped one's rootfs).
+    lxcpath: PathBuf,
+    must: Vec<String>,
+    nesting: u32,
 }
 
 pub fn run(args: &LsArgs, g: &Global) -> Result<ExitCode, CliError> {
@@ -192,36 +242,89 @@ pub fn run(args: &LsArgs, g: &Global) -> Result<ExitCode, CliError> {
         None if args.fancy => Some(Column::DEFAULT.to_vec()),
         None => None,
     };
-    let lxcpath = super::lxcpath(g);
+    let q = Query {
+        args,
+        columns,
+        lxcpath: super::lxcpath(g),
+        must: args
+            .groups
+            .iter()
+            .flat_map(|g| g.split(','))
+            .map(str::trim)
+            .filter(|g| !g.is_empty())
+            .map(str::to_string)
+            .collect(),
+        nesting: nesting_depth(args.nesting.as_deref()),
+    };
+    let mut rows = Vec::new();
+    collect(&q, Path::new(""), None, 0, &mut rows)?;
+    if args.json {
+        super::print_json(&rows)?;
+    } else if let Some(cols) = &q.columns {
+        super::print(&table(&rows, cols))?;
+    } else {
+        let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+        let width = if args.line {
+            None
+        } else {
+            Some(crate::sys::term_width())
+        };
+        // lxc-ls's column width counts a nested name's depth too.
+        let deepest = rows.iter().map(|r| r.name.len() + r.nest as usize).max();
+        super::print(&names_text(&names, deepest.unwrap_or(0), width))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The rows of the containers under `base` + the lxcpath, and with `--nesting` those nested
+/// in them (lxc-ls's `ls_get`): `parent` names the container this level is inside, `lvl` is
+/// the depth.
+fn collect(
+    q: &Query<'_>,
+    base: &Path,
+    parent: Option<&str>,
+    lvl: u32,
+    rows: &mut Vec<Row>,
+) -> Result<(), CliError> {
+    let args = q.args;
+    if lvl > q.nesting {
+        return Ok(());
+    }
+    let lxcpath = join_below(base, &q.lxcpath);
+    // A level below that has no lxcpath has no containers.
+    if lvl > 0 && !lxcpath.is_dir() {
+        return Ok(());
+    }
     let mut names = lxc::list_defined_containers(&lxcpath)?;
     // As lxc-ls: a pattern that does not compile matches no name.
     if let Some(f) = args.filter.as_ref().or(args.filter_arg.as_ref()) {
         let re = crate::sys::Regex::new(f);
         names.retain(|n| re.as_ref().is_some_and(|re| re.is_match(n)));
     }
-    let must: Vec<&str> = args
-        .groups
-        .iter()
-        .flat_map(|g| g.split(','))
-        .map(str::trim)
-        .filter(|g| !g.is_empty())
-        .collect();
     let by_state = args.active || args.running || args.frozen || args.stopped;
-    let need_state = args.json || columns.is_some() || by_state || !must.is_empty();
-    let mut rows = Vec::new();
+    let need_state =
+        args.json || q.columns.is_some() || by_state || !q.must.is_empty() || q.nesting > lvl;
+    // lxc-ls's list form names a nested container by its parents too: `c1/c2`.
+    let shown = |n: &str| match parent {
+        Some(p) if q.columns.is_none() || args.line || args.json => format!("{p}/{n}"),
+        _ => n.to_string(),
+    };
     for n in &names {
         if !need_state {
             rows.push(Row {
-                name: n.clone(),
+                name: shown(n),
                 state: String::new(),
                 runtime: None,
                 pid: None,
                 state_text: String::new(),
+                nest: lvl,
                 fancy: Fancy::default(),
             });
             continue;
         }
         let (mut r, mut c) = row(n, &lxcpath)?;
+        r.name = shown(n);
+        r.nest = lvl;
         let stopped = r.state == lxc::State::Stopped.as_str();
         let frozen = r.state == lxc::State::Frozen.as_str();
         // lxc-ls's filters, each one a further condition.
@@ -231,41 +334,170 @@ pub fn run(args: &LsArgs, g: &Global) -> Result<ExitCode, CliError> {
         {
             continue;
         }
-        if !must.is_empty() {
+        if !q.must.is_empty() {
             let has = groups(&mut c, &r);
-            if !must.iter().all(|m| has.iter().any(|h| h == m)) {
+            if !q.must.iter().all(|m| has.iter().any(|h| h == m)) {
                 continue;
             }
         }
-        if let (Some(cols), false) = (&columns, args.json) {
+        if let (Some(cols), false) = (&q.columns, args.json) {
             r.fancy = fancy(&mut c, &r, cols);
         }
+        let name = r.name.clone();
         rows.push(r);
+        if lvl < q.nesting {
+            if stopped {
+                nested_in_rootfs(q, &mut c, base, &name, lvl, rows)?;
+            } else {
+                nested_inside(q, &c, &name, lvl, rows);
+            }
+        }
     }
-    if args.json {
-        super::print_json(&rows)?;
-    } else if let Some(cols) = &columns {
-        super::print(&table(&rows, cols))?;
-    } else {
-        let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
-        let width = if args.line {
-            None
-        } else {
-            Some(crate::sys::term_width())
+    Ok(())
+}
+
+/// `path` below `base`, as lxc-ls appends paths (`base` empty: `path` itself).
+fn join_below(base: &Path, path: &Path) -> PathBuf {
+    if base.as_os_str().is_empty() {
+        return path.to_path_buf();
+    }
+    base.join(path.strip_prefix("/").unwrap_or(path))
+}
+
+/// The containers a stopped container holds: under its rootfs (`lxc.rootfs.path`, below the
+/// levels above) + the lxcpath, as lxc-ls finds them.
+fn nested_in_rootfs(
+    q: &Query<'_>,
+    c: &mut lxc::Container,
+    base: &Path,
+    name: &str,
+    lvl: u32,
+    rows: &mut Vec<Row>,
+) -> Result<(), CliError> {
+    if c.load_config(None).is_err() {
+        return Ok(());
+    }
+    let Ok(rootfs) = c.get_config_item("lxc.rootfs.path") else {
+        return Ok(());
+    };
+    // lxc-ls takes the value as a path; `dir:` (a directory backend's prefix) is skipped.
+    let rootfs = rootfs.strip_prefix("dir:").unwrap_or(&rootfs).to_string();
+    if rootfs.is_empty() {
+        return Ok(());
+    }
+    collect(
+        q,
+        &join_below(base, Path::new(&rootfs)),
+        Some(name),
+        lvl + 1,
+        rows,
+    )
+}
+
+/// The containers a running container runs or holds, listed from inside it as lxc-ls does:
+/// an attached process (all its namespaces, a clear environment) lists its lxcpath and sends
+/// the rows back as JSON. A container that cannot be attached to shows no nested ones.
+fn nested_inside(q: &Query<'_>, c: &lxc::Container, name: &str, lvl: u32, rows: &mut Vec<Row>) {
+    let (mut ours, theirs) = match std::os::unix::net::UnixStream::pair() {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(container = name, error = %e, "ls --nesting: socketpair");
+            return;
+        }
+    };
+    let opts = lxc::attach::AttachOptions {
+        env_policy: lxc::attach::EnvPolicy::ClearEnv,
+        stdio: lxc::attach::AttachStdio::Inherit,
+        ..Default::default()
+    };
+    let parent = name.to_string();
+    let job: lxc::attach::AttachFn<'_> = Box::new(move || {
+        let mut nested = Vec::new();
+        let code = match collect(q, Path::new(""), Some(&parent), lvl + 1, &mut nested) {
+            Ok(()) => 0,
+            Err(_) => 1,
         };
-        super::print(&names_text(&names, width))?;
+        let wire: Vec<WireRow> = nested.into_iter().map(WireRow::from).collect();
+        let mut theirs = theirs;
+        match serde_json::to_writer(&mut theirs, &wire) {
+            Ok(()) => code,
+            Err(_) => 1,
+        }
+    });
+    let attached = match lxc::attach::attach(c, &opts, job) {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::info!(container = name, error = %e, "ls --nesting: cannot attach");
+            return;
+        }
+    };
+    let mut text = Vec::new();
+    let read = std::io::Read::read_to_end(&mut ours, &mut text);
+    let _ = attached.wait();
+    if let Err(e) = read {
+        tracing::warn!(container = name, error = %e, "ls --nesting: reading the nested list");
+        return;
     }
-    Ok(ExitCode::SUCCESS)
+    match serde_json::from_slice::<Vec<WireRow>>(&text) {
+        Ok(wire) => rows.extend(wire.into_iter().map(Row::from)),
+        Err(e) => tracing::warn!(container = name, error = %e, "ls --nesting: a bad nested list"),
+    }
+}
+
+/// A [`Row`] as an attached `ls --nesting` process sends it back.
+#[derive(Debug, Serialize, Deserialize)]
+struct WireRow {
+    name: String,
+    state: String,
+    runtime: Option<String>,
+    pid: Option<i32>,
+    state_text: String,
+    nest: u32,
+    fancy: Fancy,
+}
+
+impl From<Row> for WireRow {
+    fn from(r: Row) -> WireRow {
+        WireRow {
+            name: r.name,
+            state: r.state,
+            runtime: r.runtime.map(str::to_string),
+            pid: r.pid,
+            state_text: r.state_text,
+            nest: r.nest,
+            fancy: r.fancy,
+        }
+    }
+}
+
+impl From<WireRow> for Row {
+    fn from(w: WireRow) -> Row {
+        // The two runtimes' names, as `Runtime::as_str` spells them.
+        let runtime = match w.runtime.as_deref() {
+            Some("lxc") => Some("lxc"),
+            Some(_) => Some(lxc::Runtime::LxcRs.as_str()),
+            None => None,
+        };
+        Row {
+            name: w.name,
+            state: w.state,
+            runtime,
+            pid: w.pid,
+            state_text: w.state_text,
+            nest: w.nest,
+            fancy: w.fancy,
+        }
+    }
 }
 
 /// lxc-ls's name list: one per line with -1 (`width` None); else each name padded to the
 /// longest (at least 4, NAME's width) and as many per line as fit the terminal's `width`; with
 /// no terminal (0), one padded name per line.
-fn names_text(names: &[&str], width: Option<usize>) -> String {
+fn names_text(names: &[&str], widest: usize, width: Option<usize>) -> String {
     let Some(term) = width else {
         return names.iter().map(|n| format!("{n}\n")).collect();
     };
-    let w = names.iter().map(|n| n.len()).max().unwrap_or(0).max(4);
+    let w = widest.max(4);
     let mut out = String::new();
     let mut len = 0;
     for n in names {
@@ -311,7 +543,8 @@ fn groups(c: &mut lxc::Container, r: &Row) -> Vec<String> {
 /// link-local) and interfaces. What cannot be read is `-` and a warning on stderr.
 fn fancy(c: &mut lxc::Container, r: &Row, cols: &[Column]) -> Fancy {
     let warn = |what: &str, why: String| {
-        eprintln!("lxc-rs: ls: warning: {}: {what}: {why}", r.name);
+        let who = crate::lxc_names::speaker("ls", None);
+        eprintln!("{who}: warning: {}: {what}: {why}", r.name);
     };
     let mut f = Fancy::default();
     let running = r.state != lxc::State::Stopped.as_str();
@@ -369,8 +602,10 @@ fn table(rows: &[Row], cols: &[Column]) -> String {
         return String::new();
     }
     let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_string());
+    // lxc-ls indents a nested name: `\NAME` at its depth, the backslash right-aligned.
     let cell = |r: &Row, col: Column| -> String {
         match col {
+            Column::Name if r.nest > 0 => format!("{:>w$}{}", "\\", r.name, w = r.nest as usize),
             Column::Name => r.name.clone(),
             Column::State => r.state_text.clone(),
             Column::Pid => r.pid.map_or_else(|| "-".to_string(), |p| p.to_string()),
@@ -412,6 +647,7 @@ mod tests {
             runtime: None,
             pid: None,
             state_text: state.into(),
+            nest: 0,
             fancy: f,
         }
     }

@@ -2,18 +2,27 @@
 //! new module here and a new variant of `crate::Command`.
 
 pub mod attach;
+pub mod autostart;
 pub mod checkconfig;
+pub mod checkpoint;
 pub mod config;
 pub mod console;
+pub mod copy;
 pub mod create;
 pub mod device;
 pub mod extensions;
 pub mod info;
 pub mod ls;
+pub mod monitor;
 pub mod mount;
 pub mod running;
+pub mod snapshot;
 pub mod start;
 pub mod stop;
+pub mod top;
+pub mod unshare;
+pub mod update_config;
+pub mod usernsexec;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -92,18 +101,6 @@ pub fn apply_defines(config: &mut lxc::Config, defines: &[(String, String)]) -> 
             config.set_at(k, v, origin, false).err()
         })
         .collect()
-}
-
-/// For a command that controls a running container: when lxc-rs does not run it but LXC does,
-/// the error that says so and names LXC's `tool`, instead of "not running".
-pub fn not_ours(c: &lxc::Container, tool: &'static str) -> Result<(), CliError> {
-    if c.is_running() {
-        return Ok(());
-    }
-    match c.lxc_monitor() {
-        Some(m) => Err(lxc::Error::run_by_lxc(&m, tool, lxc::LxcAdvice::UseTool).into()),
-        None => Ok(()),
-    }
 }
 
 /// LXC's timeouts in seconds: -1 (or any negative) waits forever.

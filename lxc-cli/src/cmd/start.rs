@@ -122,8 +122,8 @@ fn already_running(e: lxc::Error, g: &Global) -> Result<ExitCode, CliError> {
     match e {
         lxc::Error::AlreadyRunning { .. } | lxc::Error::RunByLxc { .. } => {
             if !g.quiet {
-                let name = g.name.as_deref().unwrap_or_default();
-                eprintln!("lxc-rs: start {name}: {}", CliError::from(e).user_message());
+                let who = crate::lxc_names::speaker("start", g.name.as_deref());
+                eprintln!("{who}: {}", CliError::from(e).user_message());
             }
             Ok(ExitCode::SUCCESS)
         }

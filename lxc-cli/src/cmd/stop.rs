@@ -36,6 +36,13 @@ pub struct StopArgs {
     /// Reboot instead: wait up to the timeout until it runs again (same as `lxc-rs reboot`)
     #[arg(short = 'r', long, conflicts_with_all = ["kill", "nokill"])]
     pub reboot: bool,
+
+    /// Take no container lock (only with -k, as lxc-stop; lxc-rs's stop takes none anyway)
+    #[arg(long)]
+    pub nolock: bool,
+
+    #[command(flatten)]
+    pub rc: super::running::Rcfile,
 }
 
 #[derive(Debug, Args)]
@@ -53,6 +60,9 @@ pub struct WaitArgs {
         allow_negative_numbers = true
     )]
     pub timeout: i64,
+
+    #[command(flatten)]
+    pub rc: super::running::Rcfile,
 }
 
 /// The states `wait -s` accepts, in the order given.
@@ -69,9 +79,13 @@ fn parse_states(s: &str) -> Result<States, String> {
 /// lxc-stop: a clean shutdown (lxc.signal.halt) with a timeout, then a kill unless --nokill;
 /// `-k` kills at once. A container that is not running is exit status 2, as lxc-stop's.
 pub fn stop(a: &StopArgs, g: &Global) -> Result<ExitCode, CliError> {
-    let c = super::handle(g)?;
-    super::not_ours(&c, if a.reboot { "lxc-stop -r" } else { "lxc-stop" })?;
-    if !c.is_running() {
+    // lxc-stop checks its options before it looks at the container.
+    if a.nolock && !a.kill {
+        return Err(CliError::failed("--nolock may only be used with -k"));
+    }
+    let mut c = super::handle(g)?;
+    a.rc.load(&mut c)?;
+    if !super::running::is_active(&c) {
         return Err(CliError::Failed {
             status: 2,
             message: format!("{} is not running", c.name()),
@@ -108,10 +122,8 @@ pub fn stop(a: &StopArgs, g: &Global) -> Result<ExitCode, CliError> {
             // lxc-stop, kill it instead, unless asked not to.
             Err(e) if a.nokill || secs == 0 => Err(e),
             Err(e) => {
-                eprintln!(
-                    "lxc-rs: stop {}: warning: shutdown failed ({e}): killing",
-                    c.name()
-                );
+                let who = crate::lxc_names::speaker("stop", Some(c.name()));
+                eprintln!("{who}: warning: shutdown failed ({e}): killing");
                 tracing::warn!(container = c.name(), error = %e, "shutdown failed, killing");
                 c.stop()
             }
@@ -128,8 +140,8 @@ pub fn stop(a: &StopArgs, g: &Global) -> Result<ExitCode, CliError> {
 /// lxc-wait: exit 0 once the container is in one of the states, 1 on timeout. A container
 /// that is not running yet is waited for, as lxc-wait does.
 pub fn wait(a: &WaitArgs, g: &Global) -> Result<ExitCode, CliError> {
-    let c = super::handle(g)?;
-    super::not_ours(&c, "lxc-wait")?;
+    let mut c = super::handle(g)?;
+    a.rc.load(&mut c)?;
     let wanted = &a.state.0;
     // STOPPED is always asked for: when the container stops, its monitor (the only one that
     // can announce the other states) is gone, and we go back to waiting for a new start.
@@ -140,13 +152,13 @@ pub fn wait(a: &WaitArgs, g: &Global) -> Result<ExitCode, CliError> {
     let deadline = super::timeout(a.timeout).map(|t| Instant::now() + t);
     loop {
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        if c.is_running() {
+        if super::running::is_active(&c) {
             match c.wait_any(&asked, left) {
                 Ok(Some(s)) if wanted.contains(&s) => return Ok(ExitCode::SUCCESS),
                 // It stopped (not what we wait for), or the time is up: the loop decides.
                 Ok(_) => {}
                 // The monitor went away while we asked: the loop looks again.
-                Err(e) if c.is_running() => return Err(e.into()),
+                Err(e) if super::running::is_active(&c) => return Err(e.into()),
                 Err(_) => {}
             }
         } else if wanted.contains(&lxc::State::Stopped) {
@@ -160,7 +172,7 @@ pub fn wait(a: &WaitArgs, g: &Global) -> Result<ExitCode, CliError> {
                 names.join("|")
             )));
         }
-        if !c.is_running() {
+        if !super::running::is_active(&c) {
             // No monitor to ask: look again shortly, as lxc-wait does.
             let nap = Duration::from_millis(50);
             std::thread::sleep(left.map_or(nap, |l| l.min(nap)));

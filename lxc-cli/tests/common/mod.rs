@@ -43,6 +43,33 @@ pub fn lxc_rs(args: &[&str]) -> Output {
         .expect("run lxc-rs")
 }
 
+/// `lxc-rs <command> -n NAME -P LXCPATH <rest...>` on any container (a clone, a snapshot's
+/// restored copy) of any lxcpath.
+pub fn lxc_in(lxcpath: &Path, name: &str, args: &[&str]) -> Output {
+    let (command, rest) = args.split_first().expect("a command");
+    Command::new(BIN)
+        .env(GLOBAL_CONF_ENV, TEST_GLOBAL_CONF)
+        .arg(command)
+        .arg("-n")
+        .arg(name)
+        .arg("-P")
+        .arg(lxcpath)
+        .args(rest)
+        .output()
+        .expect("run lxc-rs")
+}
+
+/// [`lxc_in`] that must succeed; returns its stdout.
+pub fn ok_in(lxcpath: &Path, name: &str, args: &[&str]) -> String {
+    let o = lxc_in(lxcpath, name, args);
+    assert!(
+        o.status.success(),
+        "lxc-rs {args:?} on {name}: {}",
+        show(&o)
+    );
+    stdout(&o)
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -258,7 +285,7 @@ impl Drop for TestContainer {
 
 /// Directories under `dir` (at most `depth` levels down, symlinks not followed) whose name
 /// contains `needle`.
-fn find_named(dir: &Path, needle: &str, depth: usize, out: &mut Vec<PathBuf>) {
+pub fn find_named(dir: &Path, needle: &str, depth: usize, out: &mut Vec<PathBuf>) {
     if depth == 0 {
         return;
     }

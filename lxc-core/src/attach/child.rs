@@ -27,61 +27,34 @@ pub mod kind {
     pub const EXEC_FAILED: u32 = 5;
 }
 
-/// Which step failed, for the caller's error message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u32)]
-pub enum Step {
-    JoinCgroup = 1,
-    Setns,
-    ForkAttached,
-    PidfdOpen,
-    Personality,
-    Prlimit,
-    ProcWrite,
-    DropCapability,
-    Setgroups,
-    SetupIds,
-    NoNewPrivs,
-    Terminal,
-    Stdio,
-    TargetGid,
-    TargetUid,
-    Cloexec,
-    Report,
-    /// A registered attach hook's apply step; `arg` is its index in the plan.
-    Hook,
-    /// `--remount-sys-proc`; `arg` is 0 for the unshare, 1 for /proc, 2 for /sys.
-    RemountProcSys,
+crate::wire_enum! {
+    /// Which step failed, for the caller's error message.
+    pub enum Step {
+        JoinCgroup = 1,
+        Setns,
+        ForkAttached,
+        PidfdOpen,
+        Personality,
+        Prlimit,
+        ProcWrite,
+        DropCapability,
+        Setgroups,
+        SetupIds,
+        NoNewPrivs,
+        Terminal,
+        Stdio,
+        TargetGid,
+        TargetUid,
+        Cloexec,
+        Report,
+        /// A registered attach hook's apply step; `arg` is its index in the plan.
+        Hook,
+        /// `--remount-sys-proc`; `arg` is 0 for the unshare, 1 for /proc, 2 for /sys.
+        RemountProcSys,
+    }
 }
 
 impl Step {
-    pub fn from_u32(v: u32) -> Option<Step> {
-        use Step::*;
-        [
-            JoinCgroup,
-            Setns,
-            ForkAttached,
-            PidfdOpen,
-            Personality,
-            Prlimit,
-            ProcWrite,
-            DropCapability,
-            Setgroups,
-            SetupIds,
-            NoNewPrivs,
-            Terminal,
-            Stdio,
-            TargetGid,
-            TargetUid,
-            Cloexec,
-            Report,
-            Hook,
-            RemountProcSys,
-        ]
-        .into_iter()
-        .find(|s| *s as u32 == v)
-    }
-
     pub fn describe(self) -> &'static str {
         match self {
             Step::JoinCgroup => "attach: join the container's cgroup",

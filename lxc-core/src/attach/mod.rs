@@ -651,9 +651,25 @@ fn start(
     } else {
         Vec::new()
     };
+    // LXC's monitor runs it when lxc-rs's does not (init's pidfd came from somewhere): then
+    // join its cgroup2 directory's leaf `.lxc`, as LXC's own attach does (a cgroup2
+    // directory with controllers enabled below it takes no processes).
+    let lxc_run = !c.is_running();
     let mut cgroup_procs = Vec::new();
     for dir in &cgroup_dirs {
-        let p = Path::new(dir).join("cgroup.procs");
+        let dir = Path::new(dir);
+        let leaf = dir.join(".lxc");
+        let use_leaf = lxc_run
+            && dir.join("cgroup.controllers").exists()
+            && match std::fs::create_dir(&leaf) {
+                Ok(()) => true,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => true,
+                Err(e) => {
+                    tracing::debug!(dir = %leaf.display(), error = %e, "attach: no .lxc leaf: joining the cgroup itself");
+                    false
+                }
+            };
+        let p = if use_leaf { leaf } else { dir.to_path_buf() }.join("cgroup.procs");
         let fd = std::fs::OpenOptions::new()
             .write(true)
             .custom_flags(libc::O_CLOEXEC)

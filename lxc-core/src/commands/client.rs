@@ -145,9 +145,11 @@ pub fn is_running(lxcpath: &Path, name: &str) -> bool {
 
 /// A connection registered with `AddStateClient`: the monitor sends an event on it for every
 /// change into one of the states asked for. Poll its fd, or call [`wait`](StateClient::wait).
+/// A state client of LXC's own monitor ([`StateClient::lxc`]) hears only the first such
+/// change: LXC lets its clients go once answered.
 #[derive(Debug)]
 pub struct StateClient {
-    client: Client,
+    source: Source,
     gone: bool,
     /// The cause the monitor sent with [`Event::Failed`], if it sent one.
     failure: Option<String>,
@@ -179,7 +181,7 @@ impl StateClient {
         match resp {
             Response::State(s) => Ok((
                 StateClient {
-                    client,
+                    source: Source::Ours(client),
                     gone: false,
                     failure: None,
                 },
@@ -206,7 +208,10 @@ impl StateClient {
             return Ok(Some(State::Stopped));
         }
         let deadline = timeout.map(|t| Instant::now() + t);
-        let c = &mut self.client;
+        let c = match &mut self.source {
+            Source::Ours(c) => c,
+            Source::Lxc(l) => return l.wait(deadline),
+        };
         loop {
             match c.reader.read(c.fd.as_fd(), deadline, &c.peer) {
                 Ok(Read::Frame(f)) => match f.decode::<Event>(Kind::Event, &c.peer)? {
@@ -234,7 +239,32 @@ impl StateClient {
     }
 }
 
+/// Who a [`StateClient`] listens to.
+#[derive(Debug)]
+enum Source {
+    Ours(Client),
+    Lxc(super::LxcStateClient),
+}
+
 impl StateClient {
+    /// A state client of LXC's own monitor of the container, for `states`, and the state now
+    /// (see [`LxcMonitor::state_client`](super::LxcMonitor::state_client) for `across_reboot`).
+    pub fn lxc(
+        monitor: &super::LxcMonitor,
+        states: &[State],
+        across_reboot: bool,
+    ) -> Result<(StateClient, State), Error> {
+        let (l, now) = monitor.state_client(states, across_reboot)?;
+        Ok((
+            StateClient {
+                source: Source::Lxc(l),
+                gone: false,
+                failure: None,
+            },
+            now,
+        ))
+    }
+
     /// Why the monitor's own start of the container (a reboot's) failed, once [`wait`]
     /// has read the monitor's report of it.
     ///
@@ -246,12 +276,15 @@ impl StateClient {
 
 impl AsFd for StateClient {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.client.fd.as_fd()
+        match &self.source {
+            Source::Ours(c) => c.fd.as_fd(),
+            Source::Lxc(l) => l.as_fd(),
+        }
     }
 }
 
 impl AsRawFd for StateClient {
     fn as_raw_fd(&self) -> RawFd {
-        self.client.fd.as_raw_fd()
+        self.as_fd().as_raw_fd()
     }
 }

@@ -1,9 +1,10 @@
-//! A small client for LXC's own command socket, so that lxc-rs sees containers that LXC
-//! (`lxc-start`, liblxc) runs, and does not start a second copy over the same rootfs, destroy
-//! it, or rewrite its config under it.
+//! A client for LXC's own command socket, so that lxc-rs sees containers that LXC
+//! (`lxc-start`, liblxc) runs, does not start a second copy over the same rootfs, destroy it,
+//! or rewrite its config under it, and drives it as LXC's own tools do.
 //!
-//! Only two questions are asked, state and init pid; nothing is ever sent that changes the
-//! container. Facts from LXC 5.0.2 (`src/lxc/commands.{c,h}`, `commands_utils.c`, `af_unix.c`):
+//! This module finds LXC's monitor and speaks the wire layout; `lxc_control.rs` has the
+//! requests that control the container (stop, freeze, cgroup, tty, state clients). Facts from
+//! LXC 5.0.2 (`src/lxc/commands.{c,h}`, `commands_utils.c`, `af_unix.c`):
 //!
 //! - **Address**: the abstract unix stream socket `\0<lxcpath>/<name>/command`. When
 //!   `<lxcpath>/<name>/command` is 106 bytes or longer (it must fit in `sun_path` with the
@@ -13,11 +14,12 @@
 //! - **Request**: `struct lxc_cmd_req { lxc_cmd_t cmd; int datalen; const void *data; }` in
 //!   host layout (16 bytes on 64-bit), sent in one `sendmsg` with SCM_CREDENTIALS (the
 //!   monitor refuses, with `ret = -EPERM`, a sender that is neither root nor its own uid and
-//!   gid). `datalen = 0` for the requests here, so nothing follows.
+//!   gid). `datalen` bytes follow in a second send (a string, a struct); a small argument
+//!   travels in the `data` pointer itself with `datalen = 0`.
 //! - **Response**: `struct lxc_cmd_rsp { int ret; int datalen; void *data; }`, same layout;
 //!   `ret` is 0 or `-errno`; small answers travel in the `data` pointer itself (state, pid)
 //!   with `datalen = 0`, bigger ones follow as `datalen` bytes (at most 8192 but for the
-//!   console log; none for the requests here).
+//!   console log); fds ride as SCM_RIGHTS on the header.
 //! - **Numbers**: `LXC_CMD_GET_STATE = 3`, `LXC_CMD_GET_INIT_PID = 4` (unchanged from LXC 3.0 to
 //!   6.0); states `STOPPED 0, STARTING 1, RUNNING 2, STOPPING 3, ABORTING 4, FREEZING 5,
 //!   FROZEN 6, THAWED 7`, the order of [`State`].
@@ -151,7 +153,7 @@ impl LxcMonitor {
             })
     }
 
-    fn peer(&self) -> String {
+    pub(crate) fn peer(&self) -> String {
         match self.pid {
             Some(pid) => format!(
                 "LXC's monitor of {} (pid {pid}, {})",
@@ -165,21 +167,47 @@ impl LxcMonitor {
     fn ask(&self, cmd: i32, what: &'static str) -> Result<i64, Error> {
         let deadline = Instant::now() + LXC_TIMEOUT;
         let peer = self.peer();
-        let conn = Conn::connect(&self.lxcpath, &self.name, deadline)?.ok_or_else(|| {
-            Error::NotRunning {
-                name: self.name.clone(),
-                lxcpath: self.lxcpath.clone(),
-                socket: self.socket.clone(),
-                source: std::io::Error::from_raw_os_error(libc::ECONNREFUSED),
-            }
-        })?;
-        conn.request(cmd, what, deadline, &peer)
+        self.open(deadline)?.request(cmd, what, deadline, &peer)
+    }
+
+    /// A fresh connection to LXC's monitor (LXC serves one request per connection).
+    pub(crate) fn open(&self, deadline: Instant) -> Result<Conn, Error> {
+        Conn::connect(&self.lxcpath, &self.name, deadline)?.ok_or_else(|| Error::NotRunning {
+            name: self.name.clone(),
+            lxcpath: self.lxcpath.clone(),
+            socket: self.socket.clone(),
+            source: std::io::Error::from_raw_os_error(libc::ECONNREFUSED),
+        })
+    }
+
+    /// `req` on a fresh connection, within `timeout`: the answer, error answers included, and
+    /// the connection, which LXC keeps for some requests (a tty's holder, a state client).
+    pub(crate) fn exchange(
+        &self,
+        req: &LxcReq<'_>,
+        timeout: Duration,
+    ) -> Result<(Answer, Conn), Error> {
+        let deadline = Instant::now() + timeout;
+        let peer = self.peer();
+        let conn = self.open(deadline)?;
+        conn.send(req, deadline, &peer)?;
+        let a = conn.answer(req.what, deadline, &peer)?;
+        Ok((a, conn))
+    }
+
+    /// [`exchange`](Self::exchange) for a request answered on a connection that then closes:
+    /// an error answer is an error.
+    pub(crate) fn call(&self, req: &LxcReq<'_>, timeout: Duration) -> Result<Answer, Error> {
+        let (a, _) = self.exchange(req, timeout)?;
+        a.check(req.what, &self.peer())?;
+        Ok(a)
     }
 }
 
 /// A connection to LXC's command socket.
-struct Conn {
-    fd: OwnedFd,
+#[derive(Debug)]
+pub(crate) struct Conn {
+    pub(crate) fd: OwnedFd,
     monitor: LxcMonitor,
 }
 
@@ -246,58 +274,89 @@ impl Conn {
         deadline: Instant,
         peer: &str,
     ) -> Result<i64, Error> {
-        let timeout = LXC_TIMEOUT;
+        self.send(&LxcReq::new(cmd, what), deadline, peer)?;
+        let a = self.answer(what, deadline, peer)?;
+        a.check(what, peer)?;
+        Ok(a.value)
+    }
+
+    /// Send a request as LXC's client does: the header with our credentials, then its data.
+    pub(crate) fn send(
+        &self,
+        req: &LxcReq<'_>,
+        deadline: Instant,
+        peer: &str,
+    ) -> Result<(), Error> {
         let io = |op, source| Error::Io {
             op,
             peer: peer.to_string(),
             source,
         };
-        let mut req = [0u8; MSG_LEN];
-        req[0..4].copy_from_slice(&cmd.to_ne_bytes());
-        // datalen 0 and a null data pointer: the rest stays zero.
-        let mut sent = 0;
-        while sent < MSG_LEN {
-            if !sys::wait_ready(self.fd.as_fd(), true, Some(deadline)).map_err(|e| io("poll", e))? {
-                return Err(Error::Timeout {
-                    what: "room to send the request",
-                    peer: peer.to_string(),
-                    timeout,
-                });
-            }
-            // The credentials go with the first byte; a 16-byte message is never split.
-            let n = if sent == 0 {
-                sys::send_with_own_creds(self.fd.as_fd(), &req)
-            } else {
-                sys::send_with_fds(self.fd.as_fd(), &req[sent..], &[])
-            };
-            match n {
-                Ok(n) => sent += n,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(e) if e.raw_os_error() == Some(libc::EPIPE) => {
-                    return Err(Error::Closed {
-                        what: "the request was sent",
+        let datalen = i32::try_from(req.data.len()).map_err(|_| Error::Protocol {
+            peer: peer.to_string(),
+            message: format!(
+                "{}: {} bytes of data do not fit a request",
+                req.what,
+                req.data.len()
+            ),
+        })?;
+        let mut head = [0u8; MSG_LEN];
+        head[0..4].copy_from_slice(&req.cmd.to_ne_bytes());
+        head[4..8].copy_from_slice(&datalen.to_ne_bytes());
+        // A small argument travels in the pointer itself (LXC's INT_TO_PTR), else it is null.
+        let ptr = (req.value as isize).to_ne_bytes();
+        head[8..].copy_from_slice(&ptr);
+        for (part, creds) in [(&head[..], true), (req.data, false)] {
+            let mut sent = 0;
+            while sent < part.len() {
+                if !sys::wait_ready(self.fd.as_fd(), true, Some(deadline))
+                    .map_err(|e| io("poll", e))?
+                {
+                    return Err(Error::Timeout {
+                        what: "room to send the request",
                         peer: peer.to_string(),
-                    })
+                        timeout: LXC_TIMEOUT,
+                    });
                 }
-                Err(e) => return Err(io("send request", e)),
+                // The credentials go with the header's first byte; 16 bytes are never split.
+                let n = if creds && sent == 0 {
+                    sys::send_with_own_creds(self.fd.as_fd(), part)
+                } else {
+                    sys::send_with_fds(self.fd.as_fd(), &part[sent..], &[])
+                };
+                match n {
+                    Ok(n) => sent += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(e) if e.raw_os_error() == Some(libc::EPIPE) => {
+                        return Err(Error::Closed {
+                            what: "the request was sent",
+                            peer: peer.to_string(),
+                        })
+                    }
+                    Err(e) => return Err(io("send request", e)),
+                }
             }
         }
+        Ok(())
+    }
+
+    /// Read a response: the header (with any fds on it), then the bytes it announces. An
+    /// error answer (`ret < 0`) is returned as it is; [`Answer::check`] turns it into one.
+    pub(crate) fn answer(
+        &self,
+        what: &'static str,
+        deadline: Instant,
+        peer: &str,
+    ) -> Result<Answer, Error> {
+        let mut fds = Vec::new();
         let mut rsp = [0u8; MSG_LEN];
-        self.read_exact(&mut rsp, deadline, peer, what)?;
+        self.read_exact(&mut rsp, &mut fds, deadline, peer, what)?;
         let ret = i32::from_ne_bytes([rsp[0], rsp[1], rsp[2], rsp[3]]);
         let datalen = i32::from_ne_bytes([rsp[4], rsp[5], rsp[6], rsp[7]]);
-        let mut data = [0u8; std::mem::size_of::<isize>()];
-        data.copy_from_slice(&rsp[8..]);
+        let mut value = [0u8; std::mem::size_of::<isize>()];
+        value.copy_from_slice(&rsp[8..]);
         // The answer travels in the pointer itself (LXC's INT_TO_PTR / PID_TO_PTR).
-        let data = isize::from_ne_bytes(data) as i64;
-        if ret < 0 {
-            let errno = std::io::Error::from_raw_os_error(-ret);
-            return Err(Error::Remote {
-                peer: peer.to_string(),
-                message: format!("{what}: {errno}"),
-                errno: -ret,
-            });
-        }
+        let value = isize::from_ne_bytes(value) as i64;
         let extra = usize::try_from(datalen).unwrap_or(0);
         if extra > DATA_MAX {
             return Err(Error::Protocol {
@@ -305,23 +364,27 @@ impl Conn {
                 message: format!("{what} announced {extra} bytes of data, more than {DATA_MAX}"),
             });
         }
-        if extra > 0 {
-            // Not expected for these requests; read it so the monitor is not left writing.
-            let mut buf = vec![0u8; extra];
-            self.read_exact(&mut buf, deadline, peer, what)?;
+        let mut data = vec![0u8; extra];
+        if ret >= 0 && extra > 0 {
+            self.read_exact(&mut data, &mut fds, deadline, peer, what)?;
         }
-        Ok(data)
+        Ok(Answer {
+            ret,
+            value,
+            data,
+            fds,
+        })
     }
 
     fn read_exact(
         &self,
         buf: &mut [u8],
+        fds: &mut Vec<OwnedFd>,
         deadline: Instant,
         peer: &str,
         what: &'static str,
     ) -> Result<(), Error> {
         let mut got = 0;
-        let mut fds = Vec::new();
         while got < buf.len() {
             if !sys::wait_ready(self.fd.as_fd(), false, Some(deadline)).map_err(|e| Error::Io {
                 op: "poll",
@@ -334,7 +397,7 @@ impl Conn {
                     timeout: LXC_TIMEOUT,
                 });
             }
-            match sys::recv_with_fds(self.fd.as_fd(), &mut buf[got..], &mut fds) {
+            match sys::recv_with_fds(self.fd.as_fd(), &mut buf[got..], fds) {
                 Ok(0) => {
                     return Err(Error::Closed {
                         what: if what == "GET_STATE" {
@@ -361,8 +424,72 @@ impl Conn {
                     })
                 }
             }
-            // Neither request is answered with descriptors: any that came are closed here.
-            fds.clear();
+        }
+        Ok(())
+    }
+}
+
+/// A request in LXC's layout: its number, a small argument carried in the pointer, and the
+/// bytes that follow the header.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LxcReq<'a> {
+    pub cmd: i32,
+    /// The name messages give it (`GET_STATE`).
+    pub what: &'static str,
+    pub value: i64,
+    pub data: &'a [u8],
+}
+
+impl<'a> LxcReq<'a> {
+    /// A request with no argument.
+    pub fn new(cmd: i32, what: &'static str) -> LxcReq<'static> {
+        LxcReq {
+            cmd,
+            what,
+            value: 0,
+            data: &[],
+        }
+    }
+
+    /// A request whose argument travels in the pointer (`INT_TO_PTR`).
+    pub fn value(cmd: i32, what: &'static str, value: i64) -> LxcReq<'static> {
+        LxcReq {
+            value,
+            ..LxcReq::new(cmd, what)
+        }
+    }
+
+    /// A request whose argument follows the header (a string, a struct).
+    pub fn data(cmd: i32, what: &'static str, data: &'a [u8]) -> LxcReq<'a> {
+        LxcReq {
+            cmd,
+            what,
+            value: 0,
+            data,
+        }
+    }
+}
+
+/// What LXC's monitor answered: `ret` (0, a count, or `-errno`), the value in the pointer, the
+/// bytes after the header and the fds that came with it.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub ret: i32,
+    pub value: i64,
+    pub data: Vec<u8>,
+    pub fds: Vec<OwnedFd>,
+}
+
+impl Answer {
+    /// An error answer as [`Error::Remote`], naming the request.
+    pub fn check(&self, what: &str, peer: &str) -> Result<(), Error> {
+        if self.ret < 0 {
+            let errno = std::io::Error::from_raw_os_error(-self.ret);
+            return Err(Error::Remote {
+                peer: peer.to_string(),
+                message: format!("{what}: {errno}"),
+                errno: -self.ret,
+            });
         }
         Ok(())
     }

@@ -43,7 +43,8 @@
 //!
 //! [`lxc`] is a client for the other side: LXC's `\0<lxcpath>/<name>/command`, spoken in
 //! LXC 5.0's binary layout, so lxc-rs can tell that LXC's own tools run a container
-//! ([`LxcMonitor::find`]) and ask its state and init pid. It only asks; it never controls.
+//! ([`LxcMonitor::find`]), ask its state and init pid, and control it as liblxc's client does
+//! (`lxc_control`: stop, freeze, cgroup files, tty, state clients).
 //!
 //! [`lxc_server`] is the server side of the same protocol: lxc-rs's monitor listens on LXC's
 //! name too, so that LXC's own tools see and drive a container lxc-rs runs. [`LxcMonitor::find`]
@@ -52,6 +53,7 @@
 pub mod body;
 mod client;
 pub mod lxc;
+mod lxc_control;
 pub mod lxc_server;
 mod proto;
 mod server;
@@ -64,6 +66,7 @@ use std::time::Duration;
 
 pub use client::{call, call_with_fds, is_running, StateClient, DEFAULT_TIMEOUT};
 pub use lxc::LxcMonitor;
+pub use lxc_control::LxcStateClient;
 pub use lxc_server::{LxcClients, LxcHost, LxcServer, Parked};
 pub use proto::{encode_request, Event, Request, Response, MAX_BODY, MAX_FDS, PROTOCOL_VERSION};
 pub use server::{Conn, Incoming, Server, IDLE_TIMEOUT, REQUEST_TIMEOUT};
@@ -90,7 +93,7 @@ pub fn socket_name(lxcpath: &Path, name: &str) -> Vec<u8> {
 
 /// 64-bit FNV-1a: what LXC uses to shorten socket names; not a security boundary, only a
 /// way to keep distinct containers apart in 108 bytes.
-fn fnv1a_64(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a_64(bytes: &[u8]) -> u64 {
     const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     bytes

@@ -365,7 +365,7 @@ static CORE_KEYS: &[KeyDef] = &[
     single(
         "lxc.start.order",
         int,
-        "lxc-autostart's order: higher starts first",
+        "lxc-autostart's order: lower starts first",
     ),
     single("lxc.uts.name", hostname, "the container's hostname"),
     KeyDef {

@@ -7,6 +7,7 @@
 
 pub mod child;
 pub mod init;
+pub mod restore;
 pub mod spec;
 pub mod sync;
 
@@ -155,9 +156,18 @@ fn init_argv(config: &Config, opts: &StartOptions) -> Vec<String> {
 
 /// Run the start up to a running init. On error everything made is undone.
 pub fn start(t: &Target<'_>, opts: &StartOptions) -> Result<Started, Error> {
+    attempt(t, |undo, state| start_inner(t, opts, undo, state))
+}
+
+/// One attempt at a running init (a start, or a restore): what it made is handed to the
+/// monitor when it succeeds, and undone when it fails.
+fn attempt(
+    t: &Target<'_>,
+    run: impl FnOnce(&mut UndoStack, &mut StateMap) -> Result<(i32, OwnedFd), Error>,
+) -> Result<Started, Error> {
     let mut undo = UndoStack::default();
     let mut state = StateMap::default();
-    match start_inner(t, opts, &mut undo, &mut state) {
+    match run(&mut undo, &mut state) {
         Ok((pid, pidfd)) => Ok(Started {
             pid,
             pidfd,
