@@ -1,8 +1,9 @@
 //! `core_scheduling` on real containers: `lxc.sched.core = 1` gives init a core-scheduling
 //! cookie of its own, read back with PR_SCHED_CORE_GET, and a process `attach` starts shares
-//! it. This machine's kernel has no CONFIG_SCHED_CORE, nor has Debian's 6.1 that the qemu guest
-//! boots: there the test checks the start's clear refusal naming the key; the working path runs
-//! on a kernel with it (and SMT: without SMT LXC starts without a domain). Needs root.
+//! it. This machine's kernel has no CONFIG_SCHED_CORE, nor has Debian's 6.1: there the test
+//! checks the start's clear refusal naming the key. The working path runs in the qemu guest
+//! that boots Ubuntu's 6.8 kernel on a CPU with SMT (`cargo xtask test-matrix --kernel
+//! lxc-cli/core_scheduling`). Needs root.
 
 mod common;
 
@@ -71,6 +72,25 @@ fn find_attached(init: i32, secs: &str) -> Option<i32> {
     })
 }
 
+/// Whether the kernel has core scheduling (PR_SCHED_CORE_GET on ourselves: EINVAL without)
+/// and uses SMT (without it there is nothing to isolate and LXC starts without a domain). In
+/// the qemu guest of `cargo xtask test-matrix --kernel` (`LXC_RS_GUEST=1`), which boots a
+/// kernel with it on a CPU with SMT, lacking either fails the test, so it never passes unrun.
+fn sched_core_and_smt() -> (bool, bool) {
+    let supported = match cookie(0) {
+        Ok(_) => true,
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => false,
+        Err(e) => panic!("PR_SCHED_CORE_GET on ourselves: {e}"),
+    };
+    let smt =
+        fs::read_to_string("/sys/devices/system/cpu/smt/active").is_ok_and(|s| s.trim() == "1");
+    assert!(
+        std::env::var_os("LXC_RS_GUEST").is_none_or(|v| v != "1") || (supported && smt),
+        "LXC_RS_GUEST=1, but this kernel lacks core scheduling ({supported}) or SMT ({smt})"
+    );
+    (supported, smt)
+}
+
 #[test]
 fn sched_core_gives_init_a_domain_and_attach_joins_it() {
     require_root!();
@@ -80,11 +100,7 @@ fn sched_core_gives_init_a_domain_and_attach_joins_it() {
     }
     let t = TestContainer::busybox("schedcore");
     t.append_config("lxc.sched.core = 1\n");
-    let supported = match cookie(0) {
-        Ok(_) => true,
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => false,
-        Err(e) => panic!("PR_SCHED_CORE_GET on ourselves: {e}"),
-    };
+    let (supported, smt) = sched_core_and_smt();
     if !supported {
         // LXC's rule: a kernel without core scheduling fails the start, naming the key.
         let o = t.lxc(&["start"]);
@@ -95,16 +111,15 @@ fn sched_core_gives_init_a_domain_and_attach_joins_it() {
         assert_eq!(t.state(), "STOPPED");
         t.assert_nothing_left();
         eprintln!(
-            "SKIP: this kernel lacks CONFIG_SCHED_CORE, as Debian's 6.1 in the qemu guest does: \
-             the refusal is checked, the domain itself needs a kernel with it"
+            "SKIP: this kernel lacks CONFIG_SCHED_CORE: the refusal is checked; the domain \
+             itself runs in `cargo xtask test-matrix --kernel lxc-cli/core_scheduling` (Ubuntu's \
+             6.8 kernel)"
         );
         return;
     }
     t.ok(&["start"]);
     let init = t.init_pid();
     let ours = cookie(init).unwrap();
-    let smt =
-        fs::read_to_string("/sys/devices/system/cpu/smt/active").is_ok_and(|s| s.trim() == "1");
     if !smt {
         // LXC's rule: no SMT, nothing to isolate; the container runs without a domain.
         assert_eq!(ours, 0);
@@ -112,7 +127,20 @@ fn sched_core_gives_init_a_domain_and_attach_joins_it() {
         return;
     }
     assert_ne!(ours, 0, "init has no core-scheduling cookie");
-    assert_ne!(ours, cookie(0).unwrap(), "init shares the test's cookie");
+    assert_eq!(cookie(0).unwrap(), 0, "the test itself is in no domain");
+
+    // Another container with the key gets a domain of its own, not this one's.
+    let other = TestContainer::busybox("schedcore2");
+    other.append_config("lxc.sched.core = 1\n");
+    other.ok(&["start"]);
+    let theirs = cookie(other.init_pid()).unwrap();
+    assert_ne!(theirs, 0, "the second container's init has no cookie");
+    assert_ne!(
+        theirs, ours,
+        "two containers share one core-scheduling domain"
+    );
+    other.ok(&["stop", "-k"]);
+    other.assert_nothing_left();
 
     // A process attach starts in the container's pid namespace takes init's cookie.
     let secs = "86399";
@@ -132,7 +160,7 @@ fn sched_core_gives_init_a_domain_and_attach_joins_it() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     let pid = loop {
         if let Some(p) = find_attached(init, secs) {
             break p;
@@ -147,5 +175,31 @@ fn sched_core_gives_init_a_domain_and_attach_joins_it() {
     t.ok(&["stop", "-k"]);
     let status = attached.wait().unwrap();
     assert!(!status.success());
+    t.assert_nothing_left();
+}
+
+#[test]
+fn without_the_key_init_has_no_domain() {
+    require_root!();
+    if !lxc::has_api_extension("core_scheduling") {
+        eprintln!("SKIP: this build lacks core_scheduling");
+        return;
+    }
+    let (supported, _) = sched_core_and_smt();
+    if !supported {
+        eprintln!(
+            "SKIP: this kernel lacks CONFIG_SCHED_CORE, so no process has a cookie to read; \
+             runs in `cargo xtask test-matrix --kernel lxc-cli/core_scheduling`"
+        );
+        return;
+    }
+    let t = TestContainer::busybox("schedcore-off");
+    t.ok(&["start"]);
+    assert_eq!(
+        cookie(t.init_pid()).unwrap(),
+        0,
+        "init got a cookie unasked"
+    );
+    t.ok(&["stop", "-k"]);
     t.assert_nothing_left();
 }

@@ -1,15 +1,18 @@
 //! `cargo xtask test-matrix --kernel`: the tests that need a kernel this machine lacks (ipvlan,
 //! 802.1Q, bridge VLAN filtering, a pure cgroup2 hierarchy) run in a qemu guest that boots
-//! Debian's stock 6.1 kernel with `cgroup_no_v1=all`.
+//! Debian's stock 6.1 kernel with `cgroup_no_v1=all`. The few that need what Debian's kernels
+//! lack (core scheduling, CONFIG_SCHED_CORE) run in a second guest booting Ubuntu 24.04's 6.8
+//! kernel on a CPU with SMT; where Ubuntu's archive cannot be reached they are reported skipped.
 //!
 //! Nothing is installed for it: qemu, seabios, the libraries qemu lacks here and the kernel are
-//! `apt-get download`ed and unpacked into `<target>/kernel/`, and reused by later runs. The
-//! guest's root is the host's own `/`, shared read-only over 9p under a tmpfs overlay, so the
-//! test binaries, `lxc-rs`, its plugins, busybox, iproute2 and LXC all run there unchanged from
-//! their host paths. A small initramfs (the host's static busybox and the 9p modules) mounts that
-//! root and hands over to a script that runs each selected test in a process of its own and
-//! prints markers on the serial console; the host reads them, kills qemu on a deadline, and
-//! prints a table of every test.
+//! `apt-get download`ed (Ubuntu's kernel fetched from its archive with curl) and unpacked into
+//! `<target>/kernel/`, and reused by later runs. The guest's root is the host's own `/`, shared
+//! read-only over 9p under a tmpfs overlay, so the test binaries, `lxc-rs`, its plugins,
+//! busybox, iproute2 and LXC all run there unchanged from their host paths. A small initramfs
+//! (the host's static busybox and the 9p modules) mounts that root and hands over to a script
+//! that runs each selected test in a process of its own and prints markers on the serial
+//! console; the host reads them, kills qemu on a deadline, and prints a table of every test
+//! with the kernel it ran on.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
@@ -22,6 +25,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::deps;
+
+mod ubuntu;
 use crate::run::{
     build_net_plugins, capture_stdout, cargo, check_status, display, fail, secs, target_dir,
     workspace_root, Result, Runner,
@@ -44,12 +49,61 @@ enum Need {
     Pending,
 }
 
+/// The kernel a guest boots.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Guest {
+    /// Debian 12's 6.1, from apt: every test that needs nothing more.
+    Debian,
+    /// Ubuntu 24.04's 6.8 from Ubuntu's archive, with CONFIG_SCHED_CORE, on a CPU with SMT. Where
+    /// the archive cannot be reached, its tests are reported as skipped and the run goes on.
+    Ubuntu,
+}
+
+impl Guest {
+    fn describe(self) -> &'static str {
+        match self {
+            Guest::Debian => "Debian's 6.1 kernel and the modules the guest loads",
+            Guest::Ubuntu => {
+                "Ubuntu's 6.8 kernel (CONFIG_SCHED_CORE) and the modules the guest loads"
+            }
+        }
+    }
+
+    /// Where its kernel is unpacked under the cache.
+    fn home(self, cache: &Path) -> PathBuf {
+        match self {
+            Guest::Debian => cache.to_path_buf(),
+            Guest::Ubuntu => cache.join("ubuntu"),
+        }
+    }
+
+    /// qemu's `-cpu`: TCG's `max` says AuthenticAMD without topoext, so Linux sees no SMT
+    /// siblings ("This family of AMD CPU doesn't support hyperthreading"); as GenuineIntel the
+    /// same CPU reports its threads through CPUID leaf 0xb, and the guest has SMT.
+    fn cpu(self) -> &'static str {
+        match self {
+            Guest::Debian => "max",
+            Guest::Ubuntu => "max,vendor=GenuineIntel",
+        }
+    }
+
+    /// qemu's `-smp`: core scheduling needs SMT (the kernel's `sched_smt_present`), so that
+    /// guest gets its two vCPUs as two threads of one core.
+    fn smp(self) -> String {
+        match self {
+            Guest::Debian => LANES.to_string(),
+            Guest::Ubuntu => format!("{LANES},sockets=1,cores=1,threads={LANES}"),
+        }
+    }
+}
+
 /// Tests selected by libtest filters (substrings of the test's path; none: all of them).
 struct GuestTest {
     package: &'static str,
     target: Target,
     filters: &'static [&'static str],
     need: Need,
+    guest: Guest,
 }
 
 const fn required(
@@ -62,6 +116,19 @@ const fn required(
         target,
         filters,
         need: Need::Required,
+        guest: Guest::Debian,
+    }
+}
+
+/// A required entry that runs on Ubuntu's kernel.
+const fn on_ubuntu(
+    package: &'static str,
+    target: Target,
+    filters: &'static [&'static str],
+) -> GuestTest {
+    GuestTest {
+        guest: Guest::Ubuntu,
+        ..required(package, target, filters)
     }
 }
 
@@ -73,6 +140,7 @@ const fn pending(package: &'static str, target: Target) -> GuestTest {
         target,
         filters: &[],
         need: Need::Pending,
+        guest: Guest::Debian,
     }
 }
 
@@ -113,6 +181,8 @@ const GUEST_TESTS: &[GuestTest] = &[
     required("lxc-cgroup", Target::Test("cgroup"), &[]),
     // CRIU fails on this machine's kernel (vdso): checkpoint / restore runs here.
     required("lxc-cli", Target::Test("checkpoint"), &[]),
+    // Core scheduling: the one kernel at hand with CONFIG_SCHED_CORE is Ubuntu's.
+    on_ubuntu("lxc-cli", Target::Test("core_scheduling"), &["domain"]),
 ];
 
 /// Modules the guest loads before it mounts its root (9p over virtio-pci, the overlay), then
@@ -151,6 +221,14 @@ const KERNEL_APT_PACKAGES: &[(&str, &str)] = &[
     (
         "xz-utils",
         "unpacks the guest kernel so qemu boots it directly (decompressing in TCG costs ~15 s)",
+    ),
+    (
+        "zstd",
+        "unpacks Ubuntu's kernel and its modules (.ko.zst) for the core-scheduling guest",
+    ),
+    (
+        "curl",
+        "fetches Ubuntu's kernel from Ubuntu's archive, which apt here does not know",
     ),
 ];
 
@@ -216,7 +294,8 @@ pub fn run(patterns: &[String]) -> Result<()> {
         )));
     }
 
-    let mut r = Runner::new("test-matrix --kernel", 6);
+    let guests: BTreeSet<Guest> = selected.iter().map(|(_, t)| t.guest).collect();
+    let mut r = Runner::new("test-matrix --kernel", 3 + 3 * guests.len());
     r.step(
         "install",
         "apt packages for the tests and for building the guest",
@@ -235,11 +314,18 @@ pub fn run(patterns: &[String]) -> Result<()> {
         "qemu-system-x86_64 and its firmware, unpacked from Debian's packages",
         || Qemu::fetch(&cache),
     )?;
-    let kernel = r.step(
-        "kernel",
-        "Debian's 6.1 kernel and the modules the guest loads",
-        || Kernel::fetch(&cache),
-    )?;
+    let mut kernels = BTreeMap::new();
+    for &guest in &guests {
+        let fetched = r.step("kernel", guest.describe(), || match guest {
+            Guest::Debian => Kernel::fetch(&cache, guest).map(Ok),
+            // Ubuntu's archive may be out of reach (CI): its tests are skipped, saying why.
+            Guest::Ubuntu => Ok(Kernel::fetch(&cache, guest).map_err(|e| e.to_string())),
+        })?;
+        if let Err(why) = &fetched {
+            eprintln!("SKIP: the tests on Ubuntu's kernel: {why}");
+        }
+        kernels.insert(guest, fetched);
+    }
     let plan = r.step(
         "build",
         "the network plugins and the selected test binaries (as `cargo xtask test` builds them)",
@@ -248,21 +334,33 @@ pub fn run(patterns: &[String]) -> Result<()> {
             build_tests(&selected)
         },
     )?;
-    let initrd = cache.join("run").join("initrd.cpio");
-    r.step(
-        "initramfs",
-        "busybox, the modules and the guest's scripts",
-        || {
-            mkdir(&cache.join("run"))?;
-            write_initramfs(&initrd, &kernel, &plan)
-        },
-    )?;
-    let report = r.step(
-        "guest",
-        "boot the guest and run the tests in it (TCG: minutes)",
-        || boot(&qemu, &kernel, &initrd, &plan, &cache.join("run")),
-    )?;
-    report.print(&plan, &kernel.package)
+    let mut lanes = Vec::new();
+    for (guest, plan) in plan.split() {
+        let run_dir = guest.home(&cache).join("run");
+        let ran = match kernels.remove(&guest) {
+            Some(Ok(kernel)) => {
+                let initrd = run_dir.join("initrd.cpio");
+                r.step(
+                    "initramfs",
+                    "busybox, the modules and the guest's scripts",
+                    || {
+                        mkdir(&run_dir)?;
+                        write_initramfs(&initrd, &kernel, &plan)
+                    },
+                )?;
+                let report = r.step(
+                    "guest",
+                    "boot the guest and run the tests in it (TCG: minutes)",
+                    || boot(&qemu, &kernel, guest, &initrd, &plan, &run_dir),
+                )?;
+                Ok((kernel.package, report))
+            }
+            Some(Err(why)) => Err(why),
+            None => Err(format!("no kernel was fetched for {guest:?}")),
+        };
+        lanes.push(Lane { guest, plan, ran });
+    }
+    print(&lanes)
 }
 
 impl GuestTest {
@@ -417,30 +515,45 @@ struct Kernel {
 }
 
 impl Kernel {
-    fn fetch(cache: &Path) -> Result<Kernel> {
-        if let Some(k) = Kernel::cached(cache)? {
+    fn fetch(cache: &Path, guest: Guest) -> Result<Kernel> {
+        let home = guest.home(cache);
+        if let Some(k) = Kernel::cached(&home)? {
             eprintln!("reusing {}", k.vmlinux.display());
             return Ok(k);
         }
-        let package = kernel_package()?;
-        let dir = cache.join(&package);
-        remove_dir(&dir)?;
+        mkdir(&home)?;
         let downloads = Downloads::new(cache)?;
-        let got = downloads.get(std::slice::from_ref(&package))?;
-        let (_, deb) = got
-            .first()
-            .ok_or_else(|| fail(format!("apt-get download {package} left no .deb")))?;
+        let (package, debs) = match guest {
+            Guest::Debian => {
+                let package = kernel_package()?;
+                let got = downloads.get(std::slice::from_ref(&package))?;
+                let debs = got.into_iter().map(|(_, deb)| deb).collect();
+                (package, debs)
+            }
+            Guest::Ubuntu => ubuntu::download(&downloads.dir)?,
+        };
+        if debs.is_empty() {
+            return Err(fail(format!("fetching {package} left no .deb")));
+        }
+        let dir = home.join(&package);
+        remove_dir(&dir)?;
         let unpacked = downloads.dir.join("unpacked");
-        dpkg_extract(deb, &unpacked)?;
+        for deb in &debs {
+            dpkg_extract(deb, &unpacked)?;
+        }
         let version = only_entry(&unpacked.join("lib/modules"))?;
+        let moddir = unpacked.join("lib/modules").join(&version);
+        // Ubuntu ships its modules zstd-compressed; busybox's depmod and insmod read plain ones.
+        unzstd_modules(&moddir)?;
         let mut depmod = Command::new("busybox");
         depmod.arg("depmod").arg("-b").arg(&unpacked).arg(&version);
         eprintln!("$ {}", display(&depmod));
         check_status(&mut depmod)?;
-        let moddir = unpacked.join("lib/modules").join(&version);
         let dep = read(&moddir.join("modules.dep"))?;
         let deps = parse_modules_dep(&dep);
-        let wanted: Vec<&str> = BOOT_MODULES.iter().chain(TEST_MODULES).copied().collect();
+        let builtin = read_optional(&moddir.join("modules.builtin"))?;
+        let (boot, test) = wanted_modules(&builtin);
+        let wanted: Vec<&str> = boot.into_iter().chain(test).collect();
         let order = load_order(&deps, &wanted)?;
 
         mkdir(&dir.join("modules"))?;
@@ -455,9 +568,10 @@ impl Kernel {
         unpack_vmlinux(&vmlinuz, &dir.join("vmlinux"))?;
         // The modules.dep of the whole kernel is kept: a later module list needs no download.
         write(&dir.join("modules.dep"), dep.as_bytes())?;
+        write(&dir.join("modules.builtin"), builtin.as_bytes())?;
         write(&dir.join(STAMP), format!("{version}\n").as_bytes())?;
         drop(downloads);
-        Kernel::cached(cache)?.ok_or_else(|| {
+        Kernel::cached(&home)?.ok_or_else(|| {
             fail(format!(
                 "{} was unpacked but is not usable (see above)",
                 dir.display()
@@ -465,9 +579,9 @@ impl Kernel {
         })
     }
 
-    /// A kernel unpacked by an earlier run that has every module the lists name.
-    fn cached(cache: &Path) -> Result<Option<Kernel>> {
-        let Ok(entries) = fs::read_dir(cache) else {
+    /// A kernel unpacked under `home` by an earlier run that has every module the lists name.
+    fn cached(home: &Path) -> Result<Option<Kernel>> {
+        let Ok(entries) = fs::read_dir(home) else {
             return Ok(None);
         };
         let mut dirs: Vec<PathBuf> = entries
@@ -483,17 +597,9 @@ impl Kernel {
             return Ok(None);
         };
         let deps = parse_modules_dep(&read(&dir.join("modules.dep"))?);
-        let (Ok(boot_order), Ok(all)) = (
-            load_order(&deps, BOOT_MODULES),
-            load_order(
-                &deps,
-                &BOOT_MODULES
-                    .iter()
-                    .chain(TEST_MODULES)
-                    .copied()
-                    .collect::<Vec<_>>(),
-            ),
-        ) else {
+        let (boot, test) = wanted_modules(&read_optional(&dir.join("modules.builtin"))?);
+        let all: Vec<&str> = boot.iter().chain(&test).copied().collect();
+        let (Ok(boot_order), Ok(all)) = (load_order(&deps, &boot), load_order(&deps, &all)) else {
             return Ok(None);
         };
         let modules = dir.join("modules");
@@ -521,6 +627,47 @@ impl Kernel {
             test_order,
         }))
     }
+}
+
+/// [`BOOT_MODULES`] and [`TEST_MODULES`] less those `modules.builtin` lists (Ubuntu builds
+/// virtio_pci, loop, tun and crc32c into the kernel; Debian ships no such list in its package).
+fn wanted_modules(builtin: &str) -> (Vec<&'static str>, Vec<&'static str>) {
+    let builtin: BTreeSet<String> = builtin.lines().map(module_name).collect();
+    let keep = |list: &[&'static str]| -> Vec<&'static str> {
+        list.iter()
+            .copied()
+            .filter(|m| !builtin.contains(*m))
+            .collect()
+    };
+    (keep(BOOT_MODULES), keep(TEST_MODULES))
+}
+
+/// Every `*.ko.zst` under `dir` decompressed in place to `*.ko` (zstd, many files per call).
+fn unzstd_modules(dir: &Path) -> Result<()> {
+    fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
+        let entries =
+            fs::read_dir(dir).map_err(|e| fail(format!("cannot read {}: {e}", dir.display())))?;
+        for e in entries.flatten() {
+            let path = e.path();
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                walk(&path, found)?;
+            } else if path.to_string_lossy().ends_with(".ko.zst") {
+                found.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut found = Vec::new();
+    walk(dir, &mut found)?;
+    if !found.is_empty() {
+        eprintln!("decompressing {} modules with zstd", found.len());
+    }
+    for chunk in found.chunks(256) {
+        let mut cmd = Command::new("zstd");
+        cmd.args(["-d", "-q", "-f", "--rm"]).args(chunk);
+        check_status(&mut cmd)?;
+    }
+    Ok(())
 }
 
 /// The versioned kernel package the metapackage depends on.
@@ -608,25 +755,33 @@ fn load_order(deps: &ModuleDeps, wanted: &[&str]) -> Result<Vec<String>> {
     Ok(order)
 }
 
-/// A bzImage carries the kernel xz-compressed after its setup code; qemu boots the plain ELF
-/// through its PVH note, which skips the decompression that TCG makes slow.
+/// A bzImage carries the kernel compressed after its setup code (Debian: xz, Ubuntu: zstd);
+/// qemu boots the plain ELF through its PVH note, which skips the decompression that TCG makes
+/// slow.
 fn unpack_vmlinux(bzimage: &Path, out: &Path) -> Result<()> {
     let data = fs::read(bzimage).map_err(|e| fail(format!("{}: {e}", bzimage.display())))?;
-    let magic = b"\xfd7zXZ\x00";
-    let start = data
-        .windows(magic.len())
-        .position(|w| w == magic)
+    let formats: [(&[u8], &str, &[&str]); 2] = [
+        (b"\xfd7zXZ\x00", "xz", &["-dc", "--single-stream"]),
+        (b"\x28\xb5\x2f\xfd", "zstd", &["-dc"]),
+    ];
+    let (start, tool, args) = formats
+        .iter()
+        .find_map(|&(magic, tool, args)| {
+            let at = data.windows(magic.len()).position(|w| w == magic)?;
+            Some((at, tool, args))
+        })
         .ok_or_else(|| {
             fail(format!(
-                "{}: no xz stream in it (is the kernel compressed otherwise?)",
+                "{}: no xz or zstd stream in it (is the kernel compressed otherwise?)",
                 bzimage.display()
             ))
         })?;
     let file = fs::File::create(out).map_err(|e| fail(format!("{}: {e}", out.display())))?;
-    let mut cmd = Command::new("xz");
-    cmd.args(["-dc", "--single-stream"])
+    let mut cmd = Command::new(tool);
+    cmd.args(args)
         .stdin(Stdio::piped())
-        .stdout(file);
+        .stdout(file)
+        .stderr(Stdio::piped());
     let mut child = cmd
         .spawn()
         .map_err(|e| fail(format!("cannot run `{}`: {e}", display(&cmd))))?;
@@ -635,26 +790,45 @@ fn unpack_vmlinux(bzimage: &Path, out: &Path) -> Result<()> {
         .take()
         .map(|mut s| s.write_all(&data[start..]))
         .unwrap_or(Ok(()));
-    let status = child
-        .wait()
+    let done = child
+        .wait_with_output()
         .map_err(|e| fail(format!("`{}`: {e}", display(&cmd))))?;
-    // xz stops reading after the stream, so a broken pipe on the rest is expected.
-    if !status.success() {
-        return Err(fail(format!(
-            "`{}` on {} failed: {status} ({fed:?})",
-            display(&cmd),
-            bzimage.display()
-        )));
-    }
+    // Both stop at the end of the kernel's stream: xz stops reading (a broken pipe on the rest
+    // is expected), zstd reads on and fails on the bytes after it. So the status says little;
+    // what counts is that the output is a whole ELF file.
     let elf = fs::read(out).map_err(|e| fail(format!("{}: {e}", out.display())))?;
-    if !elf.starts_with(b"\x7fELF") {
+    if !elf_is_whole(&elf) {
         return Err(fail(format!(
-            "{} unpacked from {} is not an ELF file",
+            "{} unpacked from {} with `{}` is not a whole ELF file: {} ({fed:?}): {}",
             out.display(),
-            bzimage.display()
+            bzimage.display(),
+            display(&cmd),
+            done.status,
+            String::from_utf8_lossy(&done.stderr).trim()
         )));
     }
     Ok(())
+}
+
+/// Whether an ELF64 file is all there: its section headers, written last, end within it.
+fn elf_is_whole(elf: &[u8]) -> bool {
+    let u16_at = |o: usize| {
+        elf.get(o..o + 2)
+            .map(|b| u64::from(u16::from_le_bytes([b[0], b[1]])))
+    };
+    let shoff = elf.get(0x28..0x30).map(|b| {
+        let mut a = [0; 8];
+        a.copy_from_slice(b);
+        u64::from_le_bytes(a)
+    });
+    let (Some(shoff), Some(size), Some(count)) = (shoff, u16_at(0x3a), u16_at(0x3c)) else {
+        return false;
+    };
+    elf.starts_with(b"\x7fELF")
+        && shoff > 0
+        && shoff
+            .checked_add(size * count)
+            .is_some_and(|end| end <= elf.len() as u64)
 }
 
 /// A scratch directory for .deb files and unpacked trees, removed when dropped so the cache
@@ -768,6 +942,7 @@ fn parse_depends(field: &str) -> Vec<String> {
 struct Planned {
     label: String,
     need: Need,
+    guest: Guest,
     filters: &'static [&'static str],
     /// The tests it selects (as its binary lists them on the host), or why there are none.
     tests: std::result::Result<Vec<String>, String>,
@@ -785,6 +960,29 @@ struct Job {
 struct Plan {
     entries: Vec<Planned>,
     jobs: Vec<Job>,
+}
+
+impl Plan {
+    /// One plan per guest kernel, entries and jobs renumbered, in [`Guest`] order.
+    fn split(self) -> Vec<(Guest, Plan)> {
+        let mut plans: BTreeMap<Guest, Plan> = BTreeMap::new();
+        let mut renumbered = Vec::new();
+        for e in self.entries {
+            let plan = plans.entry(e.guest).or_insert_with(|| Plan {
+                entries: Vec::new(),
+                jobs: Vec::new(),
+            });
+            renumbered.push((e.guest, plan.entries.len()));
+            plan.entries.push(e);
+        }
+        for job in self.jobs {
+            let (guest, entry) = renumbered[job.entry];
+            if let Some(plan) = plans.get_mut(&guest) {
+                plan.jobs.push(Job { entry, ..job });
+            }
+        }
+        plans.into_iter().collect()
+    }
 }
 
 /// `cargo test --workspace --no-run` limited to the targets listed, so features unify exactly
@@ -925,6 +1123,7 @@ fn build_tests(selected: &[(usize, &GuestTest)]) -> Result<Plan> {
         plan.entries.push(Planned {
             label: t.label(),
             need: t.need,
+            guest: t.guest,
             filters: t.filters,
             tests,
         });
@@ -1326,6 +1525,7 @@ fn note(out: &[String]) -> Option<String> {
 fn boot(
     qemu: &Qemu,
     kernel: &Kernel,
+    guest: Guest,
     initrd: &Path,
     plan: &Plan,
     run_dir: &Path,
@@ -1345,8 +1545,8 @@ fn boot(
         .arg(qemu.root.join("usr/share/qemu"))
         .arg("-L")
         .arg(qemu.root.join("usr/share/seabios"))
-        .args(["-accel", "tcg,thread=multi", "-cpu", "max"])
-        .args(["-smp", &LANES.to_string(), "-m", "2048"])
+        .args(["-accel", "tcg,thread=multi", "-cpu", guest.cpu()])
+        .args(["-smp", &guest.smp(), "-m", "2048"])
         .args(["-nographic", "-no-reboot", "-nic", "none"])
         .arg("-kernel")
         .arg(&kernel.vmlinux)
@@ -1460,16 +1660,44 @@ fn read_lines(child: &mut Child) -> mpsc::Receiver<String> {
     rx
 }
 
-impl Report {
-    /// Failing tests' output, then the table and a closing count; an error if anything failed,
-    /// was missing, or the guest did not finish.
-    fn print(&self, plan: &Plan, kernel: &str) -> Result<()> {
-        let mut out = std::io::stdout().lock();
-        let mut rows: Vec<[String; 4]> = Vec::new();
-        let (mut passed, mut failed, mut skipped, mut pending) = (0, 0, 0, 0);
+/// One guest's share of the run: its tests, and what its guest reported (its kernel's package)
+/// or why it did not boot (the tests are then skipped).
+struct Lane {
+    guest: Guest,
+    plan: Plan,
+    ran: std::result::Result<(String, Report), String>,
+}
+
+impl Lane {
+    /// The kernel's name in the table: its release, e.g. 6.1.0-57-amd64.
+    fn kernel(&self) -> String {
+        match &self.ran {
+            Ok((package, _)) => {
+                let p = package.trim_start_matches("linux-image-");
+                p.trim_start_matches("unsigned-").to_string()
+            }
+            Err(_) => format!("{:?} (not fetched)", self.guest).to_lowercase(),
+        }
+    }
+}
+
+/// Failing tests' output, then the table of every lane's tests and a closing count; an error if
+/// anything failed, was missing, or a guest did not finish.
+fn print(lanes: &[Lane]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    let mut rows: Vec<[String; 5]> = Vec::new();
+    let (mut passed, mut failed, mut skipped, mut pending) = (0, 0, 0, 0);
+    for lane in lanes {
+        let (plan, kernel) = (&lane.plan, lane.kernel());
         for (i, e) in plan.entries.iter().enumerate() {
             let mut row = |test: &str, result: &str, time: String| {
-                rows.push([e.label.clone(), test.to_string(), result.to_string(), time]);
+                rows.push([
+                    e.label.clone(),
+                    test.to_string(),
+                    kernel.clone(),
+                    result.to_string(),
+                    time,
+                ]);
             };
             match &e.tests {
                 Err(why) if e.need == Need::Pending => {
@@ -1494,7 +1722,22 @@ impl Report {
                 }
                 Ok(_) => {
                     for (k, job) in plan.jobs.iter().enumerate().filter(|(_, j)| j.entry == i) {
-                        match self.results.get(&k) {
+                        let report = match &lane.ran {
+                            Ok((_, report)) => report,
+                            Err(_) => {
+                                skipped += 1;
+                                row(
+                                    &format!(
+                                        "{} [SKIP: its kernel was not fetched, see above]",
+                                        job.name
+                                    ),
+                                    "SKIPPED",
+                                    String::new(),
+                                );
+                                continue;
+                            }
+                        };
+                        match report.results.get(&k) {
                             Some(r) => {
                                 match r.outcome {
                                     Outcome::Ok => passed += 1,
@@ -1516,9 +1759,15 @@ impl Report {
                 }
             }
         }
+    }
 
+    for lane in lanes {
+        let plan = &lane.plan;
+        let Ok((_, report)) = &lane.ran else {
+            continue;
+        };
         for (k, job) in plan.jobs.iter().enumerate() {
-            let Some(r) = self.results.get(&k) else {
+            let Some(r) = report.results.get(&k) else {
                 continue;
             };
             if let Outcome::Failed(why) = &r.outcome {
@@ -1529,74 +1778,109 @@ impl Report {
                 }
             }
         }
-        if let Some(why) = &self.stopped {
+        if let Some(why) = &report.stopped {
             let _ = writeln!(
                 out,
-                "\nthe guest did not finish: {why}; its last console lines:"
+                "\nthe guest ({}) did not finish: {why}; its last console lines:",
+                lane.kernel()
             );
-            for l in self.console.iter().rev().take(40).rev() {
+            for l in report.console.iter().rev().take(40).rev() {
                 let _ = writeln!(out, "    {l}");
             }
         }
-
-        let ready = self
-            .ready
-            .as_ref()
-            .map_or("never ready".to_string(), |(t, info)| {
-                format!("ready after {} ({info})", secs(*t))
-            });
-        let _ = writeln!(
-            out,
-            "\ntest-matrix --kernel: {kernel} in qemu (TCG, {LANES} lanes), {ready}, {} in all\n",
-            secs(self.total)
-        );
-        let head = ["target", "test", "result", "time"].map(String::from);
-        let widths: Vec<usize> = (0..4)
-            .map(|c| {
-                std::iter::once(&head)
-                    .chain(&rows)
-                    .map(|r| r[c].chars().count())
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        for r in std::iter::once(&head).chain(&rows) {
-            let _ = writeln!(
-                out,
-                "{:w0$}  {:w1$}  {:w2$}  {:>w3$}",
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                w0 = widths[0],
-                w1 = widths[1],
-                w2 = widths[2],
-                w3 = widths[3]
-            );
-        }
-        if pending > 0 {
-            let _ = writeln!(
-                out,
-                "\n{pending} entries are pending: their targets are not written yet (see \
-                 GUEST_TESTS in xtask/src/kernel.rs)"
-            );
-        }
-        // The closing line, in the form CI reads as a test count.
-        let _ = writeln!(
-            out,
-            "\nkernel: {passed} passed, {failed} failed, {skipped} skipped"
-        );
-        let _ = out.flush();
-        if let Some(why) = &self.stopped {
-            return Err(fail(format!("the guest did not finish: {why}")));
-        }
-        if failed > 0 {
-            return Err(fail(format!(
-                "{failed} guest test(s) failed, did not run or were missing"
-            )));
-        }
-        Ok(())
     }
+
+    let _ = writeln!(out);
+    for lane in lanes {
+        match &lane.ran {
+            Ok((package, report)) => {
+                let ready = report
+                    .ready
+                    .as_ref()
+                    .map_or("never ready".to_string(), |(t, info)| {
+                        format!("ready after {} ({info})", secs(*t))
+                    });
+                let _ = writeln!(
+                    out,
+                    "test-matrix --kernel: {package} in qemu (TCG, {LANES} lanes, -cpu {} -smp \
+                     {}), {ready}, {} in all",
+                    lane.guest.cpu(),
+                    lane.guest.smp(),
+                    secs(report.total)
+                );
+            }
+            Err(why) => {
+                let _ = writeln!(
+                    out,
+                    "test-matrix --kernel: {:?}'s kernel was not fetched, its tests are skipped: \
+                     {why}",
+                    lane.guest
+                );
+            }
+        }
+    }
+    let _ = writeln!(out);
+    let head = ["target", "test", "kernel", "result", "time"].map(String::from);
+    let widths: Vec<usize> = (0..5)
+        .map(|c| {
+            std::iter::once(&head)
+                .chain(&rows)
+                .map(|r| r[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for r in std::iter::once(&head).chain(&rows) {
+        let _ = writeln!(
+            out,
+            "{:w0$}  {:w1$}  {:w2$}  {:w3$}  {:>w4$}",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3],
+            w4 = widths[4]
+        );
+    }
+    if pending > 0 {
+        let _ = writeln!(
+            out,
+            "\n{pending} entries are pending: their targets are not written yet (see \
+             GUEST_TESTS in xtask/src/kernel.rs)"
+        );
+    }
+    // The closing line, in the form CI reads as a test count.
+    let _ = writeln!(
+        out,
+        "\nkernel: {passed} passed, {failed} failed, {skipped} skipped"
+    );
+    let _ = out.flush();
+    let stopped: Vec<String> = lanes
+        .iter()
+        .filter_map(|l| match &l.ran {
+            Ok((_, report)) => report
+                .stopped
+                .as_ref()
+                .map(|why| format!("{}: {why}", l.kernel())),
+            Err(_) => None,
+        })
+        .collect();
+    if !stopped.is_empty() {
+        return Err(fail(format!(
+            "the guest did not finish: {}",
+            stopped.join("; ")
+        )));
+    }
+    if failed > 0 {
+        return Err(fail(format!(
+            "{failed} guest test(s) failed, did not run or were missing"
+        )));
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1616,6 +1900,15 @@ fn remove_dir(path: &Path) -> Result<()> {
 
 fn read(path: &Path) -> Result<String> {
     fs::read_to_string(path).map_err(|e| fail(format!("cannot read {}: {e}", path.display())))
+}
+
+/// A file that may be absent (then empty).
+fn read_optional(path: &Path) -> Result<String> {
+    match fs::read_to_string(path) {
+        Ok(s) => Ok(s),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(e) => Err(fail(format!("cannot read {}: {e}", path.display()))),
+    }
 }
 
 fn read_bytes(path: &Path) -> Result<Vec<u8>> {
@@ -1741,6 +2034,7 @@ mod tests {
             entries: vec![Planned {
                 label: "p/t".to_string(),
                 need: Need::Required,
+                guest: Guest::Debian,
                 filters: &[],
                 tests: Ok(vec!["first".to_string(), "it's".to_string()]),
             }],
@@ -1796,6 +2090,54 @@ mod tests {
         );
         assert_eq!(s.lines().filter(|l| *l == "lane &").count(), LANES, "{s}");
         assert!(s.trim_end().ends_with("poweroff -f"));
+    }
+
+    #[test]
+    fn plans_split_by_guest_and_renumber_their_jobs() {
+        let mut p = plan();
+        p.entries.push(Planned {
+            label: "q/u".to_string(),
+            need: Need::Required,
+            guest: Guest::Ubuntu,
+            filters: &[],
+            tests: Ok(vec!["only".to_string()]),
+        });
+        p.jobs.insert(
+            1,
+            Job {
+                entry: 1,
+                name: "only".to_string(),
+                exe: PathBuf::from("/w/target/u-1"),
+                dir: PathBuf::from("/w/q"),
+            },
+        );
+        let split = p.split();
+        assert_eq!(split.len(), 2);
+        let (debian, ubuntu) = (&split[0], &split[1]);
+        assert_eq!(debian.0, Guest::Debian);
+        assert_eq!(debian.1.jobs.len(), 2);
+        assert_eq!(debian.1.jobs[1].name, "it's");
+        assert_eq!(ubuntu.0, Guest::Ubuntu);
+        assert_eq!(ubuntu.1.entries[0].label, "q/u");
+        assert_eq!(ubuntu.1.jobs[0].entry, 0);
+        assert_eq!(ubuntu.1.jobs[0].name, "only");
+    }
+
+    #[test]
+    fn builtin_modules_are_not_loaded() {
+        let builtin = "kernel/drivers/virtio/virtio_pci.ko\nkernel/drivers/block/loop.ko\n";
+        let (boot, test) = wanted_modules(builtin);
+        assert_eq!(boot, ["9pnet_virtio", "9p", "overlay"]);
+        assert!(!test.contains(&"loop") && test.contains(&"veth"));
+        assert_eq!(wanted_modules("").0, BOOT_MODULES);
+    }
+
+    #[test]
+    fn a_cut_elf_is_not_whole() {
+        let me = fs::read(std::env::current_exe().unwrap()).unwrap();
+        assert!(elf_is_whole(&me));
+        assert!(!elf_is_whole(&me[..me.len() - 1]));
+        assert!(!elf_is_whole(b"\x7fELF"));
     }
 
     #[test]
