@@ -383,37 +383,17 @@ fn keep_handed(
 }
 
 fn write_idmaps(pid: i32, maps: &[spec::IdMap]) -> Result<(), Error> {
-    for (uid, file) in [(true, "uid_map"), (false, "gid_map")] {
-        let text: String = maps
-            .iter()
-            .filter(|m| m.uid == uid)
-            .map(|m| format!("{} {} {}\n", m.nsid, m.hostid, m.range))
-            .collect();
-        if text.is_empty() {
+    for uid in [true, false] {
+        let these: Vec<&spec::IdMap> = maps.iter().filter(|m| m.uid == uid).collect();
+        if these.is_empty() {
             continue;
         }
-        // An unprivileged writer may set a gid map only once setgroups is denied in the
-        // namespace (LXC's rule when it writes the maps itself, as here).
-        if !uid && !nix::unistd::geteuid().is_root() {
-            let path = format!("/proc/{pid}/setgroups");
-            match std::fs::write(&path, "deny\n") {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(Error::Hook {
-                        phase: Phase::HostSetup,
-                        owner: "core",
-                        key: Some("lxc.idmap".into()),
-                        message: format!("write {path}: {e}"),
-                    })
-                }
-                _ => {}
-            }
-        }
-        let path = format!("/proc/{pid}/{file}");
-        std::fs::write(&path, &text).map_err(|e| Error::Hook {
+        // The one map writer (setgroups denied first for an unprivileged gid map, as LXC).
+        crate::idmap::write_id_map(pid, uid, &these).map_err(|e| Error::Hook {
             phase: Phase::HostSetup,
             owner: "core",
             key: Some("lxc.idmap".into()),
-            message: format!("write {path}: {e}"),
+            message: e.to_string(),
         })?;
     }
     Ok(())
