@@ -139,12 +139,14 @@ fn active_and_all_containers_include_one_lxc_runs() {
 }
 
 /// The first screen `command` draws on a 20-row terminal (`script` gives it one, and `timeout`
-/// ends it): what comes before the second screen's clear.
+/// ends it): what comes before the second screen's clear. `--foreground` keeps the tool in the
+/// terminal's foreground group: in a background one its raw-mode tcsetattr stops it with
+/// SIGTTOU, unless the caller happens to ignore that signal (CI does not).
 fn first_screen(command: &str) -> String {
     let mut child = Command::new("script")
         .args([
             "-qec",
-            &format!("stty rows 20 cols 160; timeout 4 {command}"),
+            &format!("stty rows 20 cols 160; timeout --foreground 4 {command}"),
             "/dev/null",
         ])
         .stdin(Stdio::piped())
