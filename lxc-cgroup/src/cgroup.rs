@@ -14,6 +14,7 @@ use crate::config::{CgroupConfig, Setting};
 use crate::error::{Error, Result};
 use crate::layout::{Hierarchy, Layout, LayoutKind, Version};
 use crate::sys::{self, FsKind};
+use lxc_core::phase::{CgroupEntered, CgroupEntry};
 
 /// How long `remove` waits for the container's last processes to exit (cgroup2: for
 /// `populated 0` in cgroup.events; v1: for rmdir to stop failing with EBUSY). Killing init
@@ -360,13 +361,56 @@ impl ContainerCgroup {
     /// Move `pid` into the container's cgroup in every hierarchy, one write each, back to back
     /// (the first move after an idle gap is the slow one; the rest are cheap).
     pub fn attach(&self, pid: i32) -> Result<()> {
+        self.attach_rest(pid, CgroupEntered::default())
+    }
+
+    /// [`attach`](Self::attach) for the hierarchies init did not enter by itself
+    /// ([`entry`](Self::entry)).
+    pub fn attach_rest(&self, pid: i32, entered: CgroupEntered) -> Result<()> {
         let s = pid.to_string();
         for d in &self.dirs {
+            let done = match d.version {
+                Version::V1 => entered.self_moved,
+                Version::V2 => entered.into,
+            };
+            if done {
+                continue;
+            }
             let path = d.inner.join("cgroup.procs");
             sys::write(&path, &s).map_err(|source| Error::Attach { pid, path, source })?;
         }
-        tracing::debug!(pid, "attached to container cgroups");
+        tracing::debug!(pid, ?entered, "attached to container cgroups");
         Ok(())
+    }
+
+    /// The ways into these cgroups that take no global lock (`lxc_core::phase::CgroupEntry`):
+    /// the cgroup2 directory for CLONE_INTO_CGROUP and every cgroup1 `tasks` file, opened now
+    /// on the host. All or nothing per version: [`attach_rest`](Self::attach_rest) tells
+    /// them apart by version only.
+    pub fn entry(&self) -> Result<CgroupEntry> {
+        let mut e = CgroupEntry::default();
+        for d in &self.dirs {
+            match d.version {
+                Version::V1 => {
+                    let path = d.inner.join("tasks");
+                    let fd = sys::open_write(&path).map_err(|source| Error::Io {
+                        op: "open",
+                        path: path.clone(),
+                        source,
+                    })?;
+                    e.self_move.push((path, fd));
+                }
+                Version::V2 => {
+                    let fd = sys::open_dir(&d.inner).map_err(|source| Error::Io {
+                        op: "open",
+                        path: d.inner.clone(),
+                        source,
+                    })?;
+                    e.into = Some(fd);
+                }
+            }
+        }
+        Ok(e)
     }
 
     /// The cgroups of `layout` that hold the calling process now (where a process that moved

@@ -188,6 +188,8 @@ fn pre_clone(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
     ctx.state
         .insert(lxc_core::phase::CgroupHandle(Box::new(cg.clone())));
     devices::note(ctx.state, &layout, &cg, &cfg);
+    ctx.state
+        .insert(cg.entry().map_err(|e| e.into_hook(phase))?);
     ctx.state.insert(cg);
     Ok(())
 }
@@ -222,7 +224,7 @@ fn monitor_cgroup(
     Ok(())
 }
 
-/// HostSetup: move the container's init into its cgroups.
+/// HostSetup: move the container's init into the cgroups it did not enter by itself.
 fn host_setup(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
     let hook_err = |message: &str| lxc_core::Error::Hook {
         phase: ctx.phase,
@@ -237,7 +239,14 @@ fn host_setup(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
         .state
         .get::<ContainerCgroup>()
         .ok_or_else(|| hook_err("no container cgroup (PreClone did not run)"))?;
-    cg.attach(pid).map_err(|e| e.into_hook(ctx.phase))
+    // What init did not do itself (lxc_core::phase::CgroupEntry); all of it for a restore.
+    let entered = ctx
+        .state
+        .get::<lxc_core::phase::CgroupEntered>()
+        .copied()
+        .unwrap_or_default();
+    cg.attach_rest(pid, entered)
+        .map_err(|e| e.into_hook(ctx.phase))
 }
 
 /// Stop: remove the container's cgroups (the handle leaves `ctx.state`, so a reboot's

@@ -50,6 +50,21 @@ pub(crate) fn write(path: &Path, value: &str) -> io::Result<()> {
     Ok(())
 }
 
+/// A cgroup file opened for writing (close-on-exec, as std opens everything).
+pub(crate) fn open_write(path: &Path) -> io::Result<std::os::fd::OwnedFd> {
+    Ok(fs::OpenOptions::new().write(true).open(path)?.into())
+}
+
+/// A cgroup directory, for clone3's CLONE_INTO_CGROUP.
+pub(crate) fn open_dir(path: &Path) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::unix::fs::OpenOptionsExt;
+    Ok(fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY)
+        .open(path)?
+        .into())
+}
+
 pub(crate) fn mkdir(path: &Path) -> io::Result<()> {
     fs::DirBuilder::new().mode(0o755).create(path)
 }

@@ -727,6 +727,40 @@ fn cgroup_dir_container_inner_and_monitor() {
     t.assert_nothing_left();
 }
 
+/// Init enters its cgroups without the monitor moving it (the move that waits for an RCU
+/// grace period after an idle gap): clone3 places it in the cgroup2 one and it writes itself
+/// into every cgroup1 one. Checked from the host in every hierarchy, and in the debug log.
+#[test]
+fn init_enters_its_cgroups_itself() {
+    require_root!();
+    let t = TestContainer::busybox("cgentry");
+    let log = t.lxcpath.join("debug.log");
+    t.append_config(&format!(
+        "lxc.log.file = {}\nlxc.log.level = DEBUG\n",
+        log.display()
+    ));
+    t.ok(&["start", "--", "/bin/sleep", "600"]);
+    let pid = t.init_pid();
+    let init_cg = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let ours = fs::read_to_string("/proc/self/cgroup").unwrap();
+    assert_eq!(init_cg.lines().count(), ours.lines().count(), "{init_cg}");
+    let leaf = format!("/lxc.payload.{}", t.name);
+    for line in init_cg.lines() {
+        assert!(line.ends_with(&leaf), "{line} in {init_cg}");
+    }
+    let v1 = ours.lines().any(|l| !l.starts_with("0::"));
+    let v2 = ours.lines().any(|l| l.starts_with("0::"));
+    let text = fs::read_to_string(&log).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("attached to container cgroups"))
+        .unwrap_or_else(|| panic!("no attach line in the log:\n{text}"));
+    let want = format!("CgroupEntered {{ into: {v2}, self_moved: {v1} }}");
+    assert!(line.contains(&want), "{want} in {line}");
+    t.ok(&["stop", "-k"]);
+    t.assert_nothing_left();
+}
+
 /// Nothing the caller has open reaches the container: init's only fds are its stdio, even
 /// when `lxc-rs start` itself inherited extra ones without close-on-exec.
 #[test]

@@ -286,7 +286,6 @@ pub fn run_with(
         watchdog: None,
         pending: None,
     };
-    m.watchdog = m.spawn_watchdog();
     if let Err(e) = m.enter_running() {
         m.abort_running();
         crate::statemsg::publish_state(lxcpath, name, State::Stopped);
@@ -296,6 +295,7 @@ pub fn run_with(
         }
         return r.map(|()| Exit::Code(1));
     }
+    m.watchdog = m.spawn_watchdog();
     // Before the caller hears OK: a `monitor` watching it sees RUNNING before `start` returns.
     crate::statemsg::publish_state(lxcpath, name, State::Running);
     if let Some(s) = status {
@@ -332,8 +332,20 @@ impl Monitor<'_> {
     /// A process that outlives a killed monitor just long enough to remove what the start
     /// made (cgroups). It holds a copy of the undo stack and waits on a pipe: a byte means the
     /// monitor cleaned up itself; end of file without one means the monitor died.
+    ///
+    /// Forked once the start's work is done, from a trimmed heap: every page the two share
+    /// counts once on the host, and every page either writes afterwards counts twice, so
+    /// neither allocates more than it must after the fork (with a thousand containers this
+    /// is most of their host memory; docs/decisions.md).
     fn spawn_watchdog(&mut self) -> Option<(OwnedFd, Option<OwnedFd>)> {
         let (rd, wr) = sys::pipe().ok()?;
+        // Not to be taken for the monitor, whose title a fork copies.
+        let title = format!(
+            "[lxc-rs cleanup] {} {}",
+            self.t.lxcpath.display(),
+            self.t.name
+        );
+        sys::trim_heap();
         match sys::fork() {
             Ok(Some(pid)) => {
                 drop(rd);
@@ -347,12 +359,6 @@ impl Monitor<'_> {
                 use std::os::fd::AsRawFd;
                 let mut buf = [0u8; 1];
                 let _ = sys::prctl(libc::PR_SET_NAME, c"lxc-rs cleanup".as_ptr() as u64);
-                // Not to be taken for the monitor, whose title a fork copies.
-                let title = format!(
-                    "[lxc-rs cleanup] {} {}",
-                    self.t.lxcpath.display(),
-                    self.t.name
-                );
                 let _ = set_process_title(&title);
                 // Our own pidfd of init (the monitor's copy is closed below): the monitor is
                 // alive, so the pid is still its child's.
@@ -947,11 +953,11 @@ impl Monitor<'_> {
         self.pidfd = started.pidfd;
         self.undo = started.undo;
         self.statemap = started.state;
-        self.watchdog = self.spawn_watchdog();
         if let Err(e) = self.enter_running() {
             self.abort_running();
             return Err(e);
         }
+        self.watchdog = self.spawn_watchdog();
         self.set_state(State::Running);
         Ok(())
     }

@@ -286,6 +286,30 @@ pub struct NetNamespace {
     pub loopback_up: bool,
 }
 
+/// How init enters its cgroups without the monitor moving it there. A move of another
+/// process (a pid written to `cgroup.procs`) takes the kernel's cgroup_threadgroup_rwsem for
+/// writing, which after an idle gap waits out an RCU grace period (5-15 ms here, the whole cold
+/// start's excess; docs/decisions.md). Two ways in take no such lock: clone3's
+/// CLONE_INTO_CGROUP (cgroup2) and a single-threaded process writing `0` to a cgroup1 `tasks`
+/// file, moving only itself. A PreClone hook (the cgroup driver) fills this; the core passes
+/// `into` to clone3 and the child writes to every `self_move` file before anything else, then
+/// [`CgroupEntered`] tells the driver's HostSetup what is left for it to do.
+#[derive(Debug, Default)]
+pub struct CgroupEntry {
+    /// A cgroup2 directory, opened `O_DIRECTORY`, for CLONE_INTO_CGROUP.
+    pub into: Option<std::os::fd::OwnedFd>,
+    /// cgroup1 `tasks` files, opened for writing on the host, with their paths for errors.
+    pub self_move: Vec<(std::path::PathBuf, std::os::fd::OwnedFd)>,
+}
+
+/// What [`CgroupEntry`] did for this init: whether clone3 placed it (`into`) and whether the
+/// child moves itself (`self_moved`; a failure there fails the start from the child).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CgroupEntered {
+    pub into: bool,
+    pub self_moved: bool,
+}
+
 /// Namespaces subsystems ask for before clone (a PreClone hook adds to the one in the start's
 /// `StateMap`). `default` joins LXC's default set, so `lxc.namespace.clone` and `.keep` still
 /// decide over it, as LXC does for a time namespace when `lxc.time.offset.*` is set.

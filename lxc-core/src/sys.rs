@@ -33,6 +33,12 @@ pub enum Forked {
 /// The child is a copy of this process: it must only run code that is safe after a fork (the
 /// monitor is single-threaded when it calls this, so allocation and our own locks are fine).
 pub fn clone3_pidfd(ns_flags: u64) -> io::Result<Forked> {
+    clone3_pidfd_into(ns_flags, None)
+}
+
+/// [`clone3_pidfd`], the child born in the cgroup2 directory `cgroup` (CLONE_INTO_CGROUP) when
+/// one is given.
+pub fn clone3_pidfd_into(ns_flags: u64, cgroup: Option<BorrowedFd<'_>>) -> io::Result<Forked> {
     let mut pidfd: libc::c_int = -1;
     let mut args: libc::clone_args = {
         // SAFETY: clone_args is a plain C struct of integers; all-zero is its documented default.
@@ -41,6 +47,10 @@ pub fn clone3_pidfd(ns_flags: u64) -> io::Result<Forked> {
     args.flags = ns_flags | libc::CLONE_PIDFD as u64;
     args.pidfd = &mut pidfd as *mut libc::c_int as u64;
     args.exit_signal = libc::SIGCHLD as u64;
+    if let Some(fd) = cgroup {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = fd.as_raw_fd() as u64;
+    }
     // SAFETY: args is a valid clone_args of the size we pass; without CLONE_VM the child gets
     // its own copy of the address space, so the stack and `pidfd` stay valid in both.
     let ret = unsafe {
@@ -57,6 +67,20 @@ pub fn clone3_pidfd(ns_flags: u64) -> io::Result<Forked> {
     // SAFETY: the kernel stored a new pidfd (CLOEXEC) we now own.
     let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
     Ok(Forked::Parent { pid, pidfd })
+}
+
+/// Not in every libc crate version's constants (linux/sched.h: 0x200000000ULL).
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// Give the heap's free pages back to the kernel (glibc's malloc_trim; elsewhere nothing):
+/// a long-lived monitor keeps only what it uses, and a fork shares no dead pages.
+pub fn trim_heap() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim takes a padding size and only releases memory malloc owns and has
+    // free; it is thread-safe (it takes the arenas' locks).
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Plain fork(2), for daemonizing and the cleanup watchdog.

@@ -34,10 +34,14 @@ tasks:
                        6.1 kernel with cgroup_no_v1=all; qemu and the kernel are downloaded as
                        .debs and unpacked under <target>/kernel/ (nothing is installed for them);
                        PATTERNs pick entries by `package/target`; prints a table per test
-  bench                lxc-rs against LXC, runc, crun and an unshare floor: lifecycle (hot and
-                       cold), one veth, peak memory, 50 containers, config parsing, and where an
-                       lxc-rs start spends its time; installs what it compares against, needs
-                       root, writes <target>/bench/report.{md,json,svg} (a few minutes)
+  bench [--only STEP,...]
+                       lxc-rs against LXC, runc, crun and an unshare floor: lifecycle (hot and
+                       cold), one veth, peak memory, 50 containers, config parsing, where an
+                       lxc-rs start spends its time, idle fleets of 50 and 200, and 1000 idle
+                       containers; installs what it compares against, needs root, writes
+                       <target>/bench/report.{md,json,svg} (several minutes); --only runs
+                       some steps: lifecycle-hot lifecycle-cold veth memory scale scale-veth
+                       micro console seccomp-notify seccomp-policy phases fleet scale1000
   new-extension NAME [--under DIR]
                        a new API extension crate NAME (an LXC extension string) under its
                        subsystem's folder (or DIR), wired into the workspace, the facade's
@@ -69,7 +73,7 @@ fn main() -> ExitCode {
             Some((flag, patterns)) if flag == "--kernel" => kernel::run(patterns),
             _ => no_args(task, rest).and_then(|()| matrix::run()),
         },
-        "bench" => no_args(task, rest).and_then(|()| bench::run()),
+        "bench" => bench::args(rest).and_then(bench::run),
         "new-extension" => scaffold::run(rest),
         "fuzz" => fuzz::run(rest),
         "install" => install::run(rest),

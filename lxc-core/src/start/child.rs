@@ -55,6 +55,8 @@ static INIT_SETUP: Registration = Registration {
 pub struct ChildPlan {
     pub ns: spec::NsPlan,
     pub argv: Vec<String>,
+    /// cgroup1 `tasks` files to write `0` to ([`crate::phase::CgroupEntry`]).
+    pub cgroup_tasks: Vec<(std::path::PathBuf, OwnedFd)>,
 }
 
 /// Run the child to exec; never returns.
@@ -69,6 +71,36 @@ pub fn main(ctx: &mut HookCtx<'_>, chan: Channel, plan: ChildPlan) -> ! {
 }
 
 pub enum Never {}
+
+/// Move into the container's cgroup1 cgroups before anything else: while single-threaded (a
+/// thread moving itself is the whole process) and with the monitor's credentials (after
+/// setresuid in a user namespace, the kernel would refuse the move).
+fn enter_cgroups(
+    ctx: &HookCtx<'_>,
+    tasks: &[(std::path::PathBuf, OwnedFd)],
+) -> Result<(), (Phase, Error)> {
+    for (path, fd) in tasks {
+        match sys::write_all(fd.as_fd(), b"0") {
+            Ok(()) => {}
+            Err(e) => {
+                return Err((
+                    Phase::Clone,
+                    Error::Hook {
+                        phase: Phase::Clone,
+                        owner: "cgroup",
+                        key: None,
+                        message: format!(
+                            "container {}: move init into {}: {e}",
+                            ctx.name,
+                            path.display()
+                        ),
+                    },
+                ))
+            }
+        }
+    }
+    Ok(())
+}
 
 /// The fds child hooks handed over since the last message.
 fn link_pending(ctx: &HookCtx<'_>) -> Vec<(String, Vec<OwnedFd>)> {
@@ -100,6 +132,8 @@ fn run(ctx: &mut HookCtx<'_>, chan: &Channel, plan: &ChildPlan) -> Result<Never,
         // The monitor gave up on this start; leave quietly.
         _ => sys::exit_now(1),
     }
+    // After the go-ahead, so that a failure reaches a monitor that listens.
+    enter_cgroups(ctx, &plan.cgroup_tasks)?;
 
     if plan.ns.has(libc::CLONE_NEWUSER) {
         // Become root of the new user namespace now that the maps exist, without the

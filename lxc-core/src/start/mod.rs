@@ -18,7 +18,9 @@ use linkme::distributed_slice;
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::phase::{order, HookCtx, Phase, StartMode, StateMap, UndoStack};
+use crate::phase::{
+    order, CgroupEntered, CgroupEntry, HookCtx, Phase, StartMode, StateMap, UndoStack,
+};
 use crate::registry::{self, EntryKind, PhaseHook, Registration, REGISTRY};
 use crate::sys::{self, Forked};
 
@@ -229,17 +231,27 @@ fn start_inner(
     let clone_timer = crate::timing::phase("Clone");
     let (mon_end, child_end) = sys::seqpacket_pair().map_err(|e| sys_err(t, "socketpair", e))?;
     let _span = tracing::debug_span!("phase", phase = "Clone").entered();
-    let forked = sys::clone3_pidfd(ns.clone_flags as u64).map_err(|e| sys_err(t, "clone3", e))?;
+    let entry = state.remove::<CgroupEntry>().unwrap_or_default();
+    let (forked, into) = clone_init(t, ns.clone_flags as u64, entry.into.as_ref())?;
     let (pid, pidfd) = match forked {
         Forked::Child => {
             drop(mon_end);
             std::mem::forget(clone_timer);
             let mut ctx = hook_ctx(t, opts.mode, Phase::ChildMounts, None, undo, state);
-            let plan = child::ChildPlan { ns, argv };
+            let plan = child::ChildPlan {
+                ns,
+                argv,
+                cgroup_tasks: entry.self_move,
+            };
             child::main(&mut ctx, Channel::new(child_end), plan)
         }
         Forked::Parent { pid, pidfd } => (pid, pidfd),
     };
+    state.insert(CgroupEntered {
+        into,
+        self_moved: !entry.self_move.is_empty(),
+    });
+    drop(entry);
     drop(child_end);
     drop(_span);
     drop(clone_timer);
@@ -266,6 +278,27 @@ fn start_inner(
         return Err(e);
     }
     Ok((pid, pidfd))
+}
+
+/// clone3 for init, born in its cgroup2 directory when the cgroup driver gave one; a kernel
+/// that refuses CLONE_INTO_CGROUP there (older than 5.7, or a cgroup that cannot take
+/// processes) gets a plain clone3, and the driver's HostSetup moves init instead. Whether the
+/// directory was used is the second value.
+fn clone_init(
+    t: &Target<'_>,
+    flags: u64,
+    into: Option<&OwnedFd>,
+) -> Result<(Forked, bool), Error> {
+    if let Some(dir) = into {
+        match sys::clone3_pidfd_into(flags, Some(dir.as_fd())) {
+            Ok(f) => return Ok((f, true)),
+            Err(e) => {
+                tracing::debug!(container = t.name, error = %e, "CLONE_INTO_CGROUP refused, init is moved after clone")
+            }
+        }
+    }
+    let forked = sys::clone3_pidfd(flags).map_err(|e| sys_err(t, "clone3", e))?;
+    Ok((forked, false))
 }
 
 fn ns_user(maps: &[spec::IdMap], userns: bool) -> Vec<spec::IdMap> {

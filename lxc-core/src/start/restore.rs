@@ -56,6 +56,8 @@ fn restore_inner(
         let mut ctx = hook_ctx(t, opts.mode, phase, None, undo, state);
         run_hooks(&mut ctx, phase)?;
     }
+    // CRIU puts the restored tree in its cgroups itself; the ways in for a clone are not used.
+    state.remove::<crate::phase::CgroupEntry>();
     let pid = {
         let _span = tracing::debug_span!("phase", phase = "Restore").entered();
         let mut ctx = hook_ctx(t, opts.mode, Phase::Clone, None, undo, state);

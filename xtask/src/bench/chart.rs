@@ -1,6 +1,7 @@
-//! report.svg: each runtime's lifecycle times side by side, one panel per table (hot, cold).
-//! Per row: every sample as a dot, the box from the first to the third quartile, the median as
-//! a bar (its value printed beside the row), the whisker from min to max.
+//! report.svg: the runtimes side by side, one panel per table (lifecycle hot and cold, idle
+//! fleets, idle containers by the thousand). Per row: every sample as a dot, the box from the
+//! first to the third quartile, the median as a bar (its value printed beside the row), the
+//! whisker from min to max.
 
 use std::error::Error as StdError;
 use std::path::Path;
@@ -16,22 +17,29 @@ const WIDTH: u32 = 1100;
 const ROW_HEIGHT: u32 = 42;
 const PANEL_EXTRA: u32 = 90;
 
-pub fn write_svg(path: &Path, panels: &[(&str, &Table)]) -> Result<()> {
+/// One panel: its title, what its x axis measures, its rows.
+pub struct Panel<'a> {
+    pub title: &'a str,
+    pub x_desc: &'a str,
+    pub table: &'a Table,
+}
+
+pub fn write_svg(path: &Path, panels: &[Panel<'_>]) -> Result<()> {
     draw(path, panels).map_err(|e| fail(format!("cannot draw {}: {e}", path.display())))
 }
 
-fn draw(path: &Path, panels: &[(&str, &Table)]) -> std::result::Result<(), Box<dyn StdError>> {
+fn draw(path: &Path, panels: &[Panel<'_>]) -> std::result::Result<(), Box<dyn StdError>> {
     let heights: Vec<u32> = panels
         .iter()
-        .map(|(_, t)| PANEL_EXTRA + ROW_HEIGHT * t.rows.len().max(1) as u32)
+        .map(|p| PANEL_EXTRA + ROW_HEIGHT * p.table.rows.len().max(1) as u32)
         .collect();
     let total: u32 = heights.iter().sum::<u32>().max(1);
     let root = SVGBackend::new(path, (WIDTH, total)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut rest = root.clone();
-    for ((title, table), h) in panels.iter().zip(&heights) {
+    for (p, h) in panels.iter().zip(&heights) {
         let (panel, below) = rest.split_vertically(*h);
-        draw_panel(&panel, title, table)?;
+        draw_panel(&panel, p)?;
         rest = below;
     }
     root.present()?;
@@ -42,7 +50,7 @@ fn draw(path: &Path, panels: &[(&str, &Table)]) -> std::result::Result<(), Box<d
 fn color(name: &str) -> RGBColor {
     if name.starts_with("lxc-rs") {
         RGBColor(0x1f, 0x77, 0xb4)
-    } else if name.starts_with("lxc-") {
+    } else if name.starts_with("lxc-") || name.starts_with("LXC") {
         RGBColor(0xe6, 0x6a, 0x00)
     } else if name.starts_with("runc") || name.starts_with("crun run") {
         RGBColor(0x2c, 0xa0, 0x2c)
@@ -64,13 +72,13 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 
 fn draw_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    title: &str,
-    table: &Table,
+    p: &Panel<'_>,
 ) -> std::result::Result<(), Box<dyn StdError>>
 where
     DB::ErrorType: 'static,
 {
-    let rows: Vec<&Row> = table
+    let rows: Vec<&Row> = p
+        .table
         .rows
         .iter()
         .filter(|r| !r.samples.is_empty())
@@ -85,7 +93,7 @@ where
     // Row i is drawn at segment n-1-i, so the first row is at the top.
     let names: Vec<String> = rows.iter().rev().map(|r| r.name.clone()).collect();
     let mut chart = ChartBuilder::on(area)
-        .caption(title, ("sans-serif", 18))
+        .caption(p.title, ("sans-serif", 18))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(190)
@@ -105,7 +113,7 @@ where
         .light_line_style(WHITE)
         .y_labels(n as usize)
         .y_label_formatter(&y_label)
-        .x_desc("ms per lifecycle: start, run /bin/true, clean up")
+        .x_desc(p.x_desc)
         .label_style(("sans-serif", 13))
         .draw()?;
 
@@ -140,7 +148,7 @@ where
         plot.draw(
             &(EmptyElement::at((s.max, y.clone()))
                 + Text::new(
-                    format!("{} ms", num(s.median)),
+                    format!("{} {}", num(s.median), row.unit),
                     (8, -7),
                     ("sans-serif", 13).into_font().color(&c),
                 )),
@@ -173,7 +181,12 @@ mod tests {
             ],
             notes: vec![],
         };
-        write_svg(&path, &[("hot", &t), ("cold", &t)]).unwrap();
+        let panel = |title| Panel {
+            title,
+            x_desc: "ms",
+            table: &t,
+        };
+        write_svg(&path, &[panel("hot"), panel("cold")]).unwrap();
         let svg = std::fs::read_to_string(&path).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(svg.contains("lxc-rs execute") && svg.contains("lxc-execute"));

@@ -1,6 +1,10 @@
 //! Where one `lxc-rs execute` spends its time, from the runtime's own phase timings: with
 //! `LXC_RS_PHASE_TIMES=<file>` every start phase appends `phase<TAB>pid<TAB>start_us<TAB>
 //! duration_us` (see lxc-core/src/timing.rs). One file per run keeps the runs apart.
+//!
+//! The time outside any phase is, per run, its wall time minus the time that at least one
+//! phase of either process covers (the union of the intervals: a phase nested in another, or
+//! the monitor's and the child's phases running at once, count once); then the median.
 
 use std::fs;
 use std::path::Path;
@@ -164,24 +168,57 @@ fn summarise(argv: &[String], walls: &[f64], runs: &[Vec<Line>]) -> Result<Phase
             .cmp(&rank(b))
             .then(a.start_ms.total_cmp(&b.start_ms))
     });
-    let ends: Vec<f64> = runs
-        .iter()
-        .map(|run| {
-            run.iter()
-                .map(|l| (l.start_us + l.duration_us) / 1000.0)
-                .fold(0.0, f64::max)
-        })
-        .collect();
-    let end = Stats::of(&ends).map_or(0.0, |s| s.median);
+    // Per run: wall - covered (outside), span - covered (gaps), wall - span (before + after).
+    let mut outside = Vec::new();
+    let mut gaps = Vec::new();
+    let mut before_after = Vec::new();
+    for (wall, run) in walls.iter().zip(runs) {
+        let (covered, span) = coverage(run);
+        outside.push((wall - covered).max(0.0));
+        gaps.push(span - covered);
+        before_after.push((wall - span).max(0.0));
+    }
+    let median = |v: &[f64]| Stats::of(v).map_or(0.0, |s| s.median);
     Ok(Phases {
         runs: walls.len(),
         command: command_line(argv),
         wall,
         phases: rows,
-        outside_phases_ms: (wall.median - end).max(0.0),
+        outside_phases_ms: median(&outside),
+        gaps_between_phases_ms: median(&gaps),
+        before_after_phases_ms: median(&before_after),
         failed_runs: 0,
         first_failure: None,
     })
+}
+
+/// The time one run's phases cover (the union of their intervals over every process, so a
+/// phase nested in another or overlapping one of the other process counts once), and the span
+/// from the first start to the last end, in ms.
+fn coverage(run: &[Line]) -> (f64, f64) {
+    let mut spans: Vec<(f64, f64)> = run
+        .iter()
+        .map(|l| (l.start_us, l.start_us + l.duration_us))
+        .collect();
+    spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut covered = 0.0;
+    let mut current: Option<(f64, f64)> = None;
+    for (start, end) in spans.iter().copied() {
+        current = match current {
+            Some((s, e)) if start <= e => Some((s, e.max(end))),
+            Some((s, e)) => {
+                covered += e - s;
+                Some((start, end))
+            }
+            None => Some((start, end)),
+        };
+    }
+    if let Some((s, e)) = current {
+        covered += e - s;
+    }
+    let first = spans.first().map_or(0.0, |s| s.0);
+    let last = spans.iter().map(|s| s.1).fold(first, f64::max);
+    (covered / 1000.0, (last - first) / 1000.0)
 }
 
 /// How long before `start` nothing was being timed: `start` minus the latest end of the phases
@@ -215,7 +252,20 @@ mod tests {
         // Clone ends at 1.8 ms, ChildMounts starts at 2.0 ms.
         assert!((p.phases[2].gap_before_ms - 0.2).abs() < 1e-9);
         assert_eq!(p.phases[0].gap_before_ms, 0.0);
-        // Wall median 5.5 ms, last phase ends at 3.5 ms.
-        assert!((p.outside_phases_ms - 2.0).abs() < 1e-9);
+        // Covered: 0-1.8, 2.0-2.9, 3.0-3.5 = 3.2 ms; walls 5 and 6, so outside 1.8 and 2.8.
+        assert!((p.outside_phases_ms - 2.3).abs() < 1e-9);
+        assert!((p.gaps_between_phases_ms - 0.3).abs() < 1e-9);
+        assert!((p.before_after_phases_ms - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn nested_and_overlapping_phases_count_once() {
+        // PreClone 0-1 with a nested phase 0.2-0.6; the child's ChildMounts 1.5-3 overlaps
+        // the monitor's HostSetup 1.2-2; a gap from 3 to 4; Stop 4-4.5.
+        let run = "PreClone\t1\t0\t1000\nCgroups\t1\t200\t400\nHostSetup\t1\t1200\t800\n\
+                   ChildMounts\t2\t1500\t1500\nStop\t1\t4000\t500\n";
+        let (covered, span) = coverage(&parse(run));
+        assert!((covered - 3.3).abs() < 1e-9, "{covered}");
+        assert!((span - 4.5).abs() < 1e-9, "{span}");
     }
 }

@@ -231,6 +231,168 @@ impl ScaleVeth {
     }
 }
 
+/// One round of an idle fleet: started, checked RUNNING, stopped, checked that nothing is left.
+#[derive(Serialize, Clone, Debug)]
+pub struct FleetRound {
+    /// `lxc-rs` or `LXC`.
+    pub runtime: String,
+    pub containers: usize,
+    pub round: usize,
+    /// Wall time of the start wave and of the stop wave, s.
+    pub start_s: f64,
+    pub stop_s: f64,
+    /// `name: why` of each start command that failed.
+    pub start_failures: Vec<String>,
+    /// Containers listed as running after the start wave.
+    pub running: usize,
+    pub stop_failures: Vec<String>,
+    /// What was still there after the stop ([`super::idle::SETTLE_S`] s later): containers
+    /// listed as running, processes of the lxcpath, inits, cgroups named like a container.
+    pub left: Vec<String>,
+    pub problems: Vec<String>,
+}
+
+impl FleetRound {
+    pub fn passed(&self) -> bool {
+        self.start_failures.is_empty()
+            && self.running == self.containers
+            && self.stop_failures.is_empty()
+            && self.left.is_empty()
+            && self.problems.is_empty()
+    }
+
+    pub fn summary(&self) -> String {
+        let n = self.containers;
+        format!(
+            "{} start failures, {}/{n} RUNNING, {} stop failures, {} left after the stop: {}",
+            self.start_failures.len(),
+            self.running,
+            self.stop_failures.len(),
+            self.left.len(),
+            if self.passed() { "pass" } else { "FAIL" }
+        )
+    }
+}
+
+/// Idle fleets (minimal init) started at once and stopped at once: the times, and each round's
+/// checks.
+#[derive(Serialize, Clone, Debug)]
+pub struct IdleFleets {
+    pub table: Table,
+    pub rounds: Vec<FleetRound>,
+}
+
+impl IdleFleets {
+    /// Did every round of `runtime` with `n` containers pass? `None` when it had none.
+    pub fn passed(&self, runtime: &str, n: usize) -> Option<(bool, usize, usize)> {
+        let ours: Vec<&FleetRound> = self
+            .rounds
+            .iter()
+            .filter(|r| r.runtime == runtime && r.containers == n)
+            .collect();
+        (!ours.is_empty()).then(|| {
+            let passed = ours.iter().filter(|r| r.passed()).count();
+            (passed == ours.len(), passed, ours.len())
+        })
+    }
+}
+
+/// The name of an idle-fleet row: `lxc-rs: 50 idle, starts + stops`.
+pub fn fleet_row(runtime: &str, n: usize, what: &str) -> String {
+    format!("{runtime}: {n} idle, {what}")
+}
+
+/// Processes of one kind (`comm`) among a runtime's own.
+#[derive(Serialize, Clone, Debug)]
+pub struct ProcessKind {
+    pub comm: String,
+    pub count: usize,
+    pub pss_mib: f64,
+}
+
+/// One runtime's idle containers, all running at once.
+#[derive(Serialize, Clone, Debug)]
+pub struct IdleRun {
+    pub runtime: String,
+    pub containers: usize,
+    /// Wall time of all the start batches, s.
+    pub start_s: f64,
+    pub start_failures: usize,
+    /// The first few of them, `name: why`.
+    pub first_start_failures: Vec<String>,
+    /// Containers listed as running once every start had returned.
+    pub running: usize,
+    /// The containers' inits found on the host then.
+    pub inits: usize,
+    /// The runtime's own processes then (monitors, helpers), by kind.
+    pub processes: usize,
+    pub kinds: Vec<ProcessKind>,
+    /// PSS summed over the runtime's own processes, and divided by the running containers.
+    pub pss_total_mib: f64,
+    pub pss_per_container_mib: f64,
+    /// The inits' PSS per container (the same program for both runtimes; not in the target).
+    pub init_pss_per_container_mib: f64,
+    /// MemAvailable before the starts minus while all ran: everything the containers cost
+    /// the host, kernel included.
+    pub mem_used_mib: Option<f64>,
+    pub stop_s: f64,
+    pub stop_failures: usize,
+    pub first_stop_failures: Vec<String>,
+    /// What was left after the stop (the first few) and how much.
+    pub left_count: usize,
+    pub left: Vec<String>,
+    pub problems: Vec<String>,
+}
+
+impl IdleRun {
+    pub fn passed(&self) -> bool {
+        self.start_failures == 0
+            && self.running == self.containers
+            && self.stop_failures == 0
+            && self.left_count == 0
+            && self.problems.is_empty()
+    }
+
+    pub fn summary(&self) -> String {
+        let n = self.containers;
+        format!(
+            "{}: {} start failures, {}/{n} RUNNING; {} processes of its own, PSS {:.1} MiB \
+             ({:.2} MiB per container); starts {:.1} s, stops {:.1} s; {} stop failures, {} \
+             left after the stop: {}",
+            self.runtime,
+            self.start_failures,
+            self.running,
+            self.processes,
+            self.pss_total_mib,
+            self.pss_per_container_mib,
+            self.start_s,
+            self.stop_s,
+            self.stop_failures,
+            self.left_count,
+            if self.passed() { "pass" } else { "FAIL" }
+        )
+    }
+}
+
+/// Idle containers by the thousand, one runtime after the other.
+#[derive(Serialize, Clone, Debug)]
+pub struct IdleScale {
+    pub wanted: usize,
+    /// How many each runtime ran: `wanted`, or fewer when the machine had no room.
+    pub containers: usize,
+    pub batch: usize,
+    /// What each resource of the machine allowed.
+    pub room: Vec<String>,
+    pub runs: Vec<IdleRun>,
+    pub table: Table,
+}
+
+impl IdleScale {
+    pub fn run(&self, runtime: &str) -> Option<&IdleRun> {
+        self.runs.iter().find(|r| r.runtime == runtime)
+    }
+}
+
 /// Where one lxc-rs start spends its time.
 #[derive(Serialize, Clone, Debug)]
 pub struct Phases {
@@ -239,9 +401,15 @@ pub struct Phases {
     /// Wall time of each whole `lxc-rs execute` process, ms.
     pub wall: Stats,
     pub phases: Vec<PhaseRow>,
-    /// Median wall time minus the median end of the last phase: exec, config load, monitor
-    /// set-up and exit, none of which is inside a phase.
+    /// Per run, its wall time minus the time covered by at least one phase (the union of
+    /// every process's phase intervals, so nested or overlapping phases count once); median.
     pub outside_phases_ms: f64,
+    /// The part of that between the first phase's start and the last one's end (waits, the
+    /// other process's exec), median.
+    pub gaps_between_phases_ms: f64,
+    /// The part before the first phase and after the last (exec of lxc-rs, dynamic loading,
+    /// config load, monitor set-up, exit), median.
+    pub before_after_phases_ms: f64,
     /// Runs that failed (left out), and what the first one printed last.
     pub failed_runs: usize,
     pub first_failure: Option<String>,
@@ -298,6 +466,8 @@ pub struct Report {
     pub seccomp_notify: Outcome<Table>,
     pub seccomp_policy: Outcome<Table>,
     pub phases: Outcome<Phases>,
+    pub fleet: Outcome<IdleFleets>,
+    pub scale1000: Outcome<IdleScale>,
     pub verdicts: Vec<Verdict>,
     /// How each figure was measured.
     pub method: Vec<String>,
@@ -328,11 +498,69 @@ impl Report {
             || failed(&self.seccomp_notify)
             || failed(&self.seccomp_policy)
             || failed(&self.phases)
+            || failed(&self.fleet)
+            || failed(&self.scale1000)
+            || self.verdicts.iter().any(|v| v.status == FAILED)
     }
 
-    /// One verdict per target of the issue; a target that could not be measured is not met.
+    /// One verdict per target of the issue; a target that could not be measured is not met. The
+    /// targets of steps left out with `--only` are left out too.
     pub fn compute_verdicts(&mut self) {
         let mut v = Vec::new();
+        if selected(&self.lifecycle_hot) {
+            self.hot_verdicts(&mut v);
+        }
+        if selected(&self.lifecycle_cold) {
+            let cold = self.lifecycle_cold.measured();
+            let median = |name: &str| cold.and_then(|t| t.get(name)).map(|r| r.stats.median);
+            let target = "cold lifecycle median: lxc-rs execute <= 0.7x lxc-execute".to_string();
+            v.push(match (median(RS_EXECUTE), median(LXC_EXECUTE)) {
+                (Some(rs), Some(o)) if o > 0.0 => {
+                    let r = rs / o;
+                    verdict(target, format!("{r:.2}x ({} vs {})", ms(rs), ms(o)), r <= 0.7)
+                }
+                _ => not_measured(target, why(&self.lifecycle_cold, LXC_EXECUTE)),
+            });
+        }
+        if selected(&self.phases) {
+            let target = "time outside any start phase <= 0.5 ms (wall time minus the union of \
+                          the phases, median)"
+                .to_string();
+            v.push(match self.phases.measured() {
+                Some(p) => verdict(
+                    target,
+                    format!(
+                        "{} of {} wall ({} before the first phase and after the last, {} in \
+                         gaps between phases)",
+                        ms(p.outside_phases_ms),
+                        ms(p.wall.median),
+                        ms(p.before_after_phases_ms),
+                        ms(p.gaps_between_phases_ms)
+                    ),
+                    p.outside_phases_ms <= 0.5,
+                ),
+                None => not_measured(target, why(&self.phases, "phases")),
+            });
+        }
+        if selected(&self.veth) {
+            v.push(self.veth_verdict());
+        }
+        if selected(&self.memory) {
+            v.push(self.memory_verdict());
+        }
+        if selected(&self.fleet) {
+            self.fleet_verdicts(&mut v);
+        }
+        if selected(&self.scale1000) {
+            self.scale1000_verdicts(&mut v);
+        }
+        if selected(&self.scale_veth) {
+            v.push(self.links_verdict());
+        }
+        self.verdicts = v;
+    }
+
+    fn hot_verdicts(&self, v: &mut Vec<Verdict>) {
         let hot = self.lifecycle_hot.measured();
         let median = |name: &str| hot.and_then(|t| t.get(name)).map(|r| r.stats.median);
         let rs = median(RS_EXECUTE);
@@ -349,35 +577,37 @@ impl Report {
                 _ => not_measured(target, why(&self.lifecycle_hot, other)),
             };
         v.push(ratio_target(
-            "lifecycle median: lxc-rs execute <= 0.6x lxc-execute".into(),
+            "hot lifecycle median: lxc-rs execute <= 0.45x lxc-execute".into(),
             LXC_EXECUTE,
-            0.6,
+            0.45,
             String::new(),
         ));
         let crun_raw = median(CRUN)
             .map(|c| format!("; vs crun with its wrapper: {}", ms(c)))
             .unwrap_or_default();
         v.push(ratio_target(
-            "lifecycle median: lxc-rs execute <= 1.0x crun run (minus its wrapper)".into(),
+            "hot lifecycle median: lxc-rs execute <= 0.5x crun run (minus its wrapper)".into(),
             CRUN_NET,
-            1.0,
+            0.5,
             crun_raw,
         ));
         v.push(ratio_target(
-            "lifecycle median: lxc-rs execute <= 0.35x runc run".into(),
+            "hot lifecycle median: lxc-rs execute <= 0.35x runc run".into(),
             RUNC,
             0.35,
             String::new(),
         ));
         v.push(ratio_target(
-            "lifecycle median: lxc-rs execute within 2.5x the unshare floor".into(),
+            "hot lifecycle median: lxc-rs execute <= 1.5x the unshare floor".into(),
             FLOOR,
-            2.5,
+            1.5,
             String::new(),
         ));
+    }
 
+    fn veth_verdict(&self) -> Verdict {
         let veth_target = "one veth (on a bridge) adds <= 5 ms to lxc-rs's lifecycle".to_string();
-        v.push(match &self.veth {
+        match &self.veth {
             Outcome::Measured(veth) => {
                 let added = |name: &str| {
                     veth.added_ms
@@ -404,10 +634,12 @@ impl Report {
                 }
             }
             other => not_measured(veth_target, other.why_not().unwrap_or_default()),
-        });
+        }
+    }
 
+    fn memory_verdict(&self) -> Verdict {
         let mem_target = "peak RSS of lxc-rs <= LXC's".to_string();
-        v.push(match self.memory.measured() {
+        match self.memory.measured() {
             Some(t) => {
                 let pairs = [(RS_EXECUTE, LXC_EXECUTE), (RS_START, LXC_START)];
                 let mut parts = Vec::new();
@@ -432,32 +664,120 @@ impl Report {
                 }
             }
             None => not_measured(mem_target, why(&self.memory, "memory")),
-        });
+        }
+    }
 
-        let scale_target = "50 concurrent starts + stops <= 0.5x LXC's time".to_string();
-        v.push(
-            match self
-                .scale
-                .measured()
-                .and_then(|t| Some((t.get(SCALE_RS)?, t.get(SCALE_LXC)?)))
-            {
+    fn fleet_verdicts(&self, v: &mut Vec<Verdict>) {
+        for (n, _) in super::fleet::SIZES {
+            let time_target = format!(
+                "{n} idle containers (minimal init) started at once + stopped at once: lxc-rs \
+                 <= 0.5x LXC's time"
+            );
+            let what = "starts + stops";
+            let rows = self.fleet.measured().and_then(|f| {
+                Some((
+                    f.table.get(&fleet_row("lxc-rs", n, what))?,
+                    f.table.get(&fleet_row("LXC", n, what))?,
+                ))
+            });
+            v.push(match rows {
                 Some((a, b)) if b.stats.median > 0.0 => {
                     let r = a.stats.median / b.stats.median;
                     verdict(
-                        scale_target,
+                        time_target,
                         format!(
-                            "{r:.2}x ({:.2} s vs {:.2} s)",
-                            a.stats.median, b.stats.median
+                            "{r:.2}x ({:.2} s vs {:.2} s, medians of {})",
+                            a.stats.median, b.stats.median, a.stats.n
                         ),
                         r <= 0.5,
                     )
                 }
-                _ => not_measured(scale_target, why(&self.scale, "scale")),
-            },
-        );
+                _ => not_measured(time_target, why(&self.fleet, &fleet_row("LXC", n, what))),
+            });
+            let check_target = format!(
+                "{n} idle containers at once: every one RUNNING, nothing left after the stop \
+                 (no monitor or helper of the lxcpath, no init, no cgroup named like them)"
+            );
+            v.push(match self.fleet.measured() {
+                Some(f) => {
+                    let describe = |rt: &str| {
+                        f.passed(rt, n)
+                            .map(|(_, p, all)| format!("{rt}: {p} of {all} rounds pass"))
+                            .unwrap_or_else(|| format!("{rt}: no round"))
+                    };
+                    let measured = format!("{} ({})", describe("lxc-rs"), describe("LXC"));
+                    match f.passed("lxc-rs", n) {
+                        Some((ok, _, _)) => check(check_target, measured, ok),
+                        None => not_measured(check_target, measured),
+                    }
+                }
+                None => not_measured(check_target, why(&self.fleet, "fleet")),
+            });
+        }
+    }
 
+    fn scale1000_verdicts(&self, v: &mut Vec<Verdict>) {
+        let wanted = super::scale1000::WANTED;
+        let pss_target = format!(
+            "{wanted} idle containers: PSS of lxc-rs's own processes (monitors, helpers) per \
+             container <= LXC's"
+        );
+        let check_target = format!(
+            "{wanted} idle containers started {} at a time: none failing, every one RUNNING, \
+             nothing left after the stop",
+            super::scale1000::BATCH
+        );
+        let Some(s) = self.scale1000.measured() else {
+            let why = why(&self.scale1000, "scale1000");
+            v.push(not_measured(pss_target, why.clone()));
+            v.push(not_measured(check_target, why));
+            return;
+        };
+        let fewer = (s.containers < s.wanted).then(|| {
+            format!(
+                "; only {} containers: the machine has no room for more ({})",
+                s.containers,
+                s.room.join("; ")
+            )
+        });
+        let describe = |r: &IdleRun| {
+            format!(
+                "{}: {:.2} MiB ({:.0} MiB over {} processes)",
+                r.runtime, r.pss_per_container_mib, r.pss_total_mib, r.processes
+            )
+        };
+        v.push(match (s.run("lxc-rs"), s.run("LXC")) {
+            (Some(a), Some(b)) => verdict(
+                pss_target,
+                format!(
+                    "{:.2}x: {} vs {}, per running container{}",
+                    a.pss_per_container_mib / b.pss_per_container_mib.max(f64::MIN_POSITIVE),
+                    describe(a),
+                    describe(b),
+                    fewer.clone().unwrap_or_default()
+                ),
+                a.pss_per_container_mib <= b.pss_per_container_mib,
+            ),
+            _ => not_measured(pss_target, "a runtime did not run".into()),
+        });
+        let lxc = s
+            .run("LXC")
+            .map(|r| format!(" (LXC: {})", r.summary()))
+            .unwrap_or_default();
+        v.push(match s.run("lxc-rs") {
+            Some(r) if fewer.is_some() => Verdict {
+                target: check_target,
+                measured: format!("{}{lxc}{}", r.summary(), fewer.unwrap_or_default()),
+                status: if r.passed() { "not met" } else { FAILED },
+            },
+            Some(r) => check(check_target, format!("{}{lxc}", r.summary()), r.passed()),
+            None => not_measured(check_target, "lxc-rs did not run".into()),
+        });
+    }
+
+    fn links_verdict(&self) -> Verdict {
         let links_target = "50 veth containers started at once all get their links".to_string();
-        v.push(match &self.scale_veth {
+        match &self.scale_veth {
             Outcome::Measured(sv) => {
                 let describe = |rt: &str| {
                     sv.links_passed(rt).map(|(_, passed, rounds)| {
@@ -480,8 +800,26 @@ impl Report {
                 }
             }
             other => not_measured(links_target, other.why_not().unwrap_or_default()),
-        });
-        self.verdicts = v;
+        }
+    }
+}
+
+/// Why an outcome is `Skipped` when its step was left out with `--only`.
+pub const NOT_SELECTED: &str = "not selected (--only)";
+
+/// A verdict status: a check (not a time) that did not hold; the bench exits non-zero.
+pub const FAILED: &str = "FAILED";
+
+fn selected<T>(o: &Outcome<T>) -> bool {
+    !matches!(o, Outcome::Skipped(why) if why == NOT_SELECTED)
+}
+
+/// A pass/fail check: `met` or [`FAILED`].
+fn check(target: String, measured: String, passed: bool) -> Verdict {
+    Verdict {
+        target,
+        measured,
+        status: if passed { "met" } else { FAILED },
     }
 }
 
@@ -682,16 +1020,148 @@ pub fn phases_md(out: &mut String, p: &Phases) {
             ph.share_of_wall * 100.0
         );
     }
-    let _ = writeln!(
-        out,
-        "| (outside any phase: exec, config load, monitor set-up, exit) | | | | {} | | | {:.0}% |\n",
-        ms(p.outside_phases_ms),
+    let share = |v: f64| {
         if p.wall.median > 0.0 {
-            p.outside_phases_ms / p.wall.median * 100.0
+            v / p.wall.median * 100.0
         } else {
             0.0
         }
+    };
+    let _ = writeln!(
+        out,
+        "| (outside any phase: wall time minus the union of the phases) | | | | {} | | | {:.0}% |\n\
+         | of which before the first phase and after the last (exec, dynamic loading, config \
+         load, monitor set-up, exit) | | | | {} | | | {:.0}% |\n\
+         | of which in gaps between phases | | | | {} | | | {:.0}% |\n",
+        ms(p.outside_phases_ms),
+        share(p.outside_phases_ms),
+        ms(p.before_after_phases_ms),
+        share(p.before_after_phases_ms),
+        ms(p.gaps_between_phases_ms),
+        share(p.gaps_between_phases_ms)
     );
+}
+
+fn fleet_md(out: &mut String, f: &IdleFleets) {
+    let _ = writeln!(
+        out,
+        "| runtime | containers | round | start wave | stop wave | start failures | RUNNING | \
+         stop failures | left after the stop | check |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    );
+    for r in &f.rounds {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.2} s | {:.2} s | {} | {}/{} | {} | {} | {} |",
+            r.runtime,
+            r.containers,
+            r.round,
+            r.start_s,
+            r.stop_s,
+            r.start_failures.len(),
+            r.running,
+            r.containers,
+            r.stop_failures.len(),
+            r.left.len(),
+            if r.passed() { "pass" } else { "**FAIL**" }
+        );
+    }
+    out.push('\n');
+    let problems: Vec<String> = f
+        .rounds
+        .iter()
+        .flat_map(|r| {
+            let at = format!("{} x{} round {}", r.runtime, r.containers, r.round);
+            r.start_failures
+                .iter()
+                .map(|x| format!("start: {x}"))
+                .chain(r.stop_failures.iter().map(|x| format!("stop: {x}")))
+                .chain(r.left.iter().map(|x| format!("left: {x}")))
+                .chain(r.problems.iter().cloned())
+                .take(5)
+                .map(move |x| format!("{at}: {x}"))
+        })
+        .collect();
+    for p in &problems {
+        let _ = writeln!(out, "- {p}");
+    }
+    if !problems.is_empty() {
+        out.push('\n');
+    }
+    table_md(out, &f.table);
+}
+
+fn scale1000_md(out: &mut String, s: &IdleScale) {
+    let _ = writeln!(
+        out,
+        "{} idle containers per runtime{}, started {} at a time, one runtime after the other. \
+         Room on this machine: {}.\n",
+        s.containers,
+        if s.containers < s.wanted {
+            format!(" (**not {}: no room for more**)", s.wanted)
+        } else {
+            String::new()
+        },
+        s.batch,
+        s.room.join("; ")
+    );
+    let _ = writeln!(
+        out,
+        "| runtime | start failures | RUNNING | own processes | PSS total | PSS per container | \
+         inits' PSS per container | MemAvailable used | starts | stops | stop failures | left \
+         | check |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    );
+    for r in &s.runs {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {}/{} | {} | {:.1} MiB | {:.2} MiB | {:.2} MiB | {} | {:.1} s | {:.1} s | \
+             {} | {} | {} |",
+            r.runtime,
+            r.start_failures,
+            r.running,
+            r.containers,
+            r.processes,
+            r.pss_total_mib,
+            r.pss_per_container_mib,
+            r.init_pss_per_container_mib,
+            r.mem_used_mib
+                .map_or("?".to_string(), |m| format!("{m:.0} MiB")),
+            r.start_s,
+            r.stop_s,
+            r.stop_failures,
+            r.left_count,
+            if r.passed() { "pass" } else { "**FAIL**" }
+        );
+    }
+    out.push('\n');
+    for r in &s.runs {
+        let kinds: Vec<String> = r
+            .kinds
+            .iter()
+            .map(|k| format!("{} x `{}` {:.1} MiB", k.count, k.comm, k.pss_mib))
+            .collect();
+        let _ = writeln!(
+            out,
+            "- {}'s own processes: {}",
+            r.runtime,
+            if kinds.is_empty() {
+                "none found".to_string()
+            } else {
+                kinds.join(", ")
+            }
+        );
+        for (what, list) in [
+            ("start failure", &r.first_start_failures),
+            ("stop failure", &r.first_stop_failures),
+            ("left", &r.left),
+            ("problem", &r.problems),
+        ] {
+            for x in list {
+                let _ = writeln!(out, "- {}: {what}: {x}", r.runtime);
+            }
+        }
+    }
+    out.push('\n');
+    table_md(out, &s.table);
 }
 
 /// What `cargo xtask bench` prints at the end: the verdicts, the hot lifecycle table and the
@@ -709,6 +1179,10 @@ pub fn summary_md(r: &Report) -> String {
     outcome_md(&mut out, &r.lifecycle_hot, table_md);
     let _ = writeln!(out, "## Where one lxc-rs start spends its time\n");
     outcome_md(&mut out, &r.phases, phases_md);
+    if let Some(s) = r.scale1000.measured() {
+        let _ = writeln!(out, "## Idle containers by the thousand\n");
+        scale1000_md(&mut out, s);
+    }
     out
 }
 
@@ -759,7 +1233,22 @@ pub fn full_md(r: &Report) -> String {
          that its first process waits for (GNU time's %M).\n"
     );
     outcome_md(&mut out, &r.memory, table_md);
-    let _ = writeln!(out, "## 50 containers (s)\n");
+    let _ = writeln!(
+        out,
+        "## Idle fleets: containers with a minimal init, started at once and stopped at once \
+         (s)\n\nInit is a static program that waits in pause(2), so the waves time the \
+         runtimes, not a boot; every container checked RUNNING while all run, and nothing of \
+         theirs left after the stop.\n"
+    );
+    outcome_md(&mut out, &r.fleet, fleet_md);
+    let _ = writeln!(
+        out,
+        "## Idle containers by the thousand\n\nThe same idle containers, all running at once; \
+         PSS (/proc/PID/smaps_rollup) summed over the runtime's own processes of their \
+         lxcpath: monitors and helpers, not the inits.\n"
+    );
+    outcome_md(&mut out, &r.scale1000, scale1000_md);
+    let _ = writeln!(out, "## 50 busybox containers (s)\n");
     outcome_md(&mut out, &r.scale, table_md);
     let _ = writeln!(
         out,

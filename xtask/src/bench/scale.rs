@@ -24,13 +24,13 @@ pub const CONTAINERS: usize = 50;
 pub const ROUNDS: usize = 3;
 
 #[derive(Clone, Copy, PartialEq)]
-enum Rt {
+pub(super) enum Rt {
     LxcRs,
     Lxc,
 }
 
 impl Rt {
-    fn label(self) -> &'static str {
+    pub(super) fn label(self) -> &'static str {
         match self {
             Rt::LxcRs => "lxc-rs",
             Rt::Lxc => "LXC",
@@ -38,20 +38,42 @@ impl Rt {
     }
 }
 
-struct Fleet<'a> {
-    rt: Rt,
+/// Containers of one runtime, all under one lxcpath, started and stopped in waves.
+pub(super) struct Fleet<'a> {
+    pub(super) rt: Rt,
     w: &'a Workdir,
-    lxcpath: PathBuf,
-    names: Vec<String>,
+    pub(super) lxcpath: PathBuf,
+    pub(super) names: Vec<String>,
     logs: PathBuf,
     /// The veth fleet's network: every command runs in it, starts in its wrapper.
     net: Option<&'a BenchNet>,
 }
 
+/// What one wave did: its wall time, and the commands that failed (`name: why`).
+pub(super) struct Wave {
+    pub(super) secs: f64,
+    pub(super) failed: Vec<String>,
+}
+
+impl Wave {
+    /// The wall time, or an error naming every failed command.
+    fn ok(self, what: &str, of: usize) -> Result<f64> {
+        if self.failed.is_empty() {
+            Ok(self.secs)
+        } else {
+            Err(fail(format!(
+                "{} of {of} {what} commands failed: {}",
+                self.failed.len(),
+                self.failed.join("; ")
+            )))
+        }
+    }
+}
+
 impl<'a> Fleet<'a> {
     /// Copies of the runtime's busybox container's config over its one rootfs, no network.
     fn new(rt: Rt, w: &'a Workdir) -> Result<Fleet<'a>> {
-        let (fleet, base) = Fleet::empty(rt, w, "", None)?;
+        let (fleet, base) = Fleet::empty(rt, w, "", CONTAINERS, None, None)?;
         for name in &fleet.names {
             let dir = fleet.lxcpath.join(name);
             mkdir(&dir)?;
@@ -63,7 +85,7 @@ impl<'a> Fleet<'a> {
     /// Containers of their own (the base container's rootfs copied, `cp -a`), each with the
     /// base config plus one veth on the bench's bridge.
     fn with_veth(rt: Rt, w: &'a Workdir, net: &'a BenchNet) -> Result<Fleet<'a>> {
-        let (fleet, base) = Fleet::empty(rt, w, "v", Some(net))?;
+        let (fleet, base) = Fleet::empty(rt, w, "v", CONTAINERS, None, Some(net))?;
         let base_rootfs = fleet.base_dir().join("rootfs");
         let veth: String = veth_config()
             .iter()
@@ -80,22 +102,27 @@ impl<'a> Fleet<'a> {
         Ok(fleet)
     }
 
-    /// The fleet's names and log directory; the base config's text.
-    fn empty(
+    /// The fleet's `count` names (`<tag>-<prefix><rs|lxc>-<i>`) and log directory, under
+    /// `lxcpath` (by default the runtime's busybox container's); the base config's text.
+    pub(super) fn empty(
         rt: Rt,
         w: &'a Workdir,
         prefix: &str,
+        count: usize,
+        lxcpath: Option<PathBuf>,
         net: Option<&'a BenchNet>,
     ) -> Result<(Fleet<'a>, String)> {
-        let (lxcpath, short) = match rt {
+        let (default_path, short) = match rt {
             Rt::LxcRs => (w.rs_path.clone(), "rs"),
             Rt::Lxc => (w.lxc_path.clone(), "lxc"),
         };
+        let lxcpath = lxcpath.unwrap_or(default_path);
         let short = format!("{prefix}{short}");
         let logs = w.path(&format!("scale-{short}"));
         mkdir(&logs)?;
-        let names = (0..CONTAINERS)
-            .map(|i| format!("{}-{short}-{i:02}", w.tag))
+        let width = count.saturating_sub(1).to_string().len().max(2);
+        let names = (0..count)
+            .map(|i| format!("{}-{short}-{i:0width$}", w.tag))
             .collect();
         let fleet = Fleet {
             rt,
@@ -112,11 +139,37 @@ impl<'a> Fleet<'a> {
     }
 
     /// The runtime's busybox container, the one the bench prepared.
-    fn base_dir(&self) -> PathBuf {
-        self.lxcpath.join(match self.rt {
-            Rt::LxcRs => self.w.rs_name(),
-            Rt::Lxc => self.w.lxc_name(),
-        })
+    pub(super) fn base_dir(&self) -> PathBuf {
+        match self.rt {
+            Rt::LxcRs => self.w.rs_path.join(self.w.rs_name()),
+            Rt::Lxc => self.w.lxc_path.join(self.w.lxc_name()),
+        }
+    }
+
+    /// The first `n` containers, as a fleet of their own.
+    pub(super) fn first(&self, n: usize) -> Fleet<'a> {
+        self.with_names(self.names.iter().take(n).cloned().collect())
+    }
+
+    /// The same fleet, these containers only.
+    pub(super) fn with_names(&self, names: Vec<String>) -> Fleet<'a> {
+        Fleet {
+            rt: self.rt,
+            w: self.w,
+            lxcpath: self.lxcpath.clone(),
+            names,
+            logs: self.logs.clone(),
+            net: self.net,
+        }
+    }
+
+    /// What every name of the fleet starts with (`<tag>-<prefix><rs|lxc>-`).
+    pub(super) fn name_prefix(&self) -> String {
+        let first = self.names.first().map_or("", String::as_str);
+        match first.rsplit_once('-') {
+            Some((head, _)) => format!("{head}-"),
+            None => first.to_string(),
+        }
     }
 
     /// `lxc-rs COMMAND` or `lxc-TOOL`, with `args` then `-P LXCPATH`.
@@ -144,7 +197,7 @@ impl<'a> Fleet<'a> {
         c
     }
 
-    fn start(&self, name: &str) -> Command {
+    pub(super) fn start(&self, name: &str) -> Command {
         let argv = match self.rt {
             Rt::LxcRs => self.argv("start", "", &["-n", name]),
             Rt::Lxc => self.argv("", "lxc-start", &["-d", "-n", name]),
@@ -152,7 +205,7 @@ impl<'a> Fleet<'a> {
         self.command(argv, true)
     }
 
-    fn stop(&self, name: &str) -> Command {
+    pub(super) fn stop(&self, name: &str) -> Command {
         self.command(self.argv("stop", "lxc-stop", &["-k", "-n", name]), false)
     }
 
@@ -169,7 +222,8 @@ impl<'a> Fleet<'a> {
             .map_err(|_| fail(format!("{name}: `info -p -H` printed {:?}", out.trim())))
     }
 
-    fn running(&self) -> Result<Vec<String>> {
+    /// The fleet's containers that `ls --running` / `lxc-ls --running` lists.
+    pub(super) fn running(&self) -> Result<Vec<String>> {
         let argv = match self.rt {
             Rt::LxcRs => self.argv("ls", "", &["--running"]),
             Rt::Lxc => self.argv("", "lxc-ls", &["-1", "--running"]),
@@ -184,43 +238,59 @@ impl<'a> Fleet<'a> {
 
     /// All commands at once; the wall time until the last has exited, in seconds.
     fn wave(&self, what: &str, make: impl Fn(&str) -> Command) -> Result<f64> {
+        self.waves(what, self.names.len(), false, make)
+            .ok(what, self.names.len())
+    }
+
+    /// The commands `batch` at a time (a batch all at once, the next when all of it has
+    /// exited), every one run whatever the others did; after a Ctrl-C no further batch when
+    /// `stoppable` (starts), every batch still when not (stops, which clean up).
+    pub(super) fn waves(
+        &self,
+        what: &str,
+        batch: usize,
+        stoppable: bool,
+        make: impl Fn(&str) -> Command,
+    ) -> Wave {
         let t0 = Instant::now();
-        let mut children: Vec<(String, PathBuf, Child)> = Vec::new();
-        for name in &self.names {
-            let log = self.logs.join(format!("{name}.{what}.log"));
-            let out = fs::File::create(&log)
-                .map_err(|e| fail(format!("cannot create {}: {e}", log.display())))?;
-            let err = out
-                .try_clone()
-                .map_err(|e| fail(format!("cannot dup {}: {e}", log.display())))?;
-            let child = make(name)
-                .stdin(Stdio::null())
-                .stdout(out)
-                .stderr(err)
-                .spawn()
-                .map_err(|e| fail(format!("cannot run {what} for {name}: {e}")))?;
-            children.push((name.clone(), log, child));
-        }
         let mut failed = Vec::new();
-        for (name, log, mut child) in children {
-            match child.wait() {
-                Ok(s) if s.success() => {}
-                Ok(s) => failed.push(format!(
-                    "{name}: {s}: {}",
-                    fs::read_to_string(&log).unwrap_or_default().trim()
-                )),
-                Err(e) => failed.push(format!("{name}: {e}")),
+        for names in self.names.chunks(batch.max(1)) {
+            // Ctrl-C: no new batch (the current one was killed with the bench's group).
+            if stoppable && super::interrupted().is_err() {
+                failed.push(format!("interrupted: {what} not run for the rest"));
+                break;
+            }
+            let mut children: Vec<(&String, PathBuf, Child)> = Vec::new();
+            for name in names {
+                let log = self.logs.join(format!("{name}.{what}.log"));
+                let spawned = fs::File::create(&log)
+                    .and_then(|out| Ok((out.try_clone()?, out)))
+                    .and_then(|(err, out)| {
+                        make(name)
+                            .stdin(Stdio::null())
+                            .stdout(out)
+                            .stderr(err)
+                            .spawn()
+                    });
+                match spawned {
+                    Ok(child) => children.push((name, log, child)),
+                    Err(e) => failed.push(format!("{name}: cannot run {what}: {e}")),
+                }
+            }
+            for (name, log, mut child) in children {
+                match child.wait() {
+                    Ok(s) if s.success() => {}
+                    Ok(s) => failed.push(format!(
+                        "{name}: {s}: {}",
+                        fs::read_to_string(&log).unwrap_or_default().trim()
+                    )),
+                    Err(e) => failed.push(format!("{name}: {e}")),
+                }
             }
         }
-        let secs = t0.elapsed().as_secs_f64();
-        if failed.is_empty() {
-            Ok(secs)
-        } else {
-            Err(fail(format!(
-                "{} of {CONTAINERS} {what} commands failed: {}",
-                failed.len(),
-                failed.join("; ")
-            )))
+        Wave {
+            secs: t0.elapsed().as_secs_f64(),
+            failed,
         }
     }
 

@@ -103,6 +103,10 @@ pub struct Workdir {
     pub lxc_path: PathBuf,
     /// The OCI bundle shared by runc and crun.
     pub bundle: PathBuf,
+    /// lxcpaths of the idle fleets (minimal init, [`super::idle`]): their own, so that every
+    /// runtime process of such an lxcpath is one of theirs.
+    pub idle_rs_path: PathBuf,
+    pub idle_lxc_path: PathBuf,
 }
 
 impl Workdir {
@@ -119,11 +123,20 @@ impl Workdir {
             rs_path: root.join("rs"),
             lxc_path: root.join("lxc"),
             bundle: root.join("oci"),
+            idle_rs_path: root.join("idle-rs"),
+            idle_lxc_path: root.join("idle-lxc"),
             root,
             tag,
             lxc_rs: lxc_rs.to_path_buf(),
         };
-        for dir in [&w.root, &w.rs_path, &w.lxc_path, &w.bundle] {
+        for dir in [
+            &w.root,
+            &w.rs_path,
+            &w.lxc_path,
+            &w.bundle,
+            &w.idle_rs_path,
+            &w.idle_lxc_path,
+        ] {
             mkdir(dir)?;
         }
         Ok(w)
@@ -214,29 +227,50 @@ impl Workdir {
 
     /// Stop whatever of ours still runs, and delete what runc and crun may have kept.
     fn stop_everything(&self) {
-        for name in running(
-            Command::new(&self.lxc_rs)
-                .arg("ls")
-                .arg("-P")
-                .arg(&self.rs_path),
-        ) {
-            if name.starts_with(&self.tag) {
-                let mut stop = Command::new(&self.lxc_rs);
-                stop.args(["stop", "-k", "-n", &name, "-P"])
-                    .arg(&self.rs_path);
-                let _ = quiet(&mut stop);
-            }
-        }
-        for name in running(
-            Command::new("lxc-ls")
-                .arg("-1")
-                .arg("-P")
-                .arg(&self.lxc_path),
-        ) {
-            if name.starts_with(&self.tag) {
-                let mut stop = Command::new("lxc-stop");
-                stop.args(["-k", "-n", &name, "-P"]).arg(&self.lxc_path);
-                let _ = quiet(&mut stop);
+        let lxcpaths = [
+            (true, &self.rs_path),
+            (true, &self.idle_rs_path),
+            (false, &self.lxc_path),
+            (false, &self.idle_lxc_path),
+        ];
+        for (rs, lxcpath) in lxcpaths {
+            let mut ls = if rs {
+                let mut c = Command::new(&self.lxc_rs);
+                c.arg("ls");
+                c
+            } else {
+                let mut c = Command::new("lxc-ls");
+                c.arg("-1");
+                c
+            };
+            let names: Vec<String> = running(ls.arg("-P").arg(lxcpath))
+                .into_iter()
+                .filter(|n| n.starts_with(&self.tag))
+                .collect();
+            // An interrupted idle fleet can leave a thousand: stop them 50 at a time.
+            for batch in names.chunks(50) {
+                let stops: Vec<_> = batch
+                    .iter()
+                    .filter_map(|name| {
+                        let mut stop = if rs {
+                            let mut c = Command::new(&self.lxc_rs);
+                            c.arg("stop");
+                            c
+                        } else {
+                            Command::new("lxc-stop")
+                        };
+                        stop.args(["-k", "-n", name, "-P"])
+                            .arg(lxcpath)
+                            .stdin(Stdio::null())
+                            .stdout(Stdio::null())
+                            .stderr(Stdio::null())
+                            .spawn()
+                            .ok()
+                    })
+                    .collect();
+                for mut s in stops {
+                    let _ = s.wait();
+                }
             }
         }
         // `run` deletes its container when it exits; these only matter after an interruption.
@@ -306,10 +340,9 @@ impl Drop for Workdir {
     }
 }
 
-/// Remove (rmdir, deepest first) every cgroup directory up to three levels under each
-/// hierarchy of /sys/fs/cgroup whose name `matches`, with what is under it; a directory that
-/// will not go is tried `tries` times, 20 ms apart. Returns those still there.
-pub fn remove_cgroups(matches: impl Fn(&str) -> bool, tries: usize) -> Vec<PathBuf> {
+/// Every cgroup directory up to three levels under each hierarchy of /sys/fs/cgroup whose
+/// name `matches`, with what is under it, children before their parents.
+pub fn find_cgroups(matches: impl Fn(&str) -> bool) -> Vec<PathBuf> {
     fn walk(
         dir: &Path,
         depth: usize,
@@ -334,10 +367,15 @@ pub fn remove_cgroups(matches: impl Fn(&str) -> bool, tries: usize) -> Vec<PathB
     }
     let mut found = Vec::new();
     walk(Path::new("/sys/fs/cgroup"), 3, false, &matches, &mut found);
-    // Children before their parents.
     found.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    found
+}
+
+/// Remove (rmdir, deepest first) every cgroup [`find_cgroups`] finds; a directory that will not
+/// go is tried `tries` times, 20 ms apart. Returns those still there.
+pub fn remove_cgroups(matches: impl Fn(&str) -> bool, tries: usize) -> Vec<PathBuf> {
     let mut left = Vec::new();
-    for dir in found {
+    for dir in find_cgroups(matches) {
         for i in 0..tries.max(1) {
             if fs::remove_dir(&dir).is_ok() || !dir.exists() {
                 break;
