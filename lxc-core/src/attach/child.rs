@@ -122,7 +122,8 @@ pub struct Plan {
     pub sock: OwnedFd,
     pub init_pidfd: OwnedFd,
     pub ns_flags: i32,
-    /// `cgroup.procs` of each of the container's cgroups, opened by the caller on the host.
+    /// The file each of the container's cgroups takes a process by (`tasks` in cgroup1,
+    /// `cgroup.procs` in cgroup2), opened by the caller on the host.
     pub cgroup_procs: Vec<OwnedFd>,
     pub cwd: Option<CString>,
     /// Mount /proc and /sys afresh in a mount namespace of the attached process's own.

@@ -659,8 +659,9 @@ fn start(
     for dir in &cgroup_dirs {
         let dir = Path::new(dir);
         let leaf = dir.join(".lxc");
+        let v2 = dir.join("cgroup.controllers").exists();
         let use_leaf = lxc_run
-            && dir.join("cgroup.controllers").exists()
+            && v2
             && match std::fs::create_dir(&leaf) {
                 Ok(()) => true,
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => true,
@@ -669,7 +670,11 @@ fn start(
                     false
                 }
             };
-        let p = if use_leaf { leaf } else { dir.to_path_buf() }.join("cgroup.procs");
+        // In cgroup1 the attached process writes its own thread to `tasks`, which takes no
+        // global lock (`cgroup.procs` waits for an RCU grace period after an idle gap, see
+        // phase::CgroupEntry); it is single-threaded, so its thread is all of it.
+        let file = if v2 { "cgroup.procs" } else { "tasks" };
+        let p = if use_leaf { leaf } else { dir.to_path_buf() }.join(file);
         let fd = std::fs::OpenOptions::new()
             .write(true)
             .custom_flags(libc::O_CLOEXEC)
