@@ -512,10 +512,53 @@ fn parse_args() -> Result<(Cli, Option<&'static lxc_names::Tool>), ExitCode> {
             lxc_names::Parsed::Exit(code) => Err(code),
         };
     }
-    match Cli::try_parse_from(mount_options_spelling(args)) {
+    let args = mount_options_spelling(args);
+    if let Some(cli) = parse_hot(&args) {
+        return Ok((cli, None));
+    }
+    match Cli::try_parse_from(args) {
         Ok(cli) => Ok((cli, None)),
         Err(e) => Err(clap_exit(&e)),
     }
+}
+
+/// The commands a container's life runs, each with a parser of its own: clap's derive builds
+/// every subcommand of [`Command`] and copies every global option into each before it parses a
+/// word, which took most of a short command's time in user space (decision 95).
+fn hot_subcommand(word: &str) -> Option<clap::Command> {
+    use cmd::{attach, info, running, start, stop};
+    type Augment = fn(clap::Command) -> clap::Command;
+    const HOT: &[(&str, Augment)] = &[
+        ("start", start::StartArgs::augment_args),
+        ("execute", start::ExecuteArgs::augment_args),
+        ("stop", stop::StopArgs::augment_args),
+        ("wait", stop::WaitArgs::augment_args),
+        ("state", info::StateArgs::augment_args),
+        ("info", info::InfoArgs::augment_args),
+        ("freeze", running::FreezeArgs::augment_args),
+        ("unfreeze", running::FreezeArgs::augment_args),
+        ("attach", attach::AttachArgs::augment_args),
+    ];
+    let (name, augment) = HOT.iter().find(|(n, _)| *n == word)?;
+    Some(augment(clap::Command::new(*name)))
+}
+
+/// A command line of one of [`hot_subcommand`]'s commands, parsed by a tree that holds only
+/// that command. Its grammar is a part of the whole one, so what it accepts the whole tree
+/// reads the same way; anything else (help, --version, errors, other commands, a value that
+/// only looks like a command name) is `None` and goes to the whole tree, which says it as
+/// always.
+fn parse_hot(args: &[std::ffi::OsString]) -> Option<Cli> {
+    use clap::FromArgMatches;
+    let sub = args
+        .iter()
+        .skip(1)
+        .find_map(|a| hot_subcommand(a.to_str()?))?;
+    let top = ConfigOpts::augment_args(Global::augment_args(clap::Command::new("lxc-rs")))
+        .subcommand(sub)
+        .subcommand_required(true);
+    let m = top.try_get_matches_from(args).ok()?;
+    Cli::from_arg_matches(&m).ok()
 }
 
 fn main() -> ExitCode {
@@ -595,6 +638,119 @@ fn clap_exit(e: &clap::Error) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::mount_options_spelling;
+
+    fn os(line: &[&str]) -> Vec<std::ffi::OsString> {
+        line.iter().map(Into::into).collect()
+    }
+
+    /// The hot commands' own parser reads every line as the whole tree does, or leaves it to
+    /// the whole tree.
+    #[test]
+    fn hot_parses_equal_the_whole_tree() {
+        use clap::Parser;
+        let whole = |l: &[&str]| format!("{:?}", super::Cli::try_parse_from(os(l)).unwrap());
+        let parsed = [
+            &[
+                "lxc-rs",
+                "execute",
+                "-n",
+                "a",
+                "-P",
+                "/tmp/p",
+                "--",
+                "/bin/true",
+            ][..],
+            &[
+                "lxc-rs",
+                "-n",
+                "a",
+                "execute",
+                "-s",
+                "lxc.tty.max=0",
+                "--",
+                "sh",
+                "-c",
+                "x",
+            ],
+            &[
+                "lxc-rs",
+                "execute",
+                "-n",
+                "a",
+                "-d",
+                "-u",
+                "5",
+                "/bin/sleep",
+                "1",
+            ],
+            &[
+                "lxc-rs", "-P", "/p", "-l", "DEBUG", "-o", "/l", "start", "-n", "a", "-F",
+            ],
+            &[
+                "lxc-rs",
+                "start",
+                "-n",
+                "a",
+                "-f",
+                "/c",
+                "-p",
+                "/pid",
+                "--",
+                "/sbin/init",
+                "x",
+            ],
+            &["lxc-rs", "stop", "-n", "a", "-k"],
+            &["lxc-rs", "stop", "-n", "a", "-t", "5", "-q"],
+            &[
+                "lxc-rs",
+                "wait",
+                "-n",
+                "a",
+                "-s",
+                "RUNNING|STOPPED",
+                "-t",
+                "3",
+            ],
+            &["lxc-rs", "state", "-n", "a"],
+            &["lxc-rs", "info", "-n", "a", "-p", "-H"],
+            &["lxc-rs", "freeze", "-n", "a"],
+            &["lxc-rs", "unfreeze", "-n", "a"],
+            &[
+                "lxc-rs",
+                "attach",
+                "-n",
+                "a",
+                "--clear-env",
+                "-v",
+                "A=b",
+                "--",
+                "ls",
+                "-l",
+            ],
+            // Values that look like a command: the first is the command after all, the
+            // second is not (the hot parser refuses and the tree decides).
+            &["lxc-rs", "-n", "stop", "stop", "-k"],
+            &["lxc-rs", "-n", "start", "execute", "--", "true"],
+        ];
+        for line in parsed {
+            let hot = super::parse_hot(&os(line)).map(|c| format!("{c:?}"));
+            if let Some(h) = &hot {
+                assert_eq!(h, &whole(line), "{line:?}");
+            }
+            // Only there is the first command-like word not the command.
+            let expect_hot = line[1..3] != ["-n", "start"];
+            assert_eq!(hot.is_some(), expect_hot, "{line:?}");
+        }
+        for line in [
+            &["lxc-rs", "--version"][..],
+            &["lxc-rs", "execute", "--help"],
+            &["lxc-rs", "stop", "-n", "a", "--no-such-flag"],
+            &["lxc-rs", "ls", "--fancy"],
+            &["lxc-rs", "config", "get", "-n", "a", "lxc.uts.name"],
+        ] {
+            assert!(super::parse_hot(&os(line)).is_none(), "{line:?}");
+        }
+    }
 
     fn spelled(args: &[&str]) -> Vec<String> {
         mount_options_spelling(args.iter().map(Into::into).collect())

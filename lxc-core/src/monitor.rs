@@ -345,10 +345,21 @@ impl Monitor<'_> {
             self.t.lxcpath.display(),
             self.t.name
         );
+        use std::os::fd::AsRawFd;
+        // Our own pidfd of init for the watchdog (the monitor's is closed there), and the fds
+        // it keeps, made here: the pipe, that pidfd and the log. The listening socket must not
+        // stay open there, or clients would see a monitor that is not there; and off the
+        // caller's stdio, so that a pipe reading our output sees its end when the monitor
+        // exits, not when the watchdog does.
+        let init = sys::pidfd_open(self.pid).ok();
+        let mut keep = vec![rd.as_raw_fd()];
+        keep.extend(init.as_ref().map(|p| p.as_raw_fd()));
+        keep.extend(crate::fds::registered());
         sys::trim_heap();
         match sys::fork() {
             Ok(Some(pid)) => {
                 drop(rd);
+                drop(init);
                 let pidfd = sys::pidfd_open(pid)
                     .map_err(|e| tracing::warn!(error = %e, "cannot track the cleanup watchdog"))
                     .ok();
@@ -356,20 +367,9 @@ impl Monitor<'_> {
             }
             Ok(None) => {
                 drop(wr);
-                use std::os::fd::AsRawFd;
                 let mut buf = [0u8; 1];
                 let _ = sys::prctl(libc::PR_SET_NAME, c"lxc-rs cleanup".as_ptr() as u64);
                 let _ = set_process_title(&title);
-                // Our own pidfd of init (the monitor's copy is closed below): the monitor is
-                // alive, so the pid is still its child's.
-                let init = sys::pidfd_open(self.pid).ok();
-                // Keep only the pipe, our pidfd and the log: the listening socket must not
-                // stay open here, or clients would see a monitor that is not there; and off
-                // the caller's stdio, so that a pipe reading our output sees its end when the
-                // monitor exits, not when this helper does.
-                let mut keep = vec![rd.as_raw_fd()];
-                keep.extend(init.as_ref().map(|p| p.as_raw_fd()));
-                keep.extend(crate::fds::registered());
                 if sys::keep_only(&keep).is_err() {
                     sys::exit_now(1);
                 }

@@ -284,11 +284,7 @@ fn start_inner(
 /// that refuses CLONE_INTO_CGROUP there (older than 5.7, or a cgroup that cannot take
 /// processes) gets a plain clone3, and the driver's HostSetup moves init instead. Whether the
 /// directory was used is the second value.
-fn clone_init(
-    t: &Target<'_>,
-    flags: u64,
-    into: Option<&OwnedFd>,
-) -> Result<(Forked, bool), Error> {
+fn clone_init(t: &Target<'_>, flags: u64, into: Option<&OwnedFd>) -> Result<(Forked, bool), Error> {
     if let Some(dir) = into {
         match sys::clone3_pidfd_into(flags, Some(dir.as_fd())) {
             Ok(f) => return Ok((f, true)),
