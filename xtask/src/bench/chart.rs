@@ -96,7 +96,7 @@ where
         .caption(p.title, ("sans-serif", 18))
         .margin(12)
         .x_label_area_size(40)
-        .y_label_area_size(190)
+        .y_label_area_size(250)
         // A segmented 0..k has k+1 segments: one per row is 0..n-1.
         .build_cartesian_2d(0f64..x_max, (0..n - 1).into_segmented())?;
     let y_label = |v: &SegmentValue<i32>| match v {

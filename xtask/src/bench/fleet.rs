@@ -55,7 +55,10 @@ fn table(fleets: &[Fleet<'_>; 2], init: &Init, rounds: &[FleetRound]) -> Result<
                 .collect()
         };
         for (what, pick) in [
-            ("starts + stops", (|r| r.start_s + r.stop_s) as fn(&FleetRound) -> f64),
+            (
+                "starts + stops",
+                (|r| r.start_s + r.stop_s) as fn(&FleetRound) -> f64,
+            ),
             ("starts", |r| r.start_s),
             ("stops", |r| r.stop_s),
         ] {

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -35,10 +35,7 @@ pub struct Init {
 /// when it is not there yet.
 pub fn install_init(w: &Workdir) -> Result<Init> {
     let name = format!("{}-idle", w.tag);
-    let rootfs = [
-        w.rootfs(),
-        w.lxc_path.join(w.lxc_name()).join("rootfs"),
-    ];
+    let rootfs = [w.rootfs(), w.lxc_path.join(w.lxc_name()).join("rootfs")];
     let init = Init {
         path: format!("/{name}"),
     };
@@ -58,8 +55,12 @@ pub fn install_init(w: &Workdir) -> Result<Init> {
     )?;
     for root in rootfs {
         let to = root.join(&name);
-        fs::copy(&exe, &to)
-            .map_err(|e| fail(format!("cannot copy the idle init to {}: {e}", to.display())))?;
+        fs::copy(&exe, &to).map_err(|e| {
+            fail(format!(
+                "cannot copy the idle init to {}: {e}",
+                to.display()
+            ))
+        })?;
     }
     Ok(init)
 }
@@ -122,7 +123,10 @@ impl Drop for StopOnDrop<'_, '_> {
         if !self.armed {
             return;
         }
-        let running = self.fleet.running().unwrap_or_else(|_| self.fleet.names.clone());
+        let running = self
+            .fleet
+            .running()
+            .unwrap_or_else(|_| self.fleet.names.clone());
         if !running.is_empty() {
             let f = self.fleet.with_names(running);
             let _ = f.waves("stop", 50, false, |n| f.stop(n));
@@ -192,18 +196,24 @@ pub fn left_of(f: &Fleet<'_>, init: &Init) -> Vec<String> {
             .iter()
             .map(|p| format!("idle init {} (parent {})", p.pid, p.ppid)),
     );
+    left.extend(
+        cgroups_of(f)
+            .iter()
+            .map(|c| format!("cgroup {}", c.display())),
+    );
+    left
+}
+
+/// The cgroup directories named like one of the fleet's containers (not what is under them).
+pub fn cgroups_of(f: &Fleet<'_>) -> Vec<PathBuf> {
     let prefix = f.name_prefix();
-    // Only the cgroups named like a container, not what is under them.
-    let cgroups = find_cgroups(|n| n.contains(&prefix));
-    let named: Vec<_> = cgroups
-        .iter()
+    find_cgroups(|n| n.contains(&prefix))
+        .into_iter()
         .filter(|c| {
             c.file_name()
                 .is_some_and(|n| n.to_string_lossy().contains(&prefix))
         })
-        .collect();
-    left.extend(named.iter().map(|c| format!("cgroup {}", c.display())));
-    left
+        .collect()
 }
 
 /// One process of the host.
@@ -286,7 +296,11 @@ impl Owned {
             ours.extend(&parents);
         }
         Owned {
-            runtime: all.iter().filter(|p| ours.contains(&p.pid)).cloned().collect(),
+            runtime: all
+                .iter()
+                .filter(|p| ours.contains(&p.pid))
+                .cloned()
+                .collect(),
             inits: all.iter().filter(|p| is_init(p)).cloned().collect(),
         }
     }

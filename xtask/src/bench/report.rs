@@ -324,6 +324,9 @@ pub struct IdleRun {
     pub running: usize,
     /// The containers' inits found on the host then.
     pub inits: usize,
+    /// Cgroup directories named like the containers then (what the check after the stop
+    /// looks for: it must find them while they run).
+    pub cgroups: usize,
     /// The runtime's own processes then (monitors, helpers), by kind.
     pub processes: usize,
     pub kinds: Vec<ProcessKind>,
@@ -356,12 +359,14 @@ impl IdleRun {
     pub fn summary(&self) -> String {
         let n = self.containers;
         format!(
-            "{}: {} start failures, {}/{n} RUNNING; {} processes of its own, PSS {:.1} MiB \
-             ({:.2} MiB per container); starts {:.1} s, stops {:.1} s; {} stop failures, {} \
-             left after the stop: {}",
+            "{}: {} start failures, {}/{n} RUNNING ({} inits, {} cgroups named like them); {} \
+             processes of its own, PSS {:.1} MiB ({:.2} MiB per container); starts {:.1} s, \
+             stops {:.1} s; {} stop failures, {} left after the stop: {}",
             self.runtime,
             self.start_failures,
             self.running,
+            self.inits,
+            self.cgroups,
             self.processes,
             self.pss_total_mib,
             self.pss_per_container_mib,
@@ -517,7 +522,11 @@ impl Report {
             v.push(match (median(RS_EXECUTE), median(LXC_EXECUTE)) {
                 (Some(rs), Some(o)) if o > 0.0 => {
                     let r = rs / o;
-                    verdict(target, format!("{r:.2}x ({} vs {})", ms(rs), ms(o)), r <= 0.7)
+                    verdict(
+                        target,
+                        format!("{r:.2}x ({} vs {})", ms(rs), ms(o)),
+                        r <= 0.7,
+                    )
                 }
                 _ => not_measured(target, why(&self.lifecycle_cold, LXC_EXECUTE)),
             });
@@ -762,7 +771,7 @@ impl Report {
         });
         let lxc = s
             .run("LXC")
-            .map(|r| format!(" (LXC: {})", r.summary()))
+            .map(|r| format!(" ({})", r.summary()))
             .unwrap_or_default();
         v.push(match s.run("lxc-rs") {
             Some(r) if fewer.is_some() => Verdict {
