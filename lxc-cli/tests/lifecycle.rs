@@ -341,6 +341,55 @@ fn killing_the_monitor_kills_the_container() {
     t.assert_nothing_left();
 }
 
+/// A foreground monitor (`start -F`, `execute`) forks its watchdog once init has run a
+/// moment; killed after that, it leaves nothing either.
+#[test]
+fn killing_a_foreground_monitor_leaves_nothing() {
+    require_root!();
+    let t = TestContainer::busybox("fgkill");
+    let mut fg = Command::new(common::BIN)
+        .args([
+            "execute",
+            "-n",
+            &t.name,
+            "-P",
+            t.lxcpath_str(),
+            "--",
+            "/bin/sleep",
+            "600",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let title = format!("[lxc-rs cleanup] {} {}", t.lxcpath_str(), t.name);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let watchdog = loop {
+        let found = fs::read_dir("/proc").unwrap().flatten().find(|e| {
+            fs::read(e.path().join("cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).starts_with(&title))
+        });
+        if let Some(e) = found {
+            break e.file_name();
+        }
+        if Instant::now() > deadline {
+            let _ = fg.kill();
+            let _ = fg.wait();
+            panic!("no watchdog {title:?} within 10 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        t.state() == "RUNNING",
+        "watchdog {watchdog:?} with a running container"
+    );
+    // The foreground `lxc-rs` is the monitor, a child of this test.
+    fg.kill().unwrap();
+    let _ = fg.wait();
+    t.assert_nothing_left();
+    assert_eq!(t.state(), "STOPPED");
+}
+
 #[test]
 fn killing_the_monitor_kills_an_init_that_changed_its_uid() {
     require_root!();

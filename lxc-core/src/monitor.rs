@@ -71,11 +71,23 @@ struct Monitor<'a> {
     accept_paused: Option<Instant>,
     undo: UndoStack,
     statemap: StateMap,
-    /// The watchdog's pipe and pidfd.
+    /// The watchdog's end of our socket pair, and its pidfd.
     watchdog: Option<(OwnedFd, Option<OwnedFd>)>,
+    /// Started in the background (`status` given): the watchdog comes before the caller's OK.
+    daemonized: bool,
+    /// When to fork the watchdog, if not yet ([`WATCHDOG_DELAY`]).
+    watchdog_due: Option<Instant>,
+    /// Released watchdogs, reaped at the next fork of one (they exit on their own).
+    released: Vec<OwnedFd>,
     /// A signal for init held until init catches it, and until when to hold it.
     pending: Option<(i32, std::time::Instant)>,
 }
+
+/// How long a foreground monitor (`execute`, `start -F`) runs before it forks its watchdog.
+/// A daemonised monitor forks it before `start` returns; a foreground one's caller waits for it
+/// anyway, and most foreground runs are short commands that would pay the fork and the release
+/// (~0.3 ms) for nothing. A monitor killed within this time leaves its cgroups (decision 95).
+const WATCHDOG_DELAY: Duration = Duration::from_millis(50);
 
 /// How long a signal is held for an init that does not catch it yet.
 const PENDING_SIGNAL_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
@@ -284,6 +296,9 @@ pub fn run_with(
         undo,
         statemap,
         watchdog: None,
+        daemonized: status.is_some(),
+        watchdog_due: None,
+        released: Vec::new(),
         pending: None,
     };
     if let Err(e) = m.enter_running() {
@@ -295,7 +310,7 @@ pub fn run_with(
         }
         return r.map(|()| Exit::Code(1));
     }
-    m.watchdog = m.spawn_watchdog();
+    m.arm_watchdog(m.daemonized);
     // Before the caller hears OK: a `monitor` watching it sees RUNNING before `start` returns.
     crate::statemsg::publish_state(lxcpath, name, State::Running);
     if let Some(s) = status {
@@ -329,16 +344,31 @@ pub fn run_with(
 }
 
 impl Monitor<'_> {
+    /// The watchdog at once (a daemonised monitor, before its caller hears OK), or after
+    /// [`WATCHDOG_DELAY`] if init still runs then (the serve loop forks it).
+    fn arm_watchdog(&mut self, now: bool) {
+        if now {
+            self.watchdog = self.spawn_watchdog();
+        } else {
+            self.watchdog_due = Some(Instant::now() + WATCHDOG_DELAY);
+        }
+    }
+
     /// A process that outlives a killed monitor just long enough to remove what the start
-    /// made (cgroups). It holds a copy of the undo stack and waits on a pipe: a byte means the
-    /// monitor cleaned up itself; end of file without one means the monitor died.
+    /// made (cgroups). It holds a copy of the undo stack and waits on a socket pair: a byte
+    /// means the monitor cleaned up itself; end of file without one means the monitor died.
+    /// It first says it has closed its copies of our fds ([`release_watchdog`]).
     ///
     /// Forked once the start's work is done, from a trimmed heap: every page the two share
     /// counts once on the host, and every page either writes afterwards counts twice, so
     /// neither allocates more than it must after the fork (with a thousand containers this
     /// is most of their host memory; docs/decisions.md).
     fn spawn_watchdog(&mut self) -> Option<(OwnedFd, Option<OwnedFd>)> {
-        let (rd, wr) = sys::pipe().ok()?;
+        self.watchdog_due = None;
+        for old in self.released.drain(..) {
+            let _ = sys::pidfd_wait(old.as_fd(), false);
+        }
+        let (rd, wr) = sys::seqpacket_pair().ok()?;
         // Not to be taken for the monitor, whose title a fork copies.
         let title = format!(
             "[lxc-rs cleanup] {} {}",
@@ -347,7 +377,7 @@ impl Monitor<'_> {
         );
         use std::os::fd::AsRawFd;
         // Our own pidfd of init for the watchdog (the monitor's is closed there), and the fds
-        // it keeps, made here: the pipe, that pidfd and the log. The listening socket must not
+        // it keeps, made here: its end of the pair, that pidfd and the log. The listening socket must not
         // stay open there, or clients would see a monitor that is not there; and off the
         // caller's stdio, so that a pipe reading our output sees its end when the monitor
         // exits, not when the watchdog does.
@@ -373,6 +403,7 @@ impl Monitor<'_> {
                 if sys::keep_only(&keep).is_err() {
                     sys::exit_now(1);
                 }
+                let _ = sys::write_all(rd.as_fd(), b"r");
                 let n = sys::read(rd.as_fd(), &mut buf).unwrap_or(0);
                 if n == 0 {
                     self.clean_up_after_death(init.as_ref());
@@ -383,6 +414,20 @@ impl Monitor<'_> {
                 tracing::warn!(error = %e, "cannot start the cleanup watchdog");
                 None
             }
+        }
+    }
+
+    /// Tell the watchdog the monitor cleans up itself. Until it has said it closed its copies
+    /// of our fds, it holds the command socket among them: wait for that word, so that nobody
+    /// finds this container's socket after STOPPED. Its exit is not waited for (it follows at
+    /// once; the next fork of a watchdog, or whoever reaps this process, reaps it).
+    fn release_watchdog(&mut self) {
+        self.watchdog_due = None;
+        if let Some((sock, pidfd)) = self.watchdog.take() {
+            let mut word = [0u8; 1];
+            let _ = sys::read(sock.as_fd(), &mut word);
+            let _ = sys::write_all(sock.as_fd(), b"1");
+            self.released.extend(pidfd);
         }
     }
 
@@ -483,6 +528,9 @@ impl Monitor<'_> {
             if self.accept_paused.is_some_and(|t| now >= t) {
                 self.accept_paused = None;
             }
+            if self.watchdog_due.is_some_and(|t| now >= t) {
+                self.watchdog = self.spawn_watchdog();
+            }
             let Some(server) = self.server.as_ref() else {
                 return Exit::Code(1);
             };
@@ -537,6 +585,9 @@ impl Monitor<'_> {
                 earliest(now + Duration::from_millis(20));
             }
             if let Some(t) = self.accept_paused {
+                earliest(t);
+            }
+            if let Some(t) = self.watchdog_due {
                 earliest(t);
             }
             let timeout = wake.map_or(-1, |w| {
@@ -957,7 +1008,7 @@ impl Monitor<'_> {
             self.abort_running();
             return Err(e);
         }
-        self.watchdog = self.spawn_watchdog();
+        self.arm_watchdog(self.daemonized);
         self.set_state(State::Running);
         Ok(())
     }
@@ -970,14 +1021,7 @@ impl Monitor<'_> {
         self.handlers.clear();
         // The monitor cleans up itself from here: release the watchdog first, so it is not
         // sitting in a cgroup (the monitor's own) that the undo below removes.
-        if let Some((pipe, pidfd)) = self.watchdog.take() {
-            let _ = sys::write_all(pipe.as_fd(), b"1");
-            // Until it has run, the watchdog holds copies of our fds, the command socket among
-            // them: wait for it, so that nobody finds this container's socket after STOPPED.
-            if let Some(pidfd) = pidfd {
-                let _ = sys::pidfd_wait(pidfd.as_fd(), false);
-            }
-        }
+        self.release_watchdog();
 
         let mut undo = self.undo.take();
         let env = crate::hooks::HookEnv {
