@@ -127,6 +127,16 @@ pub(crate) fn unified_rules<T: Clone>(items: &[(&str, T)]) -> Vec<T> {
 /// them; without one, a config with cgroup2 rules starts only when v1 device rules beside them
 /// are enforced by a v1 devices controller (as LXC's own common.conf).
 pub(crate) fn check_at_load(ctx: &mut HookCtx<'_>) -> Result<(), lxc_core::Error> {
+    // Only device rules are checked here: without any, the layout need not be read (it is,
+    // again, at PreClone).
+    let any_rule = ctx.config.entries().any(|e| {
+        ["lxc.cgroup.", "lxc.cgroup2."]
+            .iter()
+            .any(|p| e.key.strip_prefix(p).is_some_and(is_config_rule))
+    });
+    if !any_rule {
+        return Ok(());
+    }
     // A host whose cgroups cannot be read fails at PreClone, with that reason.
     let Ok(layout) = crate::layout::detect() else {
         return Ok(());
