@@ -1157,8 +1157,15 @@ fn is_busy(e: &io::Error) -> bool {
     )
 }
 
-/// Remove a cgroup and every cgroup below it, deepest first.
+/// Remove a cgroup and every cgroup below it, deepest first. Most have none: the rmdir comes
+/// first, and the directory is only listed (every cgroup file in it) when that is refused.
 fn prune(dir: &Path) -> Result<(), (PathBuf, io::Error)> {
+    match sys::rmdir(dir) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if !is_busy(&e) => return Err((dir.to_path_buf(), e)),
+        Err(_) => {}
+    }
     match sys::subdirs(dir) {
         Ok(children) => {
             for c in children {
