@@ -11,12 +11,11 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::report::{FleetRound, ProcessKind};
 use super::scale::{with_uts_name, Fleet, Rt};
-use super::setup::{find_cgroups, mkdir, quiet, write, Workdir};
+use super::setup::{cc_static, find_cgroups, mkdir, write, Workdir};
 use crate::run::{fail, Result};
 
 const INIT_C: &str = include_str!("idle_init.c");
@@ -44,15 +43,7 @@ pub fn install_init(w: &Workdir) -> Result<Init> {
     }
     let dir = w.path("idle");
     mkdir(&dir)?;
-    let source = dir.join("idle_init.c");
-    write(&source, INIT_C)?;
-    let exe = dir.join(&name);
-    quiet(
-        Command::new("cc")
-            .args(["-O2", "-static", "-o"])
-            .arg(&exe)
-            .arg(&source),
-    )?;
+    let exe = cc_static(&dir, "idle_init.c", INIT_C, &name)?;
     for root in rootfs {
         let to = root.join(&name);
         fs::copy(&exe, &to).map_err(|e| {
@@ -140,13 +131,7 @@ pub fn round(f: &Fleet<'_>, init: &Init, batch: usize, round: usize) -> FleetRou
     let guard = StopOnDrop::new(f);
     let started = f.waves("start", batch, true, |n| f.start(n));
     let mut problems = Vec::new();
-    let running = match f.running() {
-        Ok(r) => r,
-        Err(e) => {
-            problems.push(format!("cannot list the running containers: {e}"));
-            f.names.clone()
-        }
-    };
+    let running = running_or_all(f, &mut problems);
     let up = f.with_names(running.clone());
     let stopped = up.waves("stop", batch, false, |n| up.stop(n));
     let left = wait_nothing_left(f, init, SETTLE_S);
@@ -163,6 +148,15 @@ pub fn round(f: &Fleet<'_>, init: &Init, batch: usize, round: usize) -> FleetRou
         left,
         problems,
     }
+}
+
+/// The fleet's running containers; all its names (and a problem noted) when they cannot be
+/// listed, so that the stop wave still reaches every one.
+pub fn running_or_all(f: &Fleet<'_>, problems: &mut Vec<String>) -> Vec<String> {
+    f.running().unwrap_or_else(|e| {
+        problems.push(format!("cannot list the running containers: {e}"));
+        f.names.clone()
+    })
 }
 
 /// Wait up to `secs` for nothing of the fleet to be left; what is still there then.

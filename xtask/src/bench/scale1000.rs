@@ -85,13 +85,7 @@ fn run(f: &Fleet<'_>, init: &Init) -> IdleRun {
     let before = mem_available_kib();
     let started = f.waves("start", BATCH, true, |n| f.start(n));
     let mut problems = Vec::new();
-    let running = match f.running() {
-        Ok(r) => r,
-        Err(e) => {
-            problems.push(format!("cannot list the running containers: {e}"));
-            f.names.clone()
-        }
-    };
+    let running = idle::running_or_all(f, &mut problems);
     let during = mem_available_kib();
     let owned = Owned::of(&f.lxcpath, init);
     let (kinds, pss_total_mib) = owned.pss_by_kind();

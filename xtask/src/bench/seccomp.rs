@@ -28,7 +28,7 @@ use std::thread::JoinHandle;
 use super::lifecycle::command_line;
 use super::report::{num, Row, Table};
 use super::runtimes::{probe, with_define, Runtime, LXC_EXECUTE, RS_EXECUTE};
-use super::setup::{mkdir, quiet, write, Workdir};
+use super::setup::{cc_static, mkdir, write, Workdir};
 use crate::run::{display, fail, Result};
 
 /// Untimed calls before the timed ones, in every run.
@@ -296,16 +296,7 @@ impl Probed {
 
 /// `cc -O2 -static` the probe into `dir`.
 fn build_probe(dir: &Path) -> Result<PathBuf> {
-    let source = dir.join("seccomp_probe.c");
-    write(&source, PROBE_C)?;
-    let exe = dir.join(PROBE);
-    quiet(
-        Command::new("cc")
-            .args(["-O2", "-static", "-o"])
-            .arg(&exe)
-            .arg(&source),
-    )?;
-    Ok(exe)
+    cc_static(dir, "seccomp_probe.c", PROBE_C, PROBE)
 }
 
 /// Run the probe (directly or in a container) and read its nanoseconds per call, in µs.

@@ -425,6 +425,21 @@ pub fn quiet(cmd: &mut Command) -> Result<String> {
     }
 }
 
+/// `source` (C) written to `dir/<file>` and compiled with `cc -O2 -static` into `dir/<exe>`:
+/// the bench's small programs, which run inside containers with no libc of their own.
+pub fn cc_static(dir: &Path, file: &str, source: &str, exe: &str) -> Result<PathBuf> {
+    let src = dir.join(file);
+    write(&src, source)?;
+    let out = dir.join(exe);
+    quiet(
+        Command::new("cc")
+            .args(["-O2", "-static", "-o"])
+            .arg(&out)
+            .arg(&src),
+    )?;
+    Ok(out)
+}
+
 pub fn mkdir(dir: &Path) -> Result<()> {
     fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))
 }
