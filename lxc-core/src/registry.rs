@@ -381,7 +381,29 @@ pub enum Lookup {
 /// registration order. Loading a config resolves every line, so this is on the hot path.
 struct KeyIndex {
     exact: std::collections::HashMap<&'static str, (&'static KeyDef, &'static str)>,
-    patterns: Vec<(&'static KeyDef, &'static str)>,
+    /// Indexed and prefix patterns by family (`net` for `lxc.net.[i].type`), so that a key is
+    /// tried against its own family's patterns only.
+    families: std::collections::HashMap<&'static str, Vec<(&'static KeyDef, &'static str)>>,
+    /// Patterns whose family is not a whole word (`lxc.cgr*`): tried for every key.
+    other: Vec<(&'static KeyDef, &'static str)>,
+}
+
+/// A key's family: the word after `lxc.` (`lxc.cgroup.memory.max` -> `cgroup`).
+fn key_family(key: &str) -> Option<&str> {
+    let rest = key.strip_prefix("lxc.")?;
+    Some(rest.split('.').next().unwrap_or(rest))
+}
+
+/// A pattern's family, when its fixed part holds the whole word (`lxc.net.` or `lxc.net.[i]`).
+fn pattern_family(pattern: &KeyPattern) -> Option<&'static str> {
+    let fixed = match *pattern {
+        KeyPattern::Prefix(p) => p,
+        KeyPattern::Indexed { prefix, .. } => prefix,
+        KeyPattern::Exact(k) => k,
+    };
+    let rest = fixed.strip_prefix("lxc.")?;
+    let (word, _) = rest.split_once('.')?;
+    Some(word)
 }
 
 fn key_index() -> &'static KeyIndex {
@@ -389,7 +411,8 @@ fn key_index() -> &'static KeyIndex {
     INDEX.get_or_init(|| {
         let mut index = KeyIndex {
             exact: std::collections::HashMap::new(),
-            patterns: Vec::new(),
+            families: std::collections::HashMap::new(),
+            other: Vec::new(),
         };
         for reg in REGISTRY.iter() {
             for def in reg.keys {
@@ -398,7 +421,10 @@ fn key_index() -> &'static KeyIndex {
                     KeyPattern::Exact(k) => {
                         index.exact.entry(k).or_insert((def, reg.name));
                     }
-                    _ => index.patterns.push((def, reg.name)),
+                    ref p => match pattern_family(p) {
+                        Some(f) => index.families.entry(f).or_default().push((def, reg.name)),
+                        None => index.other.push((def, reg.name)),
+                    },
                 }
             }
         }
@@ -434,7 +460,10 @@ fn lookup_linked(key: &str) -> Lookup {
         });
     }
     let mut best: Option<(u8, usize, ResolvedKey)> = None;
-    for &(def, owner) in &index.patterns {
+    let family = key_family(key)
+        .and_then(|f| index.families.get(f))
+        .map_or(&[][..], Vec::as_slice);
+    for &(def, owner) in family.iter().chain(&index.other) {
         let Some(idx) = def.pattern.matches(key) else {
             continue;
         };
@@ -458,19 +487,24 @@ fn lookup_linked(key: &str) -> Lookup {
             ));
         }
     }
-    let provider = crate::config::lxc_keys::provider_of(key);
+    let lacks = |provider: &str| {
+        provider
+            .strip_prefix("feature ")
+            .is_some_and(|ext| !has_extension(ext))
+    };
     if let Some((rank, _, r)) = best {
         // A family prefix (`lxc.cgroup.`) does not take a key LXC gives to an extension this
         // build lacks (`lxc.cgroup.dir.monitor`, cgroup_advanced_isolation): that key is "not in
-        // this build", not a controller setting.
-        let missing = provider
-            .and_then(|p| p.strip_prefix("feature "))
-            .is_some_and(|ext| !has_extension(ext));
-        if rank > 1 || !missing {
+        // this build", not a controller setting. Only a key some missing extension's table
+        // entry could take needs the whole table's answer.
+        let missing = rank == 1
+            && crate::config::lxc_keys::maybe_unlinked_feature(key, linked_extension)
+            && crate::config::lxc_keys::provider_of(key).is_some_and(lacks);
+        if !missing {
             return Lookup::Supported(r);
         }
     }
-    match provider {
+    match crate::config::lxc_keys::provider_of(key) {
         Some(provider) => Lookup::NotInBuild { provider },
         None => Lookup::Unknown,
     }

@@ -193,9 +193,36 @@ fn table_key_matches(k: &str, key: &str) -> bool {
 
 /// What provides a key LXC defines, or `None` for a key LXC does not know either.
 pub fn provider_of(key: &str) -> Option<&'static str> {
+    provider_among(key, LXC_KEYS.iter().copied())
+}
+
+/// Whether a table key of an extension `linked` says is not linked in could take `key`: the
+/// cheap first test before [`provider_of`]. The list is made once, and is empty in a build
+/// with every extension.
+pub fn maybe_unlinked_feature(key: &str, linked: fn(&str) -> bool) -> bool {
+    static UNLINKED: std::sync::OnceLock<Vec<(&'static str, &'static str)>> =
+        std::sync::OnceLock::new();
+    let unlinked = UNLINKED.get_or_init(|| {
+        LXC_KEYS
+            .iter()
+            .copied()
+            .filter(|(_, p)| p.strip_prefix("feature ").is_some_and(|ext| !linked(ext)))
+            .collect()
+    });
+    !unlinked.is_empty() && provider_among(key, unlinked.iter().copied()).is_some()
+}
+
+fn provider_among(
+    key: &str,
+    table: impl Iterator<Item = (&'static str, &'static str)>,
+) -> Option<&'static str> {
     let mut best: Option<(usize, &'static str)> = None;
-    for &(k, provider) in LXC_KEYS {
-        let hit = match k.split_once("[i]") {
+    for (k, provider) in table {
+        // A char search: this runs for every table key on each lookup of a prefix key.
+        let indexed = k
+            .find('[')
+            .and_then(|at| Some((&k[..at], k[at..].strip_prefix("[i]")?)));
+        let hit = match indexed {
             Some((before, after)) => key.strip_prefix(before).is_some_and(|rest| {
                 let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
                 digits > 0 && table_key_matches(after, &rest[digits..])
