@@ -377,10 +377,10 @@ impl Monitor<'_> {
         );
         use std::os::fd::AsRawFd;
         // Our own pidfd of init for the watchdog (the monitor's is closed there), and the fds
-        // it keeps, made here: its end of the pair, that pidfd and the log. The listening socket must not
-        // stay open there, or clients would see a monitor that is not there; and off the
-        // caller's stdio, so that a pipe reading our output sees its end when the monitor
-        // exits, not when the watchdog does.
+        // it keeps, made here: its end of the pair, that pidfd and the log. The listening
+        // socket must not stay open there, or clients would see a monitor that is not there;
+        // and off the caller's stdio, so that a pipe reading our output sees its end when the
+        // monitor exits, not when the watchdog does.
         let init = sys::pidfd_open(self.pid).ok();
         let mut keep = vec![rd.as_raw_fd()];
         keep.extend(init.as_ref().map(|p| p.as_raw_fd()));
