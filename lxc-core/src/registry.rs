@@ -492,6 +492,8 @@ fn lookup_linked(key: &str) -> Lookup {
             .strip_prefix("feature ")
             .is_some_and(|ext| !has_extension(ext))
     };
+    // LXC's table's answer, read at most once (a scan of all its keys).
+    let mut provider = None;
     if let Some((rank, _, r)) = best {
         // A family prefix (`lxc.cgroup.`) does not take a key LXC gives to an extension this
         // build lacks (`lxc.cgroup.dir.monitor`, cgroup_advanced_isolation): that key is "not in
@@ -499,12 +501,16 @@ fn lookup_linked(key: &str) -> Lookup {
         // entry could take needs the whole table's answer.
         let missing = rank == 1
             && crate::config::lxc_keys::maybe_unlinked_feature(key, linked_extension)
-            && crate::config::lxc_keys::provider_of(key).is_some_and(lacks);
+            && {
+                provider = crate::config::lxc_keys::provider_of(key);
+                provider.is_some_and(lacks)
+            };
         if !missing {
             return Lookup::Supported(r);
         }
     }
-    match crate::config::lxc_keys::provider_of(key) {
+    // Read above only when it named a missing extension: then it is `Some`.
+    match provider.or_else(|| crate::config::lxc_keys::provider_of(key)) {
         Some(provider) => Lookup::NotInBuild { provider },
         None => Lookup::Unknown,
     }
